@@ -1,0 +1,55 @@
+# mod_portone_verify: `make` builds the module with apxs, `make install`
+# installs it, `make test` installs what is missing and runs every test,
+# `make run` starts a demo (httpd + SQLite + the PortOne emulator).
+
+APXS    ?= $(shell command -v apxs || command -v apxs2 || echo /usr/bin/apxs)
+PYTHON  ?= /usr/bin/python3
+CC      ?= cc
+
+MODULE_SRCS = mod_portone_verify.c
+CORE_SRCS   = pv_client.c pv_decide.c pv_decimal.c pv_error.c pv_portone.c \
+              pv_request.c pv_sqlparam.c pv_store.c
+HEADERS     = $(wildcard pv_*.h)
+WARN        = -Wall -Wextra
+EXTRA_CFLAGS ?= -O2
+
+APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
+              $(shell apu-1-config --includes 2>/dev/null)
+APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
+              $(shell apu-1-config --link-ld --libs 2>/dev/null)
+
+.PHONY: all install clean test unit run deps check-warnings bench
+
+all: .libs/mod_portone_verify.so
+
+.libs/mod_portone_verify.so: $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
+	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc,,$(EXTRA_CFLAGS)) \
+	    -Wl,-export-symbols-regex -Wl,'^portone_verify_module$$' \
+	    -lcurl -ljson-c $(MODULE_SRCS) $(CORE_SRCS)
+
+install: all
+	$(APXS) -i -n portone_verify mod_portone_verify.la
+
+# C unit tests of the pure layer: no httpd, no network, no database.
+tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(CORE_SRCS) $(HEADERS)
+	$(CC) $(WARN) -g -O1 -I. $(APR_CFLAGS) -o $@ tests/unit/*.c \
+	    pv_decide.c pv_decimal.c pv_error.c pv_portone.c pv_request.c \
+	    pv_sqlparam.c $(APR_LIBS) -ljson-c
+
+unit: tests/unit/run_unit
+	tests/unit/run_unit
+
+deps:
+	sh tests/install-deps.sh
+
+test: deps
+	sh tests/run-all.sh
+
+run: deps all
+	sh tests/demo.sh
+
+bench: deps all
+	sh bench/run.sh
+
+clean:
+	rm -rf .libs *.la *.lo *.slo *.o tests/unit/run_unit

@@ -1,0 +1,39 @@
+-- mod_portone_verify: the module's own tables for mod_dbd's pgsql driver.
+--   psql "$DATABASE_URL" -f schema-pgsql.sql
+
+-- One row per PortOne payment (imp_uid), following PortOne's latest answer.
+-- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled;
+-- failed, cancelled and forgery are final.
+CREATE TABLE IF NOT EXISTS portone_payments (
+    imp_uid       VARCHAR(32) PRIMARY KEY,
+    merchant_uid  VARCHAR(40) NOT NULL,
+    status        VARCHAR(20) NOT NULL,   -- PortOne's: ready, paid, cancelled, failed
+    outcome       VARCHAR(20) NOT NULL,   -- pending, vbank_issued, paid, cancelled, failed, forgery
+    amount        NUMERIC,
+    cancel_amount NUMERIC NOT NULL DEFAULT 0,
+    currency      VARCHAR(8),
+    pay_method    VARCHAR(20),
+    paid_at       BIGINT,                 -- UNIX seconds, 0 when not paid
+    vbank_num     VARCHAR(64),
+    vbank_name    VARCHAR(64),
+    vbank_date    BIGINT,                 -- UNIX seconds, deposit deadline
+    response      TEXT NOT NULL,          -- PortOne's whole "response" object, JSON
+    updated_at    TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX IF NOT EXISTS portone_payments_merchant_uid
+    ON portone_payments (merchant_uid);
+
+-- The outbox: one row per (imp_uid, outcome), written in the same
+-- transaction as the payment. A mailer or SMS sender reads the rows whose
+-- processed_at is NULL and sets it when it has sent its message.
+CREATE TABLE IF NOT EXISTS portone_events (
+    id            BIGSERIAL PRIMARY KEY,
+    imp_uid       VARCHAR(32) NOT NULL,
+    merchant_uid  VARCHAR(40) NOT NULL,
+    outcome       VARCHAR(20) NOT NULL,   -- vbank_issued, paid, cancelled, failed, forgery
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    processed_at  TIMESTAMPTZ,
+    UNIQUE (imp_uid, outcome)
+);
+CREATE INDEX IF NOT EXISTS portone_events_unprocessed
+    ON portone_events (id) WHERE processed_at IS NULL;

@@ -1,0 +1,45 @@
+-- mod_portone_verify: the module's own tables for mod_dbd's sqlite3 driver.
+--   sqlite3 /var/lib/shop/shop.db < schema-sqlite3.sql
+-- The database file and its directory must be writable by httpd's User
+-- (SQLite writes the -wal and -shm files beside it).
+
+-- Concurrent writers from several httpd processes: WAL keeps readers off the
+-- writer's lock. The mode is stored in the file, so it is set once here.
+PRAGMA journal_mode = WAL;
+
+-- One row per PortOne payment (imp_uid), following PortOne's latest answer.
+-- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled;
+-- failed, cancelled and forgery are final.
+CREATE TABLE IF NOT EXISTS portone_payments (
+    imp_uid       TEXT PRIMARY KEY,
+    merchant_uid  TEXT NOT NULL,
+    status        TEXT NOT NULL,      -- PortOne's: ready, paid, cancelled, failed
+    outcome       TEXT NOT NULL,      -- pending, vbank_issued, paid, cancelled, failed, forgery
+    amount        NUMERIC,
+    cancel_amount NUMERIC NOT NULL DEFAULT 0,
+    currency      TEXT,
+    pay_method    TEXT,
+    paid_at       INTEGER,            -- UNIX seconds, 0 when not paid
+    vbank_num     TEXT,
+    vbank_name    TEXT,
+    vbank_date    INTEGER,            -- UNIX seconds, deposit deadline
+    response      TEXT NOT NULL,      -- PortOne's whole "response" object, JSON
+    updated_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX IF NOT EXISTS portone_payments_merchant_uid
+    ON portone_payments (merchant_uid);
+
+-- The outbox: one row per (imp_uid, outcome), written in the same
+-- transaction as the payment. A mailer or SMS sender reads the rows whose
+-- processed_at is NULL and sets it when it has sent its message.
+CREATE TABLE IF NOT EXISTS portone_events (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    imp_uid       TEXT NOT NULL,
+    merchant_uid  TEXT NOT NULL,
+    outcome       TEXT NOT NULL,      -- vbank_issued, paid, cancelled, failed, forgery
+    created_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    processed_at  TEXT,
+    UNIQUE (imp_uid, outcome)
+);
+CREATE INDEX IF NOT EXISTS portone_events_unprocessed
+    ON portone_events (processed_at, id);

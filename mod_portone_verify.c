@@ -1,0 +1,677 @@
+/* mod_portone_verify: server-side verification of PortOne (I'mport V1)
+ * payments for httpd 2.4. This file is the httpd glue only: directives,
+ * hooks and the two handlers. The logic lives in pv_*.c. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_dbd.h>
+#include <apr_lib.h>
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <json-c/json.h>
+
+#include "mod_dbd.h"
+
+#include "pv_client.h"
+#include "pv_decide.h"
+#include "pv_request.h"
+#include "pv_store.h"
+
+module AP_MODULE_DECLARE_DATA portone_verify_module;
+
+#define PV_UNSET -1
+
+typedef struct {
+    const char *api_key;
+    const char *api_secret;
+    const char *api_url;
+    const char *tier;
+    const char *ca_file;
+    int sandbox;
+    apr_interval_time_t timeout;
+    apr_interval_time_t connect_timeout;
+    const pv_stmt_t *order;         /* PortOneOrderQuery */
+    const pv_stmt_t *order_update;  /* PortOneOrderUpdateQuery */
+    pv_store_t store;               /* every statement, after post_config */
+    pv_client_t *client;            /* per child process */
+} pv_conf;
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close_fn;
+
+/* ------------------------------------------------------------------ config */
+
+static void *create_conf(apr_pool_t *p, server_rec *s)
+{
+    pv_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->sandbox = PV_UNSET;
+    c->timeout = PV_UNSET;
+    c->connect_timeout = PV_UNSET;
+    return c;
+}
+
+#define MERGE(f, unset) c->f = (add->f != (unset)) ? add->f : base->f
+
+static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    pv_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+
+    MERGE(api_key, NULL);
+    MERGE(api_secret, NULL);
+    MERGE(api_url, NULL);
+    MERGE(tier, NULL);
+    MERGE(ca_file, NULL);
+    MERGE(sandbox, PV_UNSET);
+    MERGE(timeout, PV_UNSET);
+    MERGE(connect_timeout, PV_UNSET);
+    MERGE(order, NULL);
+    MERGE(order_update, NULL);
+    return c;
+}
+
+static pv_conf *conf_of(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &portone_verify_module);
+}
+
+static const char *set_string(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    pv_conf *c = conf_of(cmd->server);
+    const char *p;
+
+    (void)dummy;
+    for (p = arg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return apr_psprintf(cmd->pool, "%s: control characters are not "
+                                "allowed", cmd->cmd->name);
+    if (!*arg)
+        return apr_psprintf(cmd->pool, "%s: the value is empty", cmd->cmd->name);
+    *(const char **)((char *)c + (size_t)cmd->info) = arg;
+    return NULL;
+}
+
+static const char *set_url(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = set_string(cmd, dummy, arg);
+    pv_conf *c = conf_of(cmd->server);
+    size_t n;
+
+    if (err)
+        return err;
+    if (strncasecmp(arg, "https://", 8) && strncasecmp(arg, "http://", 7))
+        return "PortOneAPIURL must start with https:// or http://";
+    n = strlen(arg);
+    while (n > 0 && arg[n - 1] == '/')
+        n--;
+    c->api_url = apr_pstrmemdup(cmd->pool, arg, n);
+    return NULL;
+}
+
+static const char *set_tier(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *p;
+
+    for (p = arg; *p; p++)
+        if (!apr_isalnum(*p))
+            return "PortOneTier takes a tier code of letters and digits";
+    if (p - arg > 32)
+        return "PortOneTier is longer than 32 characters";
+    return set_string(cmd, dummy, arg);
+}
+
+static const char *set_seconds(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    pv_conf *c = conf_of(cmd->server);
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    (void)dummy;
+    if (*arg == '\0' || *end != '\0' || v <= 0 || v > 3600)
+        return apr_psprintf(cmd->pool, "%s must be a whole number of seconds "
+                            "from 1 to 3600, not \"%s\"", cmd->cmd->name, arg);
+    *(apr_interval_time_t *)((char *)c + (size_t)cmd->info) =
+        apr_time_from_sec(v);
+    return NULL;
+}
+
+static const char *set_sandbox(cmd_parms *cmd, void *dummy, int on)
+{
+    (void)dummy;
+    conf_of(cmd->server)->sandbox = on;
+    return NULL;
+}
+
+/* The admin's SQL: named parameters rewritten, then handed to mod_dbd to
+ * prepare on every connection under a label of its own. */
+static const char *set_sql(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    static unsigned int nlabels;
+    pv_conf *c = conf_of(cmd->server);
+    pv_stmt_t *stmt = apr_pcalloc(cmd->pool, sizeof(*stmt));
+    const char *err;
+
+    (void)dummy;
+    if (!dbd_prepare_fn) {
+        dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+        dbd_open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+        dbd_close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+        if (!dbd_prepare_fn || !dbd_open_fn || !dbd_close_fn)
+            return "mod_portone_verify needs mod_dbd: LoadModule dbd_module "
+                   "before portone_verify_module";
+    }
+    err = pv_sql_rewrite(cmd->pool, arg, 0, &stmt->sql);
+    if (err)
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    stmt->label = apr_psprintf(cmd->pool, "portone_verify_%s_%u",
+                               cmd->info ? "update" : "order", ++nlabels);
+    dbd_prepare_fn(cmd->server, stmt->sql.sql, stmt->label);
+    if (cmd->info)
+        c->order_update = stmt;
+    else
+        c->order = stmt;
+    return NULL;
+}
+
+#define STR_OFFSET(f) ((void *)APR_OFFSETOF(pv_conf, f))
+
+static const command_rec pv_cmds[] = {
+    AP_INIT_TAKE1("PortOneAPIKey", set_string, STR_OFFSET(api_key), RSRC_CONF,
+                  "PortOne REST API key (imp_key)"),
+    AP_INIT_TAKE1("PortOneAPISecret", set_string, STR_OFFSET(api_secret),
+                  RSRC_CONF, "PortOne REST API secret (imp_secret); use "
+                  "${ENV_VAR} to keep it out of the file"),
+    AP_INIT_TAKE1("PortOneAPIURL", set_url, STR_OFFSET(api_url), RSRC_CONF,
+                  "PortOne API base URL (default https://api.iamport.kr)"),
+    AP_INIT_TAKE1("PortOneTier", set_tier, STR_OFFSET(tier), RSRC_CONF,
+                  "Tier code sent as the Tier header (agency sub-store)"),
+    AP_INIT_TAKE1("PortOneTimeout", set_seconds, STR_OFFSET(timeout), RSRC_CONF,
+                  "Seconds for the whole PortOne look-up (default 30)"),
+    AP_INIT_TAKE1("PortOneConnectTimeout", set_seconds,
+                  STR_OFFSET(connect_timeout), RSRC_CONF,
+                  "Seconds to connect to PortOne, TCP and TLS (default 5)"),
+    AP_INIT_TAKE1("PortOneCACertificateFile", set_string, STR_OFFSET(ca_file),
+                  RSRC_CONF, "CA bundle for PortOne's TLS (default: system)"),
+    AP_INIT_FLAG("PortOneSandbox", set_sandbox, NULL, RSRC_CONF,
+                 "On: accept test-channel payments (default Off)"),
+    AP_INIT_TAKE1("PortOneOrderQuery", set_sql, (void *)0, RSRC_CONF,
+                  "SQL loading the amount due (and currency) by :merchant_uid"),
+    AP_INIT_TAKE1("PortOneOrderUpdateQuery", set_sql, (void *)1, RSRC_CONF,
+                  "SQL run in the same transaction when an order's state changes"),
+    {NULL}
+};
+
+/* ---------------------------------------------------------------- start-up */
+
+static int configured(const pv_conf *c)
+{
+    return c->api_key || c->api_secret || c->order || c->order_update;
+}
+
+/* mod_dbd keeps its server config private; its first member is the public
+ * dbd_cfg_t (mod_dbd.h), which names the driver and its parameters. */
+static const dbd_cfg_t *dbd_cfg_of(server_rec *s)
+{
+    static module *dbd;
+    void *svr;
+
+    if (!dbd)
+        dbd = ap_find_linked_module("mod_dbd.c");
+    svr = dbd ? ap_get_module_config(s->module_config, dbd) : NULL;
+    return svr ? *(dbd_cfg_t **)svr : NULL;
+}
+
+/* Prepares every statement once on a connection of our own, so that SQL
+ * that does not prepare stops httpd now, naming its directive. A database
+ * that is down at start-up is only a warning: httpd must still start. */
+static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
+                     apr_pool_t *ptemp)
+{
+    static const char *const names[PV_STMT_COUNT] = {
+        "PortOneOrderQuery", "PortOneOrderUpdateQuery",
+        "the module's tables (portone_payments)",
+        "the module's tables (portone_payments)",
+        "the module's tables (portone_payments)",
+        "the module's tables (portone_events)"
+    };
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    const char *err = NULL;
+    apr_finfo_t fi;
+    int id, rv = OK;
+
+    if (apr_dbd_get_driver(ptemp, cfg->name, &driver) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV001 DBDriver %s: no such "
+                     "apr_dbd driver is installed", cfg->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!strcmp(cfg->name, "sqlite3")
+        && apr_stat(&fi, cfg->params, APR_FINFO_TYPE, ptemp) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV002 DBDParams %s: the "
+                     "SQLite database does not exist; create it with "
+                     "conf/schema-sqlite3.sql", cfg->params);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (apr_dbd_open_ex(driver, ptemp, cfg->params, &handle, &err)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PV003 cannot reach the "
+                     "database to check PortOne SQL at start-up (%s); it is "
+                     "checked on first use", err ? err : "no reason given");
+        return OK;
+    }
+    for (id = 0; id < PV_STMT_COUNT && rv == OK; id++) {
+        apr_dbd_prepared_t *stmt = NULL;
+        const char *label = apr_psprintf(ptemp, "portone_verify_check_%d", id);
+        int rc;
+
+        if (!c->store.stmt[id].label)
+            continue;
+        rc = apr_dbd_prepare(driver, ptemp, handle, c->store.stmt[id].sql.sql,
+                             label, &stmt);
+        if (rc) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV004 %s: the SQL does "
+                         "not prepare on %s: %s%s", names[id], cfg->name,
+                         apr_dbd_error(driver, handle, rc),
+                         id >= PV_STMT_INSERT ? " (load conf/schema-<driver>.sql)"
+                                              : "");
+            rv = HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    apr_dbd_close(driver, handle);
+    return rv;
+}
+
+static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *main_s)
+{
+    int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+    server_rec *s;
+
+    (void)plog;
+    if (pv_client_global_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, "PV005 curl_global_init failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (s = main_s; s; s = s->next) {
+        pv_conf *c = conf_of(s);
+        const dbd_cfg_t *cfg;
+        const char *missing = NULL, *err;
+        int id;
+
+        if (!configured(c))
+            continue;
+        if (!c->api_key)
+            missing = "PortOneAPIKey";
+        else if (!c->api_secret)
+            missing = "PortOneAPISecret";
+        else if (!c->order)
+            missing = "PortOneOrderQuery";
+        if (missing) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV006 %s is required "
+                         "where PortOne verification is configured (server "
+                         "%s:%u)", missing, s->server_hostname, s->port);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        cfg = dbd_cfg_of(s);
+        if (!cfg || !cfg->name || cfg->name[0] == '[') {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV007 DBDriver is not "
+                         "set: mod_portone_verify needs a mod_dbd database");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        err = pv_store_init(pconf, &c->store, cfg->name, "portone_verify_");
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV008 DBDriver %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        c->store.stmt[PV_STMT_ORDER] = *c->order;
+        if (c->order_update)
+            c->store.stmt[PV_STMT_ORDER_UPDATE] = *c->order_update;
+        for (id = PV_STMT_INSERT; id < PV_STMT_COUNT; id++)
+            dbd_prepare_fn(s, c->store.stmt[id].sql.sql, c->store.stmt[id].label);
+        if (!dry_run && check_sql(s, c, cfg, ptemp) != OK)
+            return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static void trace_call(void *baton, const char *method, const char *path,
+                       long status, apr_interval_time_t took, const char *error)
+{
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, (server_rec *)baton,
+                 "PV200 PortOne %s %s -> %ld in %" APR_TIME_T_FMT " ms%s%s",
+                 method, path, status, apr_time_as_msec(took),
+                 error ? ": " : "", error ? error : "");
+}
+
+static void pv_child_init(apr_pool_t *p, server_rec *main_s)
+{
+    server_rec *s;
+
+    for (s = main_s; s; s = s->next) {
+        pv_conf *c = conf_of(s);
+        pv_client_conf_t cc;
+
+        if (!configured(c) || c->client)
+            continue;
+        cc.base_url = c->api_url ? c->api_url : "https://api.iamport.kr";
+        cc.key = c->api_key;
+        cc.secret = c->api_secret;
+        cc.tier = c->tier;
+        cc.ca_file = c->ca_file;
+        cc.sandbox = c->sandbox == 1;
+        cc.timeout = c->timeout > 0 ? c->timeout : apr_time_from_sec(30);
+        cc.connect_timeout = c->connect_timeout > 0 ? c->connect_timeout
+                                                    : apr_time_from_sec(5);
+        if (pv_client_create(p, &cc, trace_call, s, &c->client) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV009 cannot create "
+                         "the PortOne client");
+    }
+}
+
+/* ----------------------------------------------------------------- answers */
+
+static int send_json(request_rec *r, int status, struct json_object *obj)
+{
+    const char *text = json_object_to_json_string_ext(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+    r->status = status;
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_length(r, (apr_off_t)strlen(text));
+    if (!r->header_only)
+        ap_rwrite(text, (int)strlen(text), r);
+    json_object_put(obj);
+    return OK;
+}
+
+static void add_str(struct json_object *obj, const char *key, const char *val)
+{
+    if (val)
+        json_object_object_add(obj, key, json_object_new_string(val));
+}
+
+static int answer_error(request_rec *r, pv_err err, const char *detail)
+{
+    const pv_err_info *info = pv_err_lookup(err);
+    struct json_object *obj = json_object_new_object();
+
+    apr_table_setn(r->notes, "portone-outcome", info->code);
+    add_str(obj, "status", "error");
+    add_str(obj, "code", info->code);
+    add_str(obj, "message", detail ? detail : info->message);
+    if (err == PV_E_METHOD_NOT_ALLOWED)
+        apr_table_setn(r->headers_out, "Allow", "POST");
+    /* the rest of a refused body is not read: close instead */
+    if (err == PV_E_PAYLOAD_TOO_LARGE || err == PV_E_METHOD_NOT_ALLOWED
+        || err == PV_E_UNSUPPORTED_MEDIA_TYPE)
+        r->connection->keepalive = AP_CONN_CLOSE;
+    return send_json(r, info->http_status, obj);
+}
+
+/* ------------------------------------------------------------------ body */
+
+static pv_err read_body(request_rec *r, char **body, apr_size_t *len)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb;
+    apr_size_t cap = 8192;
+    char *buf;
+    int eos = 0;
+
+    *len = 0;
+    if (cl) {
+        apr_off_t n;
+        char *end;
+
+        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0)
+            return PV_E_INVALID_REQUEST;
+        if (n > PV_BODY_MAX)
+            return PV_E_PAYLOAD_TOO_LARGE;
+        cap = (apr_size_t)n + 1;
+    }
+    buf = apr_palloc(r->pool, cap);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!eos) {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                                         APR_BLOCK_READ, HUGE_STRING_LEN);
+
+        if (rv != APR_SUCCESS) {
+            apr_brigade_cleanup(bb);
+            r->connection->keepalive = AP_CONN_CLOSE;
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST)
+                   == HTTP_REQUEST_ENTITY_TOO_LARGE ? PV_E_PAYLOAD_TOO_LARGE
+                                                    : PV_E_INVALID_REQUEST;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                eos = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+                apr_brigade_cleanup(bb);
+                return PV_E_INVALID_REQUEST;
+            }
+            if (*len + n > PV_BODY_MAX) {
+                apr_brigade_cleanup(bb);
+                return PV_E_PAYLOAD_TOO_LARGE;
+            }
+            if (*len + n + 1 > cap) {
+                char *bigger;
+
+                while (*len + n + 1 > cap)
+                    cap *= 2;
+                bigger = apr_palloc(r->pool, cap);
+                memcpy(bigger, buf, *len);
+                buf = bigger;
+            }
+            memcpy(buf + *len, data, n);
+            *len += n;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    buf[*len] = '\0';
+    *body = buf;
+    return PV_OK;
+}
+
+/* ---------------------------------------------------------------- database */
+
+/* Loads the order and records the verification on one pooled connection,
+ * taken only now that PortOne has answered. One retry after recovering the
+ * connection (a restarted server loses prepared statements). */
+static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay,
+                             const pv_claim_t *claim, pv_decision_t *dec,
+                             int *changed, const char **why)
+{
+    const char *values[PV_P_COUNT];
+    ap_dbd_t *dbd = dbd_open_fn(r->pool, r->server);
+    pv_db_t db;
+    pv_order_t order = {NULL, NULL};
+    pv_err err = PV_OK;
+    int attempt, found = 0;
+
+    if (!dbd) {
+        *why = "mod_dbd has no connection (see its log line above)";
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    db.driver = dbd->driver;
+    db.handle = dbd->handle;
+    db.prepared = dbd->prepared;
+    db.pool = dbd->pool;
+    {
+        void *done = NULL;
+
+        apr_pool_userdata_get(&done, "portone_verify_setup", dbd->pool);
+        if (!done) {
+            pv_store_connection_setup(&db);
+            apr_pool_userdata_setn((void *)1, "portone_verify_setup", NULL,
+                                   dbd->pool);
+        }
+    }
+    pv_store_values(pay, PV_OUT_PENDING, values, r->pool);
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (attempt > 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
+                          "error, retrying once on a recovered connection: %s",
+                          *why);
+            if (pv_store_recover(&c->store, &db, r->pool) != APR_SUCCESS)
+                break;
+        }
+        err = pv_store_load_order(&c->store, &db, r->pool, values, &order,
+                                  &found, why);
+        if (err != PV_OK)
+            continue;
+        if (!found)
+            break;
+        pv_decide(pay, &order, c->sandbox == 1, claim->merchant_uid, dec);
+        pv_store_values(pay, dec->outcome, values, r->pool);
+        err = pv_store_record(&c->store, &db, r->pool, values, dec->outcome,
+                              changed, why);
+        if (err == PV_OK)
+            break;
+    }
+    dbd_close_fn(r->server, dbd);
+    if (err == PV_OK && !found) {
+        *why = apr_psprintf(r->pool, "no order %s", pay->merchant_uid);
+        return PV_E_ORDER_NOT_FOUND;
+    }
+    return err;
+}
+
+/* ----------------------------------------------------------------- handler */
+
+static int pv_handler(request_rec *r)
+{
+    pv_conf *c;
+    pv_body_kind kind;
+    pv_claim_t claim;
+    pv_payment_t pay;
+    pv_decision_t dec;
+    const pv_outcome_info *info;
+    struct json_object *obj;
+    const char *why = NULL, *handler;
+    char *body = NULL;
+    apr_size_t len = 0;
+    pv_err err;
+    int webhook, changed = 0;
+
+    if (!r->handler)
+        return DECLINED;
+    if (!strcmp(r->handler, "portone-verify"))
+        webhook = 0;
+    else if (!strcmp(r->handler, "portone-webhook"))
+        webhook = 1;
+    else
+        return DECLINED;
+    handler = r->handler;
+    c = conf_of(r->server);
+
+    if (r->method_number != M_POST)
+        return answer_error(r, PV_E_METHOD_NOT_ALLOWED, NULL);
+    if (!configured(c) || !c->client) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: PortOneAPIKey, "
+                      "PortOneAPISecret and PortOneOrderQuery are not set for "
+                      "this server", handler);
+        return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
+    }
+    err = pv_request_media(apr_table_get(r->headers_in, "Content-Type"),
+                           webhook, &kind);
+    if (err == PV_OK)
+        err = read_body(r, &body, &len);
+    if (err == PV_OK)
+        err = pv_request_parse(r->pool, body, len, kind, &claim, &why);
+    if (err != PV_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV100 %s: rejected "
+                      "request: %s%s%s", handler, pv_err_lookup(err)->code,
+                      why ? ": " : "", why ? why : "");
+        return answer_error(r, err, why);
+    }
+    apr_table_setn(r->notes, "portone-imp-uid", claim.imp_uid);
+
+    err = pv_client_get_payment(c->client, r->pool, claim.imp_uid, &pay, &why);
+    if (err == PV_OK && strcmp(pay.imp_uid, claim.imp_uid)) {
+        err = PV_E_UPSTREAM_ERROR;
+        why = "PortOne answered with another imp_uid";
+    }
+    if (err == PV_OK)
+        err = database_phase(r, c, &pay, &claim, &dec, &changed, &why);
+    if (err != PV_OK) {
+        ap_log_rerror(APLOG_MARK,
+                      err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
+                      ? APLOG_INFO : APLOG_ERR, 0, r,
+                      "PV101 %s imp_uid=%s merchant_uid=%s: %s: %s", handler,
+                      claim.imp_uid, claim.merchant_uid, pv_err_lookup(err)->code,
+                      why ? why : "");
+        return answer_error(r, err, NULL);
+    }
+
+    info = pv_outcome_lookup(dec.outcome);
+    apr_table_setn(r->notes, "portone-outcome",
+                   dec.claim_mismatch ? "forgery" : info->name);
+    ap_log_rerror(APLOG_MARK,
+                  dec.outcome == PV_OUT_FORGERY || dec.claim_mismatch
+                  ? APLOG_WARNING : APLOG_INFO, 0, r,
+                  "PV102 %s imp_uid=%s merchant_uid=%s outcome=%s%s%s%s%s",
+                  handler, pay.imp_uid, pay.merchant_uid, info->name,
+                  changed ? " (recorded)" : " (already recorded)",
+                  dec.reason ? ": " : "", dec.reason ? dec.reason : "",
+                  dec.claim_mismatch
+                  ? apr_psprintf(r->pool, "; forged claim: merchant_uid %s is "
+                                 "not PortOne's", claim.merchant_uid) : "");
+
+    obj = json_object_new_object();
+    if (dec.claim_mismatch) {
+        const pv_outcome_info *forgery = pv_outcome_lookup(PV_OUT_FORGERY);
+
+        add_str(obj, "status", forgery->answer_status);
+        add_str(obj, "message", forgery->message);
+        add_str(obj, "imp_uid", claim.imp_uid);
+        add_str(obj, "merchant_uid", claim.merchant_uid);
+        return send_json(r, forgery->http_status, obj);
+    }
+    add_str(obj, "status", webhook ? info->name : info->answer_status);
+    if (!webhook)
+        add_str(obj, "message", info->message);
+    add_str(obj, "imp_uid", pay.imp_uid);
+    add_str(obj, "merchant_uid", pay.merchant_uid);
+    if (!webhook && dec.outcome == PV_OUT_VBANK_ISSUED) {
+        add_str(obj, "vbank_num", pay.vbank_num);
+        add_str(obj, "vbank_name", pay.vbank_name);
+        if (pay.vbank_date)
+            json_object_object_add(obj, "vbank_date", json_object_new_int64(
+                                       apr_atoi64(pay.vbank_date)));
+    }
+    return send_json(r, webhook ? HTTP_OK : info->http_status, obj);
+}
+
+static void pv_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_dbd[] = {"mod_dbd.c", NULL};
+
+    (void)p;
+    ap_hook_post_config(pv_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pv_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(pv_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(portone_verify) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,               /* per-directory config: the module is server-wide */
+    NULL,
+    create_conf,
+    merge_conf,
+    pv_cmds,
+    pv_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

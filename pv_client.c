@@ -1,0 +1,380 @@
+#include "pv_client.h"
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <string.h>
+
+/* Refresh this long before PortOne's expired_at (contract section 7). */
+#define PV_TOKEN_MARGIN apr_time_from_sec(60)
+/* Idle handles kept per process; more threads than this make and drop. */
+#define PV_IDLE_HANDLES 64
+
+typedef struct pv_conn_t {
+    CURL *curl;
+    char *buf;                  /* the answer, reused across requests */
+    size_t len, cap;
+    int overflow;
+    char errbuf[CURL_ERROR_SIZE];
+} pv_conn_t;
+
+struct pv_client_t {
+    pv_client_conf_t conf;
+    pv_client_trace_fn *trace;
+    void *baton;
+    apr_thread_mutex_t *pool_lock;      /* guards idle[] */
+    pv_conn_t *idle[PV_IDLE_HANDLES];
+    int nidle;
+    apr_thread_mutex_t *token_lock;     /* held while fetching a token */
+    char token[PV_TOKEN_MAX + 1];
+    apr_time_t token_valid_until;       /* local clock */
+    unsigned long token_gen;            /* 0: no token yet */
+    pv_client_stats_t stats;
+};
+
+static apr_status_t global_cleanup(void *unused)
+{
+    (void)unused;
+    curl_global_cleanup();
+    return APR_SUCCESS;
+}
+
+apr_status_t pv_client_global_init(apr_pool_t *pool)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return APR_EGENERAL;
+    apr_pool_cleanup_register(pool, NULL, global_cleanup, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+static void conn_free(pv_conn_t *conn)
+{
+    if (!conn)
+        return;
+    if (conn->curl)
+        curl_easy_cleanup(conn->curl);
+    free(conn->buf);
+    free(conn);
+}
+
+static apr_status_t client_cleanup(void *data)
+{
+    pv_client_t *c = data;
+
+    while (c->nidle > 0)
+        conn_free(c->idle[--c->nidle]);
+    return APR_SUCCESS;
+}
+
+apr_status_t pv_client_create(apr_pool_t *pool, const pv_client_conf_t *conf,
+                              pv_client_trace_fn *trace, void *baton,
+                              pv_client_t **out)
+{
+    pv_client_t *c = apr_pcalloc(pool, sizeof(*c));
+    apr_status_t rv;
+
+    c->conf = *conf;
+    c->trace = trace;
+    c->baton = baton;
+    rv = apr_thread_mutex_create(&c->pool_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (rv == APR_SUCCESS)
+        rv = apr_thread_mutex_create(&c->token_lock, APR_THREAD_MUTEX_DEFAULT,
+                                     pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    apr_pool_cleanup_register(pool, c, client_cleanup, apr_pool_cleanup_null);
+    *out = c;
+    return APR_SUCCESS;
+}
+
+void pv_client_stats(pv_client_t *c, pv_client_stats_t *out)
+{
+    apr_thread_mutex_lock(c->pool_lock);
+    *out = c->stats;
+    apr_thread_mutex_unlock(c->pool_lock);
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+    pv_conn_t *conn = userp;
+    size_t n = size * nmemb;
+
+    if (conn->len + n > PV_RESPONSE_MAX) {
+        conn->overflow = 1;
+        return 0;               /* aborts the transfer */
+    }
+    if (conn->len + n + 1 > conn->cap) {
+        size_t cap = conn->cap ? conn->cap : 8192;
+        char *buf;
+
+        while (cap < conn->len + n + 1)
+            cap *= 2;
+        buf = realloc(conn->buf, cap);
+        if (!buf)
+            return 0;
+        conn->buf = buf;
+        conn->cap = cap;
+    }
+    memcpy(conn->buf + conn->len, data, n);
+    conn->len += n;
+    conn->buf[conn->len] = '\0';
+    return n;
+}
+
+/* The options that never change are set once per handle. */
+static pv_conn_t *conn_new(pv_client_t *c)
+{
+    pv_conn_t *conn = calloc(1, sizeof(*conn));
+    CURL *h;
+
+    if (!conn || !(conn->curl = curl_easy_init())) {
+        free(conn);
+        return NULL;
+    }
+    h = conn->curl;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->conf.ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->conf.ca_file);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_portone_verify/1.0");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, conn);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, conn->errbuf);
+    return conn;
+}
+
+static pv_conn_t *conn_acquire(pv_client_t *c)
+{
+    pv_conn_t *conn = NULL;
+
+    apr_thread_mutex_lock(c->pool_lock);
+    if (c->nidle > 0)
+        conn = c->idle[--c->nidle];
+    else
+        c->stats.handles_created++;
+    apr_thread_mutex_unlock(c->pool_lock);
+    return conn ? conn : conn_new(c);
+}
+
+/* A handle goes back only after a clean exchange; otherwise it is dropped
+ * with whatever connection state it had. */
+static void conn_release(pv_client_t *c, pv_conn_t *conn, int clean)
+{
+    if (clean) {
+        apr_thread_mutex_lock(c->pool_lock);
+        if (c->nidle < PV_IDLE_HANDLES) {
+            c->idle[c->nidle++] = conn;
+            conn = NULL;
+        }
+        apr_thread_mutex_unlock(c->pool_lock);
+    }
+    conn_free(conn);
+}
+
+typedef struct {
+    long status;
+    const char *body;
+    size_t len;
+} pv_answer_t;
+
+/* One HTTP exchange before |deadline|. |body| NULL means GET. The answer's
+ * body is copied into |pool|. */
+static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
+                       const char *path, const char *token, const char *body,
+                       pv_answer_t *ans, const char **why)
+{
+    pv_conn_t *conn;
+    struct curl_slist *hdrs = NULL;
+    apr_time_t start = apr_time_now();
+    apr_interval_time_t left = deadline - start, ct;
+    CURLcode rc;
+    pv_err err = PV_OK;
+    CURL *h;
+
+    memset(ans, 0, sizeof(*ans));
+    if (left <= 0) {
+        *why = "PortOneTimeout passed before the request";
+        return PV_E_UPSTREAM_TIMEOUT;
+    }
+    conn = conn_acquire(c);
+    if (!conn) {
+        *why = "cannot create a curl handle";
+        return PV_E_UPSTREAM_ERROR;
+    }
+    h = conn->curl;
+    conn->len = 0;
+    conn->overflow = 0;
+    conn->errbuf[0] = '\0';
+    ct = c->conf.connect_timeout < left ? c->conf.connect_timeout : left;
+
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (token) {
+        char auth[sizeof("Authorization: Bearer ") + PV_TOKEN_MAX];
+
+        apr_snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+        /* the header list copied the token; do not keep it on the stack */
+        memset(auth, 0, sizeof(auth));
+    }
+    if (c->conf.tier)
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Tier: ",
+                                                   c->conf.tier, NULL));
+    if (body) {
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_URL,
+                     apr_pstrcat(pool, c->conf.base_url, path, NULL));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(left) + 1);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(ct) + 1);
+
+    rc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_slist_free_all(hdrs);
+
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ans->status);
+        ans->body = apr_pstrmemdup(pool, conn->buf ? conn->buf : "", conn->len);
+        ans->len = conn->len;
+    }
+    else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        err = PV_E_UPSTREAM_TIMEOUT;
+        *why = apr_psprintf(pool, "no answer within PortOneTimeout (%s)",
+                            conn->errbuf[0] ? conn->errbuf
+                                            : curl_easy_strerror(rc));
+    }
+    else if (conn->overflow) {
+        err = PV_E_UPSTREAM_ERROR;
+        *why = apr_psprintf(pool, "the answer is larger than %d bytes",
+                            PV_RESPONSE_MAX);
+    }
+    else {
+        err = PV_E_UPSTREAM_ERROR;
+        *why = apr_psprintf(pool, "%s", conn->errbuf[0] ? conn->errbuf
+                                                        : curl_easy_strerror(rc));
+    }
+    if (c->trace)
+        c->trace(c->baton, body ? "POST" : "GET", path, ans->status,
+                 apr_time_now() - start, err == PV_OK ? NULL : *why);
+    conn_release(c, conn, rc == CURLE_OK);
+    return err;
+}
+
+static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
+                          const char **why)
+{
+    struct json_object *req = json_object_new_object();
+    pv_answer_t ans;
+    pv_token_t tok;
+    pv_err err;
+    char *body;
+
+    json_object_object_add(req, "imp_key", json_object_new_string(c->conf.key));
+    json_object_object_add(req, "imp_secret",
+                           json_object_new_string(c->conf.secret));
+    body = apr_pstrdup(pool, json_object_to_json_string_ext(
+                           req, JSON_C_TO_STRING_PLAIN));
+    json_object_put(req);
+
+    c->stats.token_fetches++;
+    err = exchange(c, pool, deadline, "/users/getToken", NULL, body, &ans, why);
+    memset(body, 0, strlen(body));      /* the secret leaves memory early */
+    if (err != PV_OK)
+        return err;
+    err = pv_portone_parse_token(pool, ans.status, ans.body, ans.len, &tok, why);
+    if (err != PV_OK)
+        return err;
+    apr_cpystrn(c->token, tok.access_token, sizeof(c->token));
+    /* expired_at on PortOne's clock, counted from PortOne's now */
+    c->token_valid_until = apr_time_now()
+        + apr_time_from_sec(tok.expired_at - tok.now) - PV_TOKEN_MARGIN;
+    c->token_gen++;
+    memset(&tok, 0, sizeof(tok));
+    return PV_OK;
+}
+
+/* Copies a valid token into |token|. |stale_gen| names a token that PortOne
+ * refused (401): it is replaced, unless another thread already did so. */
+static pv_err get_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
+                        unsigned long stale_gen, char *token,
+                        unsigned long *gen, const char **why)
+{
+    pv_err err = PV_OK;
+
+    apr_thread_mutex_lock(c->token_lock);
+    if (c->token_gen == 0 || c->token_gen == stale_gen
+        || apr_time_now() >= c->token_valid_until)
+        err = fetch_token(c, pool, deadline, why);
+    if (err == PV_OK) {
+        memcpy(token, c->token, sizeof(c->token));
+        *gen = c->token_gen;
+    }
+    apr_thread_mutex_unlock(c->token_lock);
+    return err;
+}
+
+/* /payments/<id>: everything but [A-Za-z0-9_-] percent-encoded, so that no
+ * id can leave the path segment ("..", "/", "?", "#"). */
+static const char *payment_path(apr_pool_t *pool, const char *imp_uid,
+                                int sandbox)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *path = apr_palloc(pool, sizeof("/payments/?include_sandbox=true")
+                            + 3 * strlen(imp_uid));
+    char *o = path + sizeof("/payments/") - 1;
+    const unsigned char *p;
+
+    memcpy(path, "/payments/", sizeof("/payments/") - 1);
+    for (p = (const unsigned char *)imp_uid; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+            || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-') {
+            *o++ = (char)*p;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    strcpy(o, sandbox ? "?include_sandbox=true" : "");
+    return path;
+}
+
+pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
+                             const char *imp_uid, pv_payment_t *out,
+                             const char **why)
+{
+    apr_time_t deadline = apr_time_now() + c->conf.timeout;
+    const char *path = payment_path(pool, imp_uid, c->conf.sandbox);
+    char token[PV_TOKEN_MAX + 1];
+    unsigned long gen = 0;
+    pv_answer_t ans;
+    pv_err err;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        err = get_token(c, pool, deadline, gen, token, &gen, why);
+        if (err == PV_OK)
+            err = exchange(c, pool, deadline, path, token, NULL, &ans, why);
+        memset(token, 0, sizeof(token));
+        if (err != PV_OK)
+            return err;
+        if (ans.status != 401)
+            return pv_portone_parse_payment(pool, ans.status, ans.body,
+                                            ans.len, out, why);
+    }
+    *why = "PortOne refused a freshly issued token (HTTP 401 twice)";
+    return PV_E_UPSTREAM_AUTH_FAILED;
+}

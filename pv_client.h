@@ -1,0 +1,55 @@
+/* The PortOne V1 client: libcurl handles reused per process (keep-alive),
+ * the access token cached per process and refreshed by one thread at a time.
+ * Knows nothing of httpd; the glue creates one client per server and child. */
+#ifndef PV_CLIENT_H
+#define PV_CLIENT_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "pv_error.h"
+#include "pv_portone.h"
+
+/* The largest PortOne answer read; a larger one is an upstream_error. */
+#define PV_RESPONSE_MAX (256 * 1024)
+
+typedef struct {
+    const char *base_url;           /* no trailing slash */
+    const char *key;
+    const char *secret;
+    const char *tier;               /* NULL: no Tier header */
+    const char *ca_file;            /* NULL: the system store */
+    int sandbox;                    /* send include_sandbox=true */
+    apr_interval_time_t timeout;    /* the whole look-up, token included */
+    apr_interval_time_t connect_timeout;
+} pv_client_conf_t;
+
+/* Called after every HTTP exchange with PortOne, for logs and counters;
+ * never sees the secret or the token. |status| is 0 without an answer. */
+typedef void pv_client_trace_fn(void *baton, const char *method,
+                                const char *path, long status,
+                                apr_interval_time_t took, const char *error);
+
+typedef struct pv_client_t pv_client_t;
+
+/* Once per process, before any thread: curl_global_init. */
+apr_status_t pv_client_global_init(apr_pool_t *pool);
+
+apr_status_t pv_client_create(apr_pool_t *pool, const pv_client_conf_t *conf,
+                              pv_client_trace_fn *trace, void *baton,
+                              pv_client_t **out);
+
+/* Looks the payment up: token (cached), GET /payments/{imp_uid}, one token
+ * refresh and retry on a 401. |*why| explains an error for the log. */
+pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
+                             const char *imp_uid, pv_payment_t *out,
+                             const char **why);
+
+typedef struct {
+    unsigned long token_fetches;    /* getToken calls made */
+    unsigned long handles_created;  /* curl handles made (each may connect) */
+} pv_client_stats_t;
+
+void pv_client_stats(pv_client_t *c, pv_client_stats_t *out);
+
+#endif

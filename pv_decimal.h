@@ -1,0 +1,33 @@
+/* Exact decimal comparison of payment amounts.
+ *
+ * Amounts arrive as JSON number text from PortOne ("10000", "10000.0",
+ * "1e4") and as text from the shop's database ("10000.00"). Comparing them
+ * through a double would make 0.1 + 0.2 style errors possible, so they are
+ * compared digit by digit after normalisation. */
+#ifndef PV_DECIMAL_H
+#define PV_DECIMAL_H
+
+#include <stddef.h>
+
+/* Longest amount text accepted, in bytes; longer text is "not a number". */
+#define PV_DECIMAL_MAX_TEXT 64
+
+typedef struct {
+    int negative;                       /* 0 for zero */
+    int ndigits;                        /* 0 means the value is zero */
+    char digits[PV_DECIMAL_MAX_TEXT];   /* significant digits, no leading or trailing zeros */
+    long exponent;                      /* value = digits * 10^exponent */
+} pv_decimal_t;
+
+/* Parses [ws][+-]digits[.digits][(e|E)[+-]digits][ws] (or .5 / 5.).
+ * Returns 0 on success, -1 when the text is not a decimal number. */
+int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out);
+
+/* 1 when both texts are decimal numbers of equal value; 0 otherwise
+ * (including when either is missing or not a number: never equal). */
+int pv_decimal_equal(const char *a, const char *b);
+
+/* 1 when the text is a decimal number greater than zero. */
+int pv_decimal_positive(const char *text);
+
+#endif

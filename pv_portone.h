@@ -1,0 +1,55 @@
+/* PortOne V1 answers mapped to plain values: getToken and GET /payments.
+ * Pure functions over (HTTP status, body); the transport is pv_client. */
+#ifndef PV_PORTONE_H
+#define PV_PORTONE_H
+
+#include <apr_pools.h>
+#include <stddef.h>
+
+#include "pv_error.h"
+
+#define PV_TOKEN_MAX 256
+#define PV_JSON_DEPTH 32
+
+typedef struct {
+    char access_token[PV_TOKEN_MAX + 1];
+    long long now;          /* PortOne's clock */
+    long long expired_at;   /* PortOne's clock */
+} pv_token_t;
+
+typedef enum {
+    PV_STATUS_READY, PV_STATUS_PAID, PV_STATUS_CANCELLED, PV_STATUS_FAILED
+} pv_status;
+
+/* A payment as PortOne reports it. Texts are NULL when PortOne gave null or
+ * left the field out; numbers are kept as their exact JSON text. */
+typedef struct {
+    const char *imp_uid;
+    const char *merchant_uid;
+    const char *status_text;
+    pv_status status;
+    const char *amount;
+    const char *cancel_amount;  /* "0" when absent */
+    const char *currency;
+    const char *pay_method;
+    const char *paid_at;
+    const char *vbank_num;
+    const char *vbank_name;
+    const char *vbank_date;
+    int sandbox;
+    const char *response_json;  /* the whole "response" object */
+} pv_payment_t;
+
+/* POST /users/getToken. PV_OK, PV_E_UPSTREAM_AUTH_FAILED (refused: 4xx or a
+ * non-zero code) or PV_E_UPSTREAM_ERROR (5xx, not the documented JSON). */
+pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
+                              const char *body, size_t len, pv_token_t *out,
+                              const char **why);
+
+/* GET /payments/{imp_uid}. PV_OK, PV_E_PAYMENT_NOT_FOUND (404) or
+ * PV_E_UPSTREAM_ERROR (anything else that is not a documented payment). */
+pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
+                                const char *body, size_t len,
+                                pv_payment_t *out, const char **why);
+
+#endif

@@ -1,0 +1,253 @@
+#include "pv_request.h"
+
+#include <apr_strings.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#define PV_BODY_JSON_DEPTH 8
+
+static int media_is(const char *ct, const char *type)
+{
+    size_t n = strlen(type);
+
+    if (strncasecmp(ct, type, n))
+        return 0;
+    ct += n;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+pv_err pv_request_media(const char *content_type, int allow_form,
+                        pv_body_kind *kind)
+{
+    if (!content_type)
+        return PV_E_UNSUPPORTED_MEDIA_TYPE;
+    while (*content_type == ' ' || *content_type == '\t')
+        content_type++;
+    if (media_is(content_type, "application/json")) {
+        *kind = PV_BODY_JSON;
+        return PV_OK;
+    }
+    if (allow_form
+        && media_is(content_type, "application/x-www-form-urlencoded")) {
+        *kind = PV_BODY_FORM;
+        return PV_OK;
+    }
+    return PV_E_UNSUPPORTED_MEDIA_TYPE;
+}
+
+/* Length of the UTF-8 sequence at |s| (at most |n| bytes), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len, i;
+    unsigned int cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) { len = 2; cp = s[0] & 0x1f; }
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) { len = 3; cp = s[0] & 0x0f; }
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4) { len = 4; cp = s[0] & 0x07; }
+    else return 0;
+    if (len > n)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+const char *pv_request_check_id(const char *s, size_t len, size_t max_chars)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, chars = 0;
+
+    if (!s || len == 0)
+        return "is empty";
+    while (i < len) {
+        size_t n = utf8_seq(u + i, len - i);
+
+        if (n == 0)
+            return "is not valid UTF-8";
+        if (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))
+            return "contains a control character";
+        i += n;
+        chars++;
+    }
+    if (chars > max_chars)
+        return max_chars == PV_IMP_UID_MAX ? "is longer than 32 characters"
+                                           : "is longer than 40 characters";
+    return NULL;
+}
+
+typedef struct {
+    const char *name;
+    size_t max_chars;
+    int required;
+    size_t offset;          /* of the field in pv_claim_t */
+} field_spec;
+
+static const field_spec fields[] = {
+    {"imp_uid", PV_IMP_UID_MAX, 1, offsetof(pv_claim_t, imp_uid)},
+    {"merchant_uid", PV_MERCHANT_UID_MAX, 1, offsetof(pv_claim_t, merchant_uid)},
+    {"status", 20, 0, offsetof(pv_claim_t, status)},
+    {"cancellation_id", 64, 0, offsetof(pv_claim_t, cancellation_id)},
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+static const char *set_field(apr_pool_t *pool, pv_claim_t *out,
+                             const field_spec *f, const char *v, size_t len)
+{
+    const char *bad = pv_request_check_id(v, len, f->max_chars);
+
+    if (bad)
+        return apr_psprintf(pool, "%s %s", f->name, bad);
+    *(const char **)((char *)out + f->offset) = apr_pstrmemdup(pool, v, len);
+    return NULL;
+}
+
+static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
+                              pv_claim_t *out)
+{
+    struct json_tokener *tok = json_tokener_new_ex(PV_BODY_JSON_DEPTH);
+    struct json_object *root;
+    const char *why = NULL;
+    size_t i, end;
+
+    if (!tok)
+        return "out of memory";
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    root = json_tokener_parse_ex(tok, body, (int)len);
+    end = tok->char_offset;
+    if (!root || json_tokener_get_error(tok) != json_tokener_success)
+        why = "the body is not valid JSON";
+    json_tokener_free(tok);
+    for (; !why && end < len; end++)
+        if (body[end] != ' ' && body[end] != '\t' && body[end] != '\r'
+            && body[end] != '\n')
+            why = "the body has data after the JSON value";
+    if (!why && !json_object_is_type(root, json_type_object))
+        why = "the body is not a JSON object";
+    for (i = 0; !why && i < NFIELDS; i++) {
+        struct json_object *v = NULL;
+
+        if (!json_object_object_get_ex(root, fields[i].name, &v)
+            || json_object_is_type(v, json_type_null)) {
+            if (fields[i].required)
+                why = apr_psprintf(pool, "%s is missing", fields[i].name);
+        }
+        else if (!json_object_is_type(v, json_type_string))
+            why = apr_psprintf(pool, "%s is not a string", fields[i].name);
+        else
+            why = set_field(pool, out, &fields[i], json_object_get_string(v),
+                            (size_t)json_object_get_string_len(v));
+    }
+    json_object_put(root);
+    return why;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes application/x-www-form-urlencoded text into |dst|;
+ * returns the decoded length, or -1 on a bad escape. */
+static long form_decode(const char *src, size_t len, char *dst)
+{
+    size_t i;
+    long o = 0;
+
+    for (i = 0; i < len; i++) {
+        if (src[i] == '+')
+            dst[o++] = ' ';
+        else if (src[i] == '%') {
+            int hi, lo;
+
+            if (i + 2 >= len)
+                return -1;
+            hi = hexval(src[i + 1]);
+            lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            dst[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        else
+            dst[o++] = src[i];
+    }
+    return o;
+}
+
+static const char *parse_form(apr_pool_t *pool, const char *body, size_t len,
+                              pv_claim_t *out)
+{
+    const char *p = body, *end = body + len;
+    int seen[NFIELDS] = {0};
+    size_t i;
+
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pair_end = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        char *key, *val;
+        long klen, vlen;
+
+        if (pair_end == p) {            /* empty pair ("a=1&&b=2") */
+            p = pair_end + 1;
+            continue;
+        }
+        if (!eq)
+            return "the form body has a field without '='";
+        key = apr_palloc(pool, (size_t)(eq - p) + 1);
+        val = apr_palloc(pool, (size_t)(pair_end - eq));
+        klen = form_decode(p, (size_t)(eq - p), key);
+        vlen = form_decode(eq + 1, (size_t)(pair_end - eq - 1), val);
+        if (klen < 0 || vlen < 0)
+            return "the form body has a bad %-escape";
+        for (i = 0; i < NFIELDS; i++) {
+            const char *why;
+
+            if (strlen(fields[i].name) != (size_t)klen
+                || memcmp(fields[i].name, key, (size_t)klen))
+                continue;
+            if (seen[i]++)
+                return apr_psprintf(pool, "%s is given twice", fields[i].name);
+            if (vlen == 0 && !fields[i].required)
+                break;
+            why = set_field(pool, out, &fields[i], val, (size_t)vlen);
+            if (why)
+                return why;
+        }
+        p = pair_end + (amp ? 1 : 0);
+    }
+    for (i = 0; i < NFIELDS; i++)
+        if (fields[i].required && !seen[i])
+            return apr_psprintf(pool, "%s is missing", fields[i].name);
+    return NULL;
+}
+
+pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,
+                        pv_body_kind kind, pv_claim_t *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    if (len == 0)
+        *why = "the body is empty";
+    else if (len > PV_BODY_MAX)
+        return PV_E_PAYLOAD_TOO_LARGE;
+    else if (memchr(body, '\0', len))
+        *why = "the body contains a NUL byte";
+    else if (kind == PV_BODY_JSON)
+        *why = parse_json(pool, body, len, out);
+    else
+        *why = parse_form(pool, body, len, out);
+    return *why ? PV_E_INVALID_REQUEST : PV_OK;
+}

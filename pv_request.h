@@ -1,0 +1,40 @@
+/* The front-end's claim and PortOne's webhook body: Content-Type check,
+ * parsing (JSON or form) and validation of every field. */
+#ifndef PV_REQUEST_H
+#define PV_REQUEST_H
+
+#include <apr_pools.h>
+#include <stddef.h>
+
+#include "pv_error.h"
+
+#define PV_BODY_MAX (64 * 1024)
+#define PV_IMP_UID_MAX 32           /* characters */
+#define PV_MERCHANT_UID_MAX 40      /* characters */
+
+typedef enum { PV_BODY_JSON, PV_BODY_FORM } pv_body_kind;
+
+typedef struct {
+    const char *imp_uid;
+    const char *merchant_uid;
+    const char *status;             /* webhook only; may be NULL */
+    const char *cancellation_id;    /* webhook only; may be NULL */
+} pv_claim_t;
+
+/* Which body a Content-Type announces. PV_E_UNSUPPORTED_MEDIA_TYPE when it is
+ * missing or not application/json (or, with |allow_form|,
+ * application/x-www-form-urlencoded). Parameters such as charset are fine. */
+pv_err pv_request_media(const char *content_type, int allow_form,
+                        pv_body_kind *kind);
+
+/* Parses and validates |body|. On error returns PV_E_INVALID_REQUEST and sets
+ * |*why| to a short English reason for the answer. Strings in |out| are
+ * allocated in |pool|. */
+pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,
+                        pv_body_kind kind, pv_claim_t *out, const char **why);
+
+/* Validates one identifier: non-empty, valid UTF-8, no control character,
+ * at most |max_chars| characters. NULL when valid, else a reason. */
+const char *pv_request_check_id(const char *s, size_t len, size_t max_chars);
+
+#endif

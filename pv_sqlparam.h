@@ -1,0 +1,42 @@
+/* Named SQL parameters (":merchant_uid") rewritten to mod_dbd's
+ * apr_dbd_prepare() format ("%s"), done once at start-up. */
+#ifndef PV_SQLPARAM_H
+#define PV_SQLPARAM_H
+
+#include <apr_pools.h>
+
+/* The values a statement can ask for; the order is the contract's list. */
+typedef enum {
+    PV_P_MERCHANT_UID, PV_P_IMP_UID, PV_P_OUTCOME, PV_P_STATUS, PV_P_AMOUNT,
+    PV_P_CURRENCY, PV_P_PAY_METHOD, PV_P_PAID_AT, PV_P_VBANK_NUM,
+    PV_P_VBANK_NAME, PV_P_VBANK_DATE,
+    PV_P_ADMIN_COUNT,               /* the ones above are for the admin's SQL */
+    PV_P_CANCEL_AMOUNT = PV_P_ADMIN_COUNT, PV_P_RESPONSE, PV_P_OUTCOME_RANK,
+    PV_P_COUNT                      /* these three only for the module's own */
+} pv_param_id;
+
+#define PV_SQL_MAX_PARAMS 32
+
+typedef struct {
+    const char *sql;            /* rewritten, for apr_dbd_prepare() */
+    int nparams;
+    pv_param_id params[PV_SQL_MAX_PARAMS];  /* value for each %s, in order */
+} pv_sql_t;
+
+/* Name of a parameter id ("merchant_uid"). */
+const char *pv_param_name(pv_param_id id);
+
+/* Rewrites |sql|. Returns NULL on success, or an error message (allocated in
+ * |pool|) naming the offending parameter. Text inside '...' literals,
+ * "..." identifiers and comments is copied as it is; "::type" casts are not
+ * parameters; a literal '%' is doubled so apr_dbd keeps it. Only the
+ * module's own statements (|internal|) may use the parameters past
+ * PV_P_ADMIN_COUNT. */
+const char *pv_sql_rewrite(apr_pool_t *pool, const char *sql, int internal,
+                           pv_sql_t *out);
+
+/* Fills |args| (nparams entries) from |values| (PV_P_COUNT entries). */
+void pv_sql_bind(const pv_sql_t *stmt, const char *const *values,
+                 const char **args);
+
+#endif

@@ -1,0 +1,265 @@
+#include "pv_store.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+/* The module's own SQL. Forward-only recording is enforced by the WHERE
+ * clauses, so that concurrent transactions from any process or server agree:
+ * exactly one of them sees "changed". SQLite (BEGIN IMMEDIATE) serialises
+ * writers; PostgreSQL re-checks the WHERE on the row a concurrent
+ * transaction committed. */
+#define PV_COLUMNS \
+    "merchant_uid = :merchant_uid, status = :status, outcome = :outcome, " \
+    "amount = CAST(:amount AS NUMERIC), " \
+    "cancel_amount = CAST(:cancel_amount AS NUMERIC), currency = :currency, " \
+    "pay_method = :pay_method, paid_at = CAST(:paid_at AS BIGINT), " \
+    "vbank_num = :vbank_num, vbank_name = :vbank_name, " \
+    "vbank_date = CAST(:vbank_date AS BIGINT), response = :response, " \
+    "updated_at = CURRENT_TIMESTAMP"
+
+#define PV_RANK \
+    "(CASE outcome WHEN 'pending' THEN 0 WHEN 'vbank_issued' THEN 1 " \
+    "WHEN 'paid' THEN 2 ELSE 3 END)"
+
+static const char *const sql_common[PV_STMT_COUNT] = {
+    [PV_STMT_INSERT] =
+        "INSERT INTO portone_payments (imp_uid, merchant_uid, status, outcome, "
+        "amount, cancel_amount, currency, pay_method, paid_at, vbank_num, "
+        "vbank_name, vbank_date, response, updated_at) VALUES (:imp_uid, "
+        ":merchant_uid, :status, :outcome, CAST(:amount AS NUMERIC), "
+        "CAST(:cancel_amount AS NUMERIC), :currency, :pay_method, "
+        "CAST(:paid_at AS BIGINT), :vbank_num, :vbank_name, "
+        "CAST(:vbank_date AS BIGINT), :response, CURRENT_TIMESTAMP) "
+        "ON CONFLICT (imp_uid) DO NOTHING",
+    [PV_STMT_ADVANCE] =
+        "UPDATE portone_payments SET " PV_COLUMNS " WHERE imp_uid = :imp_uid "
+        "AND " PV_RANK " < CAST(:outcome_rank AS INTEGER)",
+    [PV_STMT_REFRESH] =
+        "UPDATE portone_payments SET " PV_COLUMNS " WHERE imp_uid = :imp_uid "
+        "AND outcome = :outcome AND COALESCE(cancel_amount, 0) <= "
+        "CAST(:cancel_amount AS NUMERIC)",
+    [PV_STMT_EVENT] =
+        "INSERT INTO portone_events (imp_uid, merchant_uid, outcome, created_at) "
+        "VALUES (:imp_uid, :merchant_uid, :outcome, CURRENT_TIMESTAMP) "
+        "ON CONFLICT (imp_uid, outcome) DO NOTHING",
+};
+
+static const char *const stmt_suffix[PV_STMT_COUNT] = {
+    "order", "order_update", "insert", "advance", "refresh", "event"
+};
+
+const char *pv_store_sql(pv_stmt_id id, const char *driver)
+{
+    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
+        return NULL;
+    return (id >= PV_STMT_INSERT && id < PV_STMT_COUNT) ? sql_common[id] : NULL;
+}
+
+const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
+                          const char *driver, const char *prefix)
+{
+    int id;
+
+    for (id = PV_STMT_INSERT; id < PV_STMT_COUNT; id++) {
+        const char *sql = pv_store_sql((pv_stmt_id)id, driver);
+        const char *err;
+
+        if (!sql)
+            return apr_psprintf(pool, "mod_dbd driver \"%s\" is not supported "
+                                "(use sqlite3 or pgsql)", driver);
+        err = pv_sql_rewrite(pool, sql, 1, &store->stmt[id].sql);
+        if (err)
+            return err;
+        store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id], NULL);
+    }
+    return NULL;
+}
+
+void pv_store_connection_setup(pv_db_t *db)
+{
+    int nrows;
+
+    /* SQLite: wait for the write lock inside SQLite instead of apr_dbd's
+     * 100 ms sleep-and-retry loop. A constant statement, no parameters. */
+    if (!strcmp(apr_dbd_name(db->driver), "sqlite3"))
+        apr_dbd_query(db->driver, db->handle, &nrows, "PRAGMA busy_timeout = 10000");
+}
+
+void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
+                     const char **values, apr_pool_t *pool)
+{
+    values[PV_P_MERCHANT_UID] = pay->merchant_uid;
+    values[PV_P_IMP_UID] = pay->imp_uid;
+    values[PV_P_OUTCOME] = pv_outcome_lookup(outcome)->name;
+    values[PV_P_STATUS] = pay->status_text;
+    values[PV_P_AMOUNT] = pay->amount;
+    values[PV_P_CURRENCY] = pay->currency;
+    values[PV_P_PAY_METHOD] = pay->pay_method;
+    values[PV_P_PAID_AT] = pay->paid_at;
+    values[PV_P_VBANK_NUM] = pay->vbank_num;
+    values[PV_P_VBANK_NAME] = pay->vbank_name;
+    values[PV_P_VBANK_DATE] = pay->vbank_date;
+    values[PV_P_CANCEL_AMOUNT] = pay->cancel_amount;
+    values[PV_P_RESPONSE] = pay->response_json;
+    values[PV_P_OUTCOME_RANK] = apr_itoa(pool, pv_outcome_lookup(outcome)->rank);
+}
+
+static apr_dbd_prepared_t *prepared(const pv_store_t *store, pv_db_t *db,
+                                    pv_stmt_id id)
+{
+    return apr_hash_get(db->prepared, store->stmt[id].label,
+                        APR_HASH_KEY_STRING);
+}
+
+static const char *db_error(pv_db_t *db, apr_pool_t *pool, int rc,
+                            const pv_store_t *store, pv_stmt_id id)
+{
+    const char *msg = apr_dbd_error(db->driver, db->handle, rc);
+
+    return apr_psprintf(pool, "%s: %s", store->stmt[id].label,
+                        msg ? msg : "unknown database error");
+}
+
+static int run(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+               pv_stmt_id id, const char *const *values, int *nrows,
+               const char **why)
+{
+    const pv_stmt_t *s = &store->stmt[id];
+    apr_dbd_prepared_t *stmt = prepared(store, db, id);
+    const char *args[PV_SQL_MAX_PARAMS];
+    int rc;
+
+    if (!stmt) {
+        *why = apr_psprintf(pool, "statement %s is not prepared", s->label);
+        return -1;
+    }
+    pv_sql_bind(&s->sql, values, args);
+    rc = apr_dbd_pquery(db->driver, pool, db->handle, nrows, stmt,
+                        s->sql.nparams, args);
+    if (rc)
+        *why = db_error(db, pool, rc, store, id);
+    return rc;
+}
+
+pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
+                           apr_pool_t *pool, const char *const *values,
+                           pv_order_t *order, int *found, const char **why)
+{
+    const pv_stmt_t *s = &store->stmt[PV_STMT_ORDER];
+    apr_dbd_prepared_t *stmt = prepared(store, db, PV_STMT_ORDER);
+    const char *args[PV_SQL_MAX_PARAMS];
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc;
+
+    *found = 0;
+    if (!stmt) {
+        *why = apr_psprintf(pool, "statement %s is not prepared", s->label);
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    pv_sql_bind(&s->sql, values, args);
+    rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 0,
+                         s->sql.nparams, args);
+    if (rc) {
+        *why = db_error(db, pool, rc, store, PV_STMT_ORDER);
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    /* take the first row, drain the rest (mod_authn_dbd does the same) */
+    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
+        if (!*found) {
+            const char *amount = apr_dbd_get_entry(db->driver, row, 0);
+            const char *currency = apr_dbd_num_cols(db->driver, res) > 1
+                ? apr_dbd_get_entry(db->driver, row, 1) : NULL;
+
+            order->amount = amount ? apr_pstrdup(pool, amount) : NULL;
+            order->currency = currency ? apr_pstrdup(pool, currency) : NULL;
+            *found = 1;
+        }
+    }
+    return PV_OK;
+}
+
+pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+                       const char *const *values, pv_outcome outcome,
+                       int *changed, const char **why)
+{
+    const pv_outcome_info *info = pv_outcome_lookup(outcome);
+    apr_dbd_transaction_t *txn = NULL;
+    int rc, nrows = 0;
+
+    *changed = 0;
+    rc = apr_dbd_transaction_start(db->driver, pool, db->handle, &txn);
+    if (rc) {
+        *why = apr_psprintf(pool, "cannot begin a transaction: %s",
+                            apr_dbd_error(db->driver, db->handle, rc));
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    rc = run(store, db, pool, PV_STMT_INSERT, values, &nrows, why);
+    if (!rc && nrows == 0) {
+        rc = run(store, db, pool, PV_STMT_ADVANCE, values, &nrows, why);
+        if (!rc && nrows == 0)
+            rc = run(store, db, pool, PV_STMT_REFRESH, values, &nrows, why);
+        else
+            *changed = (nrows > 0);
+    }
+    else if (!rc) {
+        *changed = 1;
+    }
+    if (!rc && *changed && info->writes_event)
+        rc = run(store, db, pool, PV_STMT_EVENT, values, &nrows, why);
+    if (!rc && *changed && info->updates_order
+        && store->stmt[PV_STMT_ORDER_UPDATE].label)
+        rc = run(store, db, pool, PV_STMT_ORDER_UPDATE, values, &nrows, why);
+    if (rc)
+        apr_dbd_transaction_mode_set(db->driver, txn,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+    if (apr_dbd_transaction_end(db->driver, pool, txn) && !rc) {
+        rc = -1;
+        *why = apr_psprintf(pool, "commit failed: %s",
+                            apr_dbd_error(db->driver, db->handle, rc));
+    }
+    if (rc) {
+        *changed = 0;
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    return PV_OK;
+}
+
+apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
+                              apr_pool_t *pool)
+{
+    apr_pool_t *stmts, *old;
+    apr_dbd_prepared_t *fresh[PV_STMT_COUNT] = {0};
+    int id;
+
+    (void)pool;
+    if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
+        return APR_EGENERAL;
+    /* SQLite keeps its statements with the file; nothing was lost. */
+    if (!strcmp(apr_dbd_name(db->driver), "sqlite3"))
+        return APR_SUCCESS;
+    /* A server that reconnected lost its prepared statements: prepare all of
+     * them again in a pool of their own, swapped in only when every one
+     * prepared (if none was lost, PREPARE fails with "already exists"). */
+    if (apr_pool_create(&stmts, db->pool) != APR_SUCCESS)
+        return APR_EGENERAL;
+    for (id = 0; id < PV_STMT_COUNT; id++) {
+        if (!store->stmt[id].label)
+            continue;
+        if (apr_dbd_prepare(db->driver, stmts, db->handle,
+                            store->stmt[id].sql.sql, store->stmt[id].label,
+                            &fresh[id])) {
+            apr_pool_destroy(stmts);
+            return APR_SUCCESS;
+        }
+    }
+    for (id = 0; id < PV_STMT_COUNT; id++)
+        if (fresh[id])
+            apr_hash_set(db->prepared, store->stmt[id].label,
+                         APR_HASH_KEY_STRING, fresh[id]);
+    apr_pool_userdata_get((void **)&old, "portone_verify_stmts", db->pool);
+    apr_pool_userdata_setn(stmts, "portone_verify_stmts", NULL, db->pool);
+    if (old)
+        apr_pool_destroy(old);
+    return APR_SUCCESS;
+}

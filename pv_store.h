@@ -1,0 +1,75 @@
+/* The database phase, on one mod_dbd connection: load the order, then record
+ * the verification in one transaction. Only apr_dbd, no httpd. */
+#ifndef PV_STORE_H
+#define PV_STORE_H
+
+#include <apr_dbd.h>
+#include <apr_hash.h>
+#include <apr_pools.h>
+
+#include "pv_decide.h"
+#include "pv_error.h"
+#include "pv_sqlparam.h"
+
+/* The statements, each under the label mod_dbd prepared it with. */
+typedef enum {
+    PV_STMT_ORDER,          /* PortOneOrderQuery */
+    PV_STMT_ORDER_UPDATE,   /* PortOneOrderUpdateQuery (optional) */
+    PV_STMT_INSERT,         /* a first record of a payment */
+    PV_STMT_ADVANCE,        /* an outcome moving forward */
+    PV_STMT_REFRESH,        /* the same outcome, PortOne's latest answer */
+    PV_STMT_EVENT,          /* the outbox row */
+    PV_STMT_COUNT
+} pv_stmt_id;
+
+typedef struct {
+    const char *label;      /* NULL: not configured */
+    pv_sql_t sql;
+} pv_stmt_t;
+
+typedef struct {
+    pv_stmt_t stmt[PV_STMT_COUNT];
+} pv_store_t;
+
+/* A connection as mod_dbd hands it out (ap_dbd_t without httpd). */
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared;
+    apr_pool_t *pool;       /* the connection's own pool */
+} pv_db_t;
+
+/* The module's own SQL for a mod_dbd driver ("sqlite3", "pgsql"), with named
+ * parameters; NULL for a driver it does not speak. */
+const char *pv_store_sql(pv_stmt_id id, const char *driver);
+
+/* Fills the module's own statements for |driver| under labels made from
+ * |prefix|. NULL or an error message. */
+const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
+                          const char *driver, const char *prefix);
+
+/* Runs once per connection before first use (SQLite: busy timeout). */
+void pv_store_connection_setup(pv_db_t *db);
+
+/* The values every statement can ask for, from the payment and outcome. */
+void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
+                     const char **values, apr_pool_t *pool);
+
+/* Loads the order: PV_OK with |*found| 0 or 1, or PV_E_DATABASE_UNAVAILABLE. */
+pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
+                           apr_pool_t *pool, const char *const *values,
+                           pv_order_t *order, int *found, const char **why);
+
+/* Records the verification in one transaction (contract section 6).
+ * |*changed| is 1 when the outcome of the payment changed. */
+pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+                       const char *const *values, pv_outcome outcome,
+                       int *changed, const char **why);
+
+/* After a failure: checks the connection (which may reconnect) and, for
+ * servers that lose prepared statements with the connection, prepares every
+ * statement again. APR_SUCCESS when a retry makes sense. */
+apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
+                              apr_pool_t *pool);
+
+#endif
