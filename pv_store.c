@@ -72,6 +72,10 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
             return err;
         store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id], NULL);
     }
+    if (!strcmp(driver, "sqlite3")
+        && apr_thread_mutex_create(&store->serial, APR_THREAD_MUTEX_DEFAULT,
+                                   pool) != APR_SUCCESS)
+        return "cannot create a mutex";
     return NULL;
 }
 
@@ -188,10 +192,21 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     int rc, nrows = 0;
 
     *changed = 0;
+    /* apr_dbd_pgsql dereferences a NULL transaction when BEGIN fails on a
+     * broken connection: hand it a zeroed one, larger than its struct.
+     * (apr_dbd_sqlite3 only links the transaction it allocates itself.) */
+    if (!strcmp(apr_dbd_name(db->driver), "pgsql"))
+        txn = apr_pcalloc(pool, 64);
+    if (store->serial)
+        apr_thread_mutex_lock(store->serial);
     rc = apr_dbd_transaction_start(db->driver, pool, db->handle, &txn);
     if (rc) {
         *why = apr_psprintf(pool, "cannot begin a transaction: %s",
                             apr_dbd_error(db->driver, db->handle, rc));
+        if (txn)
+            apr_dbd_transaction_end(db->driver, pool, txn);
+        if (store->serial)
+            apr_thread_mutex_unlock(store->serial);
         return PV_E_DATABASE_UNAVAILABLE;
     }
     rc = run(store, db, pool, PV_STMT_INSERT, values, &nrows, why);
@@ -218,6 +233,8 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
         *why = apr_psprintf(pool, "commit failed: %s",
                             apr_dbd_error(db->driver, db->handle, rc));
     }
+    if (store->serial)
+        apr_thread_mutex_unlock(store->serial);
     if (rc) {
         *changed = 0;
         return PV_E_DATABASE_UNAVAILABLE;
