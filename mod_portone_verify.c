@@ -237,7 +237,8 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
         "the module's tables (portone_payments)",
         "the module's tables (portone_payments)",
         "the module's tables (portone_payments)",
-        "the module's tables (portone_events)"
+        "the module's tables (portone_events)",
+        "the module's tables (portone_payments)"
     };
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
@@ -263,6 +264,11 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
                      "database to check PortOne SQL at start-up (%s); it is "
                      "checked on first use", err ? err : "no reason given");
         return OK;
+    }
+    {
+        pv_db_t db = {driver, handle, NULL, ptemp, 0};
+
+        pv_store_connection_setup(&db);     /* SQLite: wait for locks */
     }
     for (id = 0; id < PV_STMT_COUNT && rv == OK; id++) {
         apr_dbd_prepared_t *stmt = NULL;
@@ -492,7 +498,8 @@ static pv_err read_body(request_rec *r, char **body, apr_size_t *len)
  * connection (a restarted server loses prepared statements). */
 static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay,
                              const pv_claim_t *claim, pv_decision_t *dec,
-                             int *changed, const char **why)
+                             int *changed, pv_outcome *recorded,
+                             const char **why)
 {
     const char *values[PV_P_COUNT];
     ap_dbd_t *dbd = dbd_open_fn(r->pool, r->server);
@@ -509,6 +516,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
     db.handle = dbd->handle;
     db.prepared = dbd->prepared;
     db.pool = dbd->pool;
+    db.last_rc = 0;
     {
         void *done = NULL;
 
@@ -537,7 +545,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
         pv_decide(pay, &order, c->sandbox == 1, claim->merchant_uid, dec);
         pv_store_values(pay, dec->outcome, values, r->pool);
         err = pv_store_record(&c->store, &db, r->pool, values, dec->outcome,
-                              changed, why);
+                              changed, recorded, why);
         if (err == PV_OK)
             break;
     }
@@ -558,6 +566,7 @@ static int pv_handler(request_rec *r)
     pv_claim_t claim;
     pv_payment_t pay;
     pv_decision_t dec;
+    pv_outcome recorded = PV_OUT_PENDING;
     const pv_outcome_info *info;
     struct json_object *obj;
     const char *why = NULL, *handler;
@@ -605,7 +614,8 @@ static int pv_handler(request_rec *r)
         why = "PortOne answered with another imp_uid";
     }
     if (err == PV_OK)
-        err = database_phase(r, c, &pay, &claim, &dec, &changed, &why);
+        err = database_phase(r, c, &pay, &claim, &dec, &changed, &recorded,
+                             &why);
     if (err != PV_OK) {
         ap_log_rerror(APLOG_MARK,
                       err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
@@ -616,15 +626,21 @@ static int pv_handler(request_rec *r)
         return answer_error(r, err, NULL);
     }
 
-    info = pv_outcome_lookup(dec.outcome);
+    /* the answer is the payment's recorded outcome: a stale look-up does
+     * not undo a newer one */
+    info = pv_outcome_lookup(recorded);
     apr_table_setn(r->notes, "portone-outcome",
                    dec.claim_mismatch ? "forgery" : info->name);
     ap_log_rerror(APLOG_MARK,
                   dec.outcome == PV_OUT_FORGERY || dec.claim_mismatch
                   ? APLOG_WARNING : APLOG_INFO, 0, r,
                   "PV102 %s imp_uid=%s merchant_uid=%s outcome=%s%s%s%s%s",
-                  handler, pay.imp_uid, pay.merchant_uid, info->name,
-                  changed ? " (recorded)" : " (already recorded)",
+                  handler, pay.imp_uid, pay.merchant_uid,
+                  pv_outcome_lookup(dec.outcome)->name,
+                  changed ? " (recorded)" : recorded == dec.outcome
+                  ? " (already recorded)"
+                  : apr_pstrcat(r->pool, " (kept the recorded ", info->name,
+                                ")", NULL),
                   dec.reason ? ": " : "", dec.reason ? dec.reason : "",
                   dec.claim_mismatch
                   ? apr_psprintf(r->pool, "; forged claim: merchant_uid %s is "
@@ -645,7 +661,7 @@ static int pv_handler(request_rec *r)
         add_str(obj, "message", info->message);
     add_str(obj, "imp_uid", pay.imp_uid);
     add_str(obj, "merchant_uid", pay.merchant_uid);
-    if (!webhook && dec.outcome == PV_OUT_VBANK_ISSUED) {
+    if (!webhook && recorded == PV_OUT_VBANK_ISSUED) {
         add_str(obj, "vbank_num", pay.vbank_num);
         add_str(obj, "vbank_name", pay.vbank_name);
         if (pay.vbank_date)

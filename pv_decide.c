@@ -18,6 +18,16 @@ const pv_outcome_info *pv_outcome_lookup(pv_outcome o)
     return &outcomes[(o >= 0 && o < PV_OUT_COUNT) ? o : PV_OUT_FORGERY];
 }
 
+pv_outcome pv_outcome_from_name(const char *name)
+{
+    int o;
+
+    for (o = 0; name && o < PV_OUT_COUNT; o++)
+        if (!strcmp(outcomes[o].name, name))
+            return (pv_outcome)o;
+    return PV_OUT_FORGERY;
+}
+
 void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
                int sandbox_allowed, const char *claimed_merchant_uid,
                pv_decision_t *out)

@@ -23,6 +23,9 @@ typedef struct {
 
 const pv_outcome_info *pv_outcome_lookup(pv_outcome o);
 
+/* The outcome of a recorded name; PV_OUT_FORGERY for an unknown one. */
+pv_outcome pv_outcome_from_name(const char *name);
+
 /* The order as the shop's database has it. */
 typedef struct {
     const char *amount;         /* first column */

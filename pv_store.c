@@ -42,10 +42,13 @@ static const char *const sql_common[PV_STMT_COUNT] = {
         "INSERT INTO portone_events (imp_uid, merchant_uid, outcome, created_at) "
         "VALUES (:imp_uid, :merchant_uid, :outcome, CURRENT_TIMESTAMP) "
         "ON CONFLICT (imp_uid, outcome) DO NOTHING",
+    [PV_STMT_CURRENT] =
+        "SELECT outcome FROM portone_payments WHERE imp_uid = :imp_uid",
 };
 
 static const char *const stmt_suffix[PV_STMT_COUNT] = {
-    "order", "order_update", "insert", "advance", "refresh", "event"
+    "order", "order_update", "insert", "advance", "refresh", "event",
+    "current"
 };
 
 const char *pv_store_sql(pv_stmt_id id, const char *driver)
@@ -140,52 +143,70 @@ static int run(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     pv_sql_bind(&s->sql, values, args);
     rc = apr_dbd_pquery(db->driver, pool, db->handle, nrows, stmt,
                         s->sql.nparams, args);
-    if (rc)
+    if (rc) {
         *why = db_error(db, pool, rc, store, id);
+        db->last_rc = rc;
+    }
     return rc;
+}
+
+/* Runs a SELECT and copies the first two columns of its first row into
+ * |cols| (NULL for SQL NULL or a missing column); drains the other rows, as
+ * mod_authn_dbd does. |*found| says whether there was a row. */
+static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+                        pv_stmt_id id, const char *const *values,
+                        const char **cols, int *found, const char **why)
+{
+    const pv_stmt_t *s = &store->stmt[id];
+    apr_dbd_prepared_t *stmt = prepared(store, db, id);
+    const char *args[PV_SQL_MAX_PARAMS];
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc, i;
+
+    *found = 0;
+    cols[0] = cols[1] = NULL;
+    if (!stmt) {
+        *why = apr_psprintf(pool, "statement %s is not prepared", s->label);
+        return -1;
+    }
+    pv_sql_bind(&s->sql, values, args);
+    /* random access (1): the whole result at once, so that a broken
+     * connection is an error here and not an empty result later */
+    rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1,
+                         s->sql.nparams, args);
+    if (rc) {
+        *why = db_error(db, pool, rc, store, id);
+        db->last_rc = rc;
+        return rc;
+    }
+    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
+        for (i = 0; !*found && i < 2 && i < apr_dbd_num_cols(db->driver, res); i++) {
+            const char *v = apr_dbd_get_entry(db->driver, row, i);
+
+            cols[i] = v ? apr_pstrdup(pool, v) : NULL;
+        }
+        *found = 1;
+    }
+    return 0;
 }
 
 pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
                            apr_pool_t *pool, const char *const *values,
                            pv_order_t *order, int *found, const char **why)
 {
-    const pv_stmt_t *s = &store->stmt[PV_STMT_ORDER];
-    apr_dbd_prepared_t *stmt = prepared(store, db, PV_STMT_ORDER);
-    const char *args[PV_SQL_MAX_PARAMS];
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rc;
+    const char *cols[2];
 
-    *found = 0;
-    if (!stmt) {
-        *why = apr_psprintf(pool, "statement %s is not prepared", s->label);
+    if (select_first(store, db, pool, PV_STMT_ORDER, values, cols, found, why))
         return PV_E_DATABASE_UNAVAILABLE;
-    }
-    pv_sql_bind(&s->sql, values, args);
-    rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 0,
-                         s->sql.nparams, args);
-    if (rc) {
-        *why = db_error(db, pool, rc, store, PV_STMT_ORDER);
-        return PV_E_DATABASE_UNAVAILABLE;
-    }
-    /* take the first row, drain the rest (mod_authn_dbd does the same) */
-    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
-        if (!*found) {
-            const char *amount = apr_dbd_get_entry(db->driver, row, 0);
-            const char *currency = apr_dbd_num_cols(db->driver, res) > 1
-                ? apr_dbd_get_entry(db->driver, row, 1) : NULL;
-
-            order->amount = amount ? apr_pstrdup(pool, amount) : NULL;
-            order->currency = currency ? apr_pstrdup(pool, currency) : NULL;
-            *found = 1;
-        }
-    }
+    order->amount = cols[0];
+    order->currency = cols[1];
     return PV_OK;
 }
 
 pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       int *changed, const char **why)
+                       int *changed, pv_outcome *recorded, const char **why)
 {
     const pv_outcome_info *info = pv_outcome_lookup(outcome);
     apr_dbd_transaction_t *txn = NULL;
@@ -209,6 +230,7 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
             apr_thread_mutex_unlock(store->serial);
         return PV_E_DATABASE_UNAVAILABLE;
     }
+    *recorded = outcome;
     rc = run(store, db, pool, PV_STMT_INSERT, values, &nrows, why);
     if (!rc && nrows == 0) {
         rc = run(store, db, pool, PV_STMT_ADVANCE, values, &nrows, why);
@@ -216,6 +238,15 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
             rc = run(store, db, pool, PV_STMT_REFRESH, values, &nrows, why);
         else
             *changed = (nrows > 0);
+        if (!rc && nrows == 0) {    /* a newer or final outcome stays */
+            const char *cols[2];
+            int found;
+
+            rc = select_first(store, db, pool, PV_STMT_CURRENT, values, cols,
+                              &found, why);
+            if (!rc && found)
+                *recorded = pv_outcome_from_name(cols[0]);
+        }
     }
     else if (!rc) {
         *changed = 1;
@@ -242,22 +273,24 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     return PV_OK;
 }
 
+/* SQLite's code for "the schema changed": its legacy statements expire. */
+#define PV_SQLITE_SCHEMA 17
+
 apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
                               apr_pool_t *pool)
 {
-    apr_pool_t *stmts, *old;
+    apr_pool_t *stmts, *old = NULL;
     apr_dbd_prepared_t *fresh[PV_STMT_COUNT] = {0};
-    int id;
+    int id, sqlite = !strcmp(apr_dbd_name(db->driver), "sqlite3");
 
     (void)pool;
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
         return APR_EGENERAL;
-    /* SQLite keeps its statements with the file; nothing was lost. */
-    if (!strcmp(apr_dbd_name(db->driver), "sqlite3"))
-        return APR_SUCCESS;
-    /* A server that reconnected lost its prepared statements: prepare all of
-     * them again in a pool of their own, swapped in only when every one
-     * prepared (if none was lost, PREPARE fails with "already exists"). */
+    if (sqlite && db->last_rc != PV_SQLITE_SCHEMA)
+        return APR_SUCCESS;     /* its statements are still good */
+    /* Prepare all of them again in a pool of their own, swapped in only when
+     * every one prepared (on PostgreSQL, PREPARE fails with "already exists"
+     * when nothing was lost). */
     if (apr_pool_create(&stmts, db->pool) != APR_SUCCESS)
         return APR_EGENERAL;
     for (id = 0; id < PV_STMT_COUNT; id++) {
@@ -266,7 +299,10 @@ apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
         if (apr_dbd_prepare(db->driver, stmts, db->handle,
                             store->stmt[id].sql.sql, store->stmt[id].label,
                             &fresh[id])) {
-            apr_pool_destroy(stmts);
+            /* SQLite links every statement to the connection until it
+             * closes: its pool must live as long */
+            if (!sqlite)
+                apr_pool_destroy(stmts);
             return APR_SUCCESS;
         }
     }
@@ -274,9 +310,11 @@ apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
         if (fresh[id])
             apr_hash_set(db->prepared, store->stmt[id].label,
                          APR_HASH_KEY_STRING, fresh[id]);
-    apr_pool_userdata_get((void **)&old, "portone_verify_stmts", db->pool);
-    apr_pool_userdata_setn(stmts, "portone_verify_stmts", NULL, db->pool);
-    if (old)
-        apr_pool_destroy(old);
+    if (!sqlite) {
+        apr_pool_userdata_get((void **)&old, "portone_verify_stmts", db->pool);
+        apr_pool_userdata_setn(stmts, "portone_verify_stmts", NULL, db->pool);
+        if (old)
+            apr_pool_destroy(old);
+    }
     return APR_SUCCESS;
 }

@@ -20,6 +20,7 @@ typedef enum {
     PV_STMT_ADVANCE,        /* an outcome moving forward */
     PV_STMT_REFRESH,        /* the same outcome, PortOne's latest answer */
     PV_STMT_EVENT,          /* the outbox row */
+    PV_STMT_CURRENT,        /* the recorded outcome, when it did not move */
     PV_STMT_COUNT
 } pv_stmt_id;
 
@@ -44,6 +45,7 @@ typedef struct {
     apr_dbd_t *handle;
     apr_hash_t *prepared;
     apr_pool_t *pool;       /* the connection's own pool */
+    int last_rc;            /* the driver's code of the last failure */
 } pv_db_t;
 
 /* The module's own SQL for a mod_dbd driver ("sqlite3", "pgsql"), with named
@@ -69,14 +71,16 @@ pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
                            pv_order_t *order, int *found, const char **why);
 
 /* Records the verification in one transaction (contract section 6).
- * |*changed| is 1 when the outcome of the payment changed. */
+ * |*changed| is 1 when the outcome of the payment changed; |*recorded| is
+ * the payment's outcome afterwards (a stale look-up leaves a newer one). */
 pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       int *changed, const char **why);
+                       int *changed, pv_outcome *recorded, const char **why);
 
-/* After a failure: checks the connection (which may reconnect) and, for
- * servers that lose prepared statements with the connection, prepares every
- * statement again. APR_SUCCESS when a retry makes sense. */
+/* After a failure: checks the connection (which may reconnect) and prepares
+ * every statement again where they were lost: PostgreSQL loses them with a
+ * reconnection, SQLite's (apr_dbd prepares them the legacy way) expire for
+ * good when the schema changes. APR_SUCCESS when a retry makes sense. */
 apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
                               apr_pool_t *pool);
 

@@ -34,7 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* The per-input pool; destroying it runs the json-c cleanups. */
-static apr_pool_t *fuzz_pool(void)
+static inline apr_pool_t *fuzz_pool(void)
 {
     apr_pool_t *p = NULL;
 
@@ -45,7 +45,7 @@ static apr_pool_t *fuzz_pool(void)
 
 /* An exact-size heap copy with a NUL after it, so that ASan sees reads past
  * the end. Free it with free(). */
-static char *fuzz_cstr(const uint8_t *data, size_t size)
+static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
 

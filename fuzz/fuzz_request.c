@@ -5,11 +5,11 @@
  *   bit 0: 0 = JSON body, 1 = form body (application/x-www-form-urlencoded)
  *   bit 1: allow_form for pv_request_media (which reads the body as a
  *          Content-Type value, up to its first NUL) */
-#include <ctype.h>
+#include <strings.h>
 
 #include "fuzz_common.h"
-#include "../pv_error.h"
-#include "../pv_request.h"
+#include "pv_error.h"
+#include "pv_request.h"
 
 /* Reference for pv_request_media: strip blanks, cut the parameters at the
  * first ';', strip blanks again, compare the rest ignoring case. */

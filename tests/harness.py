@@ -161,7 +161,7 @@ PidFile {self.pid_file}
 DefaultRuntimeDir {self.dir}
 ErrorLog {self.error_log}
 LogLevel warn portone_verify:debug
-LogFormat "%h \\"%r\\" %>s %{{portone-outcome}}n %{{portone-imp-uid}}n" pv
+LogFormat "%h %P \\"%r\\" %>s %{{portone-outcome}}n %{{portone-imp-uid}}n" pv
 CustomLog {self.access_log} pv
 {user}{mpm}
 LoadModule authz_core_module {MODULES}/mod_authz_core.so

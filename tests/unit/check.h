@@ -23,7 +23,8 @@
 
 typedef void (*check_fn)(apr_pool_t *pool);
 
-void check_register(const char *name, const char *file, check_fn fn);
+void check_register(const char *name, const char *file, int line,
+                    check_fn fn);
 
 /* Records one check; prints "file:line: what" when !ok. Returns ok. */
 int check_report(int ok, const char *file, int line, const char *fmt, ...)
@@ -33,7 +34,7 @@ int check_report(int ok, const char *file, int line, const char *fmt, ...)
     static void name(apr_pool_t *pool);                                     \
     __attribute__((constructor)) static void name##_register_(void)         \
     {                                                                       \
-        check_register(#name, __FILE__, name);                              \
+        check_register(#name, __FILE__, __LINE__, name);                    \
     }                                                                       \
     static void name(apr_pool_t *pool __attribute__((unused)))
 

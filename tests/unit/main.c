@@ -2,6 +2,8 @@
 #include "check.h"
 
 #include <apr_general.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 static struct {
     const char *name;
     const char *file;
+    int line;
     check_fn fn;
 } tests[MAX_TESTS];
 static int ntests, too_many;
@@ -18,8 +21,11 @@ static int ntests, too_many;
 /* the test being run */
 static const char *current;
 static int current_checks, current_failed;
+static const char *last_file;   /* of the last check */
+static int last_line;
 
-void check_register(const char *name, const char *file, check_fn fn)
+void check_register(const char *name, const char *file, int line,
+                    check_fn fn)
 {
     if (ntests == MAX_TESTS) {
         too_many = 1;
@@ -27,6 +33,7 @@ void check_register(const char *name, const char *file, check_fn fn)
     }
     tests[ntests].name = name;
     tests[ntests].file = file;
+    tests[ntests].line = line;
     tests[ntests].fn = fn;
     ntests++;
 }
@@ -36,6 +43,8 @@ int check_report(int ok, const char *file, int line, const char *fmt, ...)
     va_list ap;
 
     current_checks++;
+    last_file = file;
+    last_line = line;
     if (ok)
         return 1;
     if (current_failed++ == 0)
@@ -49,10 +58,40 @@ int check_report(int ok, const char *file, int line, const char *fmt, ...)
     return 0;
 }
 
+/* A test that crashes (a bug in the code under test) fails; the others
+ * still run. */
+static sigjmp_buf crash_jump;
+static volatile sig_atomic_t in_test;
+
+static void on_crash(int sig)
+{
+    if (!in_test) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    in_test = 0;
+    siglongjmp(crash_jump, sig);
+}
+
+static void catch_crashes(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    struct sigaction sa;
+    size_t i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_crash;
+    sigemptyset(&sa.sa_mask);
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
-    int i, passed = 0, failed = 0;
+    static int passed, failed;
+    int i;
 
     if (apr_initialize() != APR_SUCCESS) {
         fprintf(stderr, "apr_initialize failed\n");
@@ -63,22 +102,43 @@ int main(int argc, char **argv)
                __FILE__);
         failed++;
     }
+    catch_crashes();
     for (i = 0; i < ntests; i++) {
         apr_pool_t *pool;
+        int sig;
 
         if (only && !strstr(tests[i].name, only))
             continue;
         current = tests[i].name;
         current_checks = current_failed = 0;
+        last_file = NULL;
         if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
             printf("FAIL %s\n  cannot create a pool\n", current);
             failed++;
             continue;
         }
-        tests[i].fn(pool);
-        apr_pool_destroy(pool);
+        sig = sigsetjmp(crash_jump, 1);
+        if (sig == 0) {
+            in_test = 1;
+            tests[i].fn(pool);
+            in_test = 0;
+            apr_pool_destroy(pool);
+        }
+        else {
+            /* the pool may be half-updated: leave it to apr_terminate() */
+            if (last_file)
+                check_report(0, tests[i].file, tests[i].line,
+                             "crashed with signal %d (%s) after the check at "
+                             "%s:%d", sig, strsignal(sig), last_file,
+                             last_line);
+            else
+                check_report(0, tests[i].file, tests[i].line,
+                             "crashed with signal %d (%s) before its first "
+                             "check", sig, strsignal(sig));
+        }
         if (current_checks == 0) {
-            printf("FAIL %s (%s)\n  made no check\n", current, tests[i].file);
+            printf("FAIL %s\n  %s:%d: made no check\n", current,
+                   tests[i].file, tests[i].line);
             failed++;
         }
         else if (current_failed) {

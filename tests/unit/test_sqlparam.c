@@ -1,0 +1,290 @@
+/* pv_sqlparam: named parameters rewritten for apr_dbd_prepare()
+ * (contract section 4). */
+#include "check.h"
+
+#include <apr_strings.h>
+
+#include "pv_sqlparam.h"
+
+/* Rewrites |sql| and expects success, the text |want| and the parameters
+ * listed after it (the variadic arguments). */
+#define CHECK_REWRITE(text, internal, want, ...)                            \
+    do {                                                                    \
+        static const pv_param_id want_ids_[] = {__VA_ARGS__};               \
+        pv_sql_t st_;                                                       \
+        const char *err_ = pv_sql_rewrite(pool, (text), (internal), &st_);  \
+        size_t i_;                                                          \
+                                                                            \
+        CHECK_STR_EQ(err_, NULL);                                           \
+        if (!err_) {                                                        \
+            CHECK_STR_EQ(st_.sql, (want));                                  \
+            CHECK_INT_EQ(st_.nparams, CHECK_COUNT(want_ids_));              \
+            for (i_ = 0; i_ < CHECK_COUNT(want_ids_)                        \
+                         && i_ < (size_t)st_.nparams; i_++)                 \
+                CHECK_STR_EQ(pv_param_name(st_.params[i_]),                 \
+                             pv_param_name(want_ids_[i_]));                 \
+        }                                                                   \
+    } while (0)
+
+/* The same, for a statement without parameters. */
+#define CHECK_REWRITE0(text, internal, want)                                \
+    do {                                                                    \
+        pv_sql_t st_;                                                       \
+        const char *err_ = pv_sql_rewrite(pool, (text), (internal), &st_);  \
+                                                                            \
+        CHECK_STR_EQ(err_, NULL);                                           \
+        if (!err_) {                                                        \
+            CHECK_STR_EQ(st_.sql, (want));                                  \
+            CHECK_INT_EQ(st_.nparams, 0);                                   \
+        }                                                                   \
+    } while (0)
+
+TEST(sql_param_names)
+{
+    static const char *const names[] = {
+        "merchant_uid", "imp_uid", "outcome", "status", "amount", "currency",
+        "pay_method", "paid_at", "vbank_num", "vbank_name", "vbank_date",
+        "cancel_amount", "response", "outcome_rank",
+    };
+    size_t i;
+
+    CHECK_INT_EQ(CHECK_COUNT(names), PV_P_COUNT);
+    CHECK_INT_EQ(PV_P_ADMIN_COUNT, 11);
+    for (i = 0; i < CHECK_COUNT(names); i++)
+        CHECK_STR_EQ(pv_param_name((pv_param_id)i), names[i]);
+    CHECK_STR_EQ(pv_param_name(PV_P_COUNT), "?");
+    CHECK_STR_EQ(pv_param_name((pv_param_id)-1), "?");
+}
+
+TEST(sql_rewrite_order_query)
+{
+    CHECK_REWRITE("SELECT total_price FROM shop_orders WHERE order_no = :merchant_uid",
+                  0, "SELECT total_price FROM shop_orders WHERE order_no = %s",
+                  PV_P_MERCHANT_UID);
+    CHECK_REWRITE("SELECT amount, currency FROM o WHERE id=:merchant_uid;", 0,
+                  "SELECT amount, currency FROM o WHERE id=%s;",
+                  PV_P_MERCHANT_UID);
+    CHECK_REWRITE("SELECT a FROM o WHERE id=(:merchant_uid)", 0,
+                  "SELECT a FROM o WHERE id=(%s)", PV_P_MERCHANT_UID);
+    CHECK_REWRITE0("SELECT 1", 0, "SELECT 1");
+    CHECK_REWRITE0("", 0, "");
+}
+
+TEST(sql_rewrite_update_query)
+{
+    CHECK_REWRITE("UPDATE shop_orders SET state = :outcome, paid_imp_uid = :imp_uid "
+                  "WHERE order_no = :merchant_uid",
+                  0,
+                  "UPDATE shop_orders SET state = %s, paid_imp_uid = %s "
+                  "WHERE order_no = %s",
+                  PV_P_OUTCOME, PV_P_IMP_UID, PV_P_MERCHANT_UID);
+    CHECK_REWRITE("UPDATE o SET s=:status,a=:amount,c=:currency,m=:pay_method,"
+                  "p=:paid_at,n=:vbank_num,b=:vbank_name,d=:vbank_date "
+                  "WHERE id=:merchant_uid",
+                  0,
+                  "UPDATE o SET s=%s,a=%s,c=%s,m=%s,p=%s,n=%s,b=%s,d=%s "
+                  "WHERE id=%s",
+                  PV_P_STATUS, PV_P_AMOUNT, PV_P_CURRENCY, PV_P_PAY_METHOD,
+                  PV_P_PAID_AT, PV_P_VBANK_NUM, PV_P_VBANK_NAME,
+                  PV_P_VBANK_DATE, PV_P_MERCHANT_UID);
+}
+
+TEST(sql_rewrite_repeated_parameter)
+{
+    CHECK_REWRITE("SELECT :merchant_uid, :imp_uid, :merchant_uid", 0,
+                  "SELECT %s, %s, %s",
+                  PV_P_MERCHANT_UID, PV_P_IMP_UID, PV_P_MERCHANT_UID);
+    CHECK_REWRITE("SELECT :imp_uid||:imp_uid", 0, "SELECT %s||%s",
+                  PV_P_IMP_UID, PV_P_IMP_UID);
+}
+
+TEST(sql_rewrite_casts_untouched)
+{
+    CHECK_REWRITE("SELECT total::text FROM o WHERE id = :merchant_uid::text",
+                  0, "SELECT total::text FROM o WHERE id = %s::text",
+                  PV_P_MERCHANT_UID);
+    CHECK_REWRITE("SELECT amount::numeric(12,2) FROM o WHERE id=:merchant_uid",
+                  0, "SELECT amount::numeric(12,2) FROM o WHERE id=%s",
+                  PV_P_MERCHANT_UID);
+    CHECK_REWRITE0("SELECT '1'::int", 0, "SELECT '1'::int");
+    CHECK_REWRITE0("SELECT x ::merchant_uid", 0, "SELECT x ::merchant_uid");
+}
+
+TEST(sql_rewrite_literals_untouched)
+{
+    CHECK_REWRITE("SELECT a FROM o WHERE n = ':merchant_uid' AND id = :merchant_uid",
+                  0, "SELECT a FROM o WHERE n = ':merchant_uid' AND id = %s",
+                  PV_P_MERCHANT_UID);
+    /* '' is an escaped quote: the literal goes on */
+    CHECK_REWRITE("SELECT 'it''s :foo' || :imp_uid", 0,
+                  "SELECT 'it''s :foo' || %s", PV_P_IMP_UID);
+    CHECK_REWRITE("SELECT '''' , ':x''' , :imp_uid", 0,
+                  "SELECT '''' , ':x''' , %s", PV_P_IMP_UID);
+    CHECK_REWRITE0("SELECT '12:30:00'", 0, "SELECT '12:30:00'");
+    /* an unterminated literal swallows the rest */
+    CHECK_REWRITE0("SELECT ':foo", 0, "SELECT ':foo");
+}
+
+TEST(sql_rewrite_identifiers_untouched)
+{
+    CHECK_REWRITE("SELECT \"weird:foo\" FROM \"t\"\"x:y\" WHERE id = :merchant_uid",
+                  0, "SELECT \"weird:foo\" FROM \"t\"\"x:y\" WHERE id = %s",
+                  PV_P_MERCHANT_UID);
+}
+
+TEST(sql_rewrite_comments_untouched)
+{
+    CHECK_REWRITE("SELECT a -- by :foo\nFROM o WHERE id = :merchant_uid", 0,
+                  "SELECT a -- by :foo\nFROM o WHERE id = %s",
+                  PV_P_MERCHANT_UID);
+    CHECK_REWRITE("SELECT a /* :foo ' \" -- */ FROM o WHERE id = :merchant_uid",
+                  0, "SELECT a /* :foo ' \" -- */ FROM o WHERE id = %s",
+                  PV_P_MERCHANT_UID);
+    CHECK_REWRITE0("SELECT 1 -- :foo at the end", 0,
+                   "SELECT 1 -- :foo at the end");
+    CHECK_REWRITE0("SELECT 1 /* :foo never closed", 0,
+                   "SELECT 1 /* :foo never closed");
+    /* a quote inside a comment opens nothing */
+    CHECK_REWRITE("SELECT a -- it's\nFROM o WHERE id = :merchant_uid", 0,
+                  "SELECT a -- it's\nFROM o WHERE id = %s",
+                  PV_P_MERCHANT_UID);
+}
+
+TEST(sql_rewrite_percent_doubled)
+{
+    CHECK_REWRITE("SELECT a FROM o WHERE n LIKE '%x' AND id = :merchant_uid", 0,
+                  "SELECT a FROM o WHERE n LIKE '%%x' AND id = %s",
+                  PV_P_MERCHANT_UID);
+    CHECK_REWRITE0("SELECT 10 % 3", 0, "SELECT 10 %% 3");
+    CHECK_REWRITE0("SELECT '%s%d'", 0, "SELECT '%%s%%d'");
+    CHECK_REWRITE0("SELECT \"a%b\"", 0, "SELECT \"a%%b\"");
+    CHECK_REWRITE0("SELECT 1 -- 100%\n", 0, "SELECT 1 -- 100%%\n");
+    CHECK_REWRITE0("SELECT 1 /* 5% */", 0, "SELECT 1 /* 5%% */");
+    CHECK_REWRITE0("%%", 0, "%%%%");
+}
+
+TEST(sql_rewrite_unknown_parameter)
+{
+    static const char *const cases[][2] = {
+        {"SELECT a FROM o WHERE id = :foo", ":foo"},
+        {"SELECT a FROM o WHERE id = :merchant_uidx", ":merchant_uidx"},
+        {"SELECT a FROM o WHERE id = :merchant", ":merchant"},
+        {"SELECT :imp_uid, :Merchant_UID", ":Merchant_UID"},
+        {"SELECT :foo::text", ":foo"},
+    };
+    size_t i;
+
+    for (i = 0; i < CHECK_COUNT(cases); i++) {
+        pv_sql_t st;
+        const char *err = pv_sql_rewrite(pool, cases[i][0], 0, &st);
+
+        check_report(err != NULL, __FILE__, __LINE__,
+                     "\"%s\" should be refused", cases[i][0]);
+        if (err) {
+            const char *at = strstr(err, cases[i][1]);
+
+            CHECK_STR_HAS(err, cases[i][1]);
+            /* the message names the parameter itself, not a longer one */
+            check_report(at && at[strlen(cases[i][1])] != '_',
+                         __FILE__, __LINE__, "\"%s\" names a longer name",
+                         err);
+        }
+    }
+}
+
+TEST(sql_rewrite_internal_only_names)
+{
+    static const char *const internal_names[] = {
+        "cancel_amount", "response", "outcome_rank",
+    };
+    size_t i;
+
+    for (i = 0; i < CHECK_COUNT(internal_names); i++) {
+        char *sql = apr_pstrcat(pool, "INSERT INTO t VALUES (:imp_uid, :",
+                                internal_names[i], ")", NULL);
+        char *want = apr_pstrcat(pool, ":", internal_names[i], NULL);
+        pv_sql_t st;
+        const char *err = pv_sql_rewrite(pool, sql, 0, &st);
+
+        check_report(err != NULL, __FILE__, __LINE__,
+                     "\"%s\" should be refused in the admin's SQL", sql);
+        CHECK_STR_HAS(err, want);
+        err = pv_sql_rewrite(pool, sql, 1, &st);
+        CHECK_STR_EQ(err, NULL);
+        if (!err) {
+            CHECK_STR_EQ(st.sql, "INSERT INTO t VALUES (%s, %s)");
+            CHECK_INT_EQ(st.nparams, 2);
+            CHECK_INT_EQ(st.params[0], PV_P_IMP_UID);
+            CHECK_INT_EQ(st.params[1], PV_P_CANCEL_AMOUNT + (int)i);
+        }
+    }
+    /* the admin's names are there for the module's own statements too */
+    CHECK_REWRITE("UPDATE p SET o=:outcome, r=:response, k=:outcome_rank "
+                  "WHERE i=:imp_uid AND c=:cancel_amount", 1,
+                  "UPDATE p SET o=%s, r=%s, k=%s WHERE i=%s AND c=%s",
+                  PV_P_OUTCOME, PV_P_RESPONSE, PV_P_OUTCOME_RANK, PV_P_IMP_UID,
+                  PV_P_CANCEL_AMOUNT);
+    /* unknown names stay unknown for the module's own statements */
+    {
+        pv_sql_t st;
+
+        CHECK_STR_HAS(pv_sql_rewrite(pool, "SELECT :bogus", 1, &st), ":bogus");
+    }
+}
+
+TEST(sql_rewrite_colon_not_a_parameter)
+{
+    /* a colon not followed by a name character is plain text */
+    CHECK_REWRITE0("SELECT a := 1", 0, "SELECT a := 1");
+    CHECK_REWRITE0("SELECT 1 :", 0, "SELECT 1 :");
+    CHECK_REWRITE0("SELECT : merchant_uid", 0, "SELECT : merchant_uid");
+}
+
+TEST(sql_rewrite_too_many_parameters)
+{
+    char *sql = "SELECT 1";
+    pv_sql_t st;
+    const char *err;
+    int i;
+
+    for (i = 0; i < PV_SQL_MAX_PARAMS; i++)
+        sql = apr_pstrcat(pool, sql, ", :imp_uid", NULL);
+    CHECK_STR_EQ(pv_sql_rewrite(pool, sql, 0, &st), NULL);
+    CHECK_INT_EQ(st.nparams, PV_SQL_MAX_PARAMS);
+    sql = apr_pstrcat(pool, sql, ", :imp_uid", NULL);
+    err = pv_sql_rewrite(pool, sql, 0, &st);
+    CHECK(err != NULL);
+}
+
+TEST(sql_bind_order)
+{
+    const char *values[PV_P_COUNT] = {0};
+    const char *args[PV_SQL_MAX_PARAMS];
+    pv_sql_t st;
+    const char *err;
+
+    values[PV_P_MERCHANT_UID] = "order-1";
+    values[PV_P_IMP_UID] = "imp_1";
+    values[PV_P_OUTCOME] = "paid";
+    values[PV_P_AMOUNT] = "10000";
+    values[PV_P_RESPONSE] = "{}";
+    err = pv_sql_rewrite(pool, "UPDATE o SET s=:outcome, i=:imp_uid, a=:amount, "
+                         "m=:pay_method WHERE id=:merchant_uid OR alt=:imp_uid",
+                         0, &st);
+    CHECK_STR_EQ(err, NULL);
+    CHECK_INT_EQ(st.nparams, 6);
+    pv_sql_bind(&st, values, args);
+    CHECK_STR_EQ(args[0], "paid");
+    CHECK_STR_EQ(args[1], "imp_1");
+    CHECK_STR_EQ(args[2], "10000");
+    CHECK_STR_EQ(args[3], NULL);        /* pay_method: no value */
+    CHECK_STR_EQ(args[4], "order-1");
+    CHECK_STR_EQ(args[5], "imp_1");
+
+    err = pv_sql_rewrite(pool, "INSERT INTO p VALUES (:response, :merchant_uid)",
+                         1, &st);
+    CHECK_STR_EQ(err, NULL);
+    pv_sql_bind(&st, values, args);
+    CHECK_STR_EQ(args[0], "{}");
+    CHECK_STR_EQ(args[1], "order-1");
+}
