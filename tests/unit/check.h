@@ -30,6 +30,10 @@ void check_register(const char *name, const char *file, int line,
 int check_report(int ok, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* |s| (|len| bytes, NUL bytes included) for a failure message: control
+ * characters as \xNN, cut after 200 bytes. Allocated in |pool|. */
+const char *check_printable(apr_pool_t *pool, const char *s, size_t len);
+
 #define TEST(name)                                                          \
     static void name(apr_pool_t *pool);                                     \
     __attribute__((constructor)) static void name##_register_(void)         \

@@ -58,6 +58,42 @@ int check_report(int ok, const char *file, int line, const char *fmt, ...)
     return 0;
 }
 
+const char *check_printable(apr_pool_t *pool, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, n = len > 200 ? 200 : len;
+    char *out, *o;
+
+    if (!s)
+        return "(null)";
+    o = out = apr_palloc(pool, 4 * n + 4);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int c1 = c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80
+                 && (unsigned char)s[i + 1] < 0xa0;   /* U+0080..U+009F */
+
+        if (c < 0x20 || c == 0x7f || c1) {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+            if (c1) {
+                c = (unsigned char)s[++i];
+                *o++ = '\\';
+                *o++ = 'x';
+                *o++ = hex[c >> 4];
+                *o++ = hex[c & 15];
+            }
+        }
+        else
+            *o++ = (char)c;
+    }
+    if (n < len)
+        o += sprintf(o, "...");
+    *o = '\0';
+    return out;
+}
+
 /* A test that crashes (a bug in the code under test) fails; the others
  * still run. */
 static sigjmp_buf crash_jump;

@@ -43,9 +43,9 @@ static void token_fails(apr_pool_t *pool, long status, const char *body,
     pv_err err = token(pool, status, body, len, &t, &why);
 
     check_report(err == want && why != NULL, file, line,
-                 "getToken HTTP %ld [%.*s]: err %d why \"%s\", want %d",
-                 status, (int)(len > 200 ? 200 : len), body ? body : "", (int)err,
-                 why ? why : "(null)", (int)want);
+                 "getToken HTTP %ld [%s]: err %s why \"%s\", want %s",
+                 status, check_printable(pool, body, len), pv_err_lookup(err)->code,
+                 why ? why : "(null)", pv_err_lookup(want)->code);
 }
 
 #define TOKEN_FAILS(status, lit, want) \
@@ -231,8 +231,9 @@ static pv_payment_t pay_ok(apr_pool_t *pool, const char *key,
     pv_payment_t p;
     pv_err err = payment(pool, 200, b, strlen(b), &p, &why);
 
-    check_report(err == PV_OK, file, line, "payment %.200s: err %d why \"%s\"",
-                 b, (int)err, why ? why : "(null)");
+    check_report(err == PV_OK, file, line, "payment %s: err %s why \"%s\"",
+                 check_printable(pool, b, strlen(b)), pv_err_lookup(err)->code,
+                 why ? why : "(null)");
     if (err != PV_OK)
         memset(&p, 0, sizeof(p));
     return p;
@@ -246,9 +247,9 @@ static void pay_fails(apr_pool_t *pool, long status, const char *body,
     pv_err err = payment(pool, status, body, len, &p, &why);
 
     check_report(err == want && why != NULL, file, line,
-                 "payment HTTP %ld [%.*s]: err %d why \"%s\", want %d",
-                 status, (int)(len > 200 ? 200 : len), body ? body : "", (int)err,
-                 why ? why : "(null)", (int)want);
+                 "payment HTTP %ld [%s]: err %s why \"%s\", want %s",
+                 status, check_printable(pool, body, len), pv_err_lookup(err)->code,
+                 why ? why : "(null)", pv_err_lookup(want)->code);
 }
 
 #define PAY_OK(key, value) pay_ok(pool, key, value, __FILE__, __LINE__)

@@ -111,10 +111,11 @@ static void invalid(apr_pool_t *pool, pv_body_kind kind, const char *body,
     pv_err err = parse(pool, body, len, kind, &claim, &why);
 
     check_report(err == PV_E_INVALID_REQUEST && why && *why, file, line,
-                 "%s body [%.*s] (%zu bytes): err %d why \"%s\", want "
+                 "%s body [%s] (%zu bytes): err %s why \"%s\", want "
                  "invalid_request with a reason",
-                 kind == PV_BODY_JSON ? "JSON" : "form", (int)(len > 200 ? 200 : len), body, len,
-                 (int)err, why ? why : "(null)");
+                 kind == PV_BODY_JSON ? "JSON" : "form",
+                 check_printable(pool, body, len), len, pv_err_lookup(err)->code,
+                 why ? why : "(null)");
 }
 
 /* |body| parses; returns the claim (zeroed on failure). */
@@ -126,9 +127,10 @@ static pv_claim_t valid(apr_pool_t *pool, pv_body_kind kind, const char *body,
     pv_err err = parse(pool, body, len, kind, &claim, &why);
 
     check_report(err == PV_OK, file, line,
-                 "%s body [%.*s]: err %d why \"%s\", want ok",
-                 kind == PV_BODY_JSON ? "JSON" : "form", (int)(len > 200 ? 200 : len), body,
-                 (int)err, why ? why : "(null)");
+                 "%s body [%s]: err %s why \"%s\", want ok",
+                 kind == PV_BODY_JSON ? "JSON" : "form",
+                 check_printable(pool, body, len), pv_err_lookup(err)->code,
+                 why ? why : "(null)");
     if (err != PV_OK)
         memset(&claim, 0, sizeof(claim));
     return claim;
