@@ -516,7 +516,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
     db.handle = dbd->handle;
     db.prepared = dbd->prepared;
     db.pool = dbd->pool;
-    db.last_rc = 0;
+    db.stale = 0;
     {
         void *done = NULL;
 
@@ -640,7 +640,7 @@ static int pv_handler(request_rec *r)
                   changed ? " (recorded)" : recorded == dec.outcome
                   ? " (already recorded)"
                   : apr_pstrcat(r->pool, " (kept the recorded ", info->name,
-                                ")", NULL),
+                                ")", (char *)NULL),
                   dec.reason ? ": " : "", dec.reason ? dec.reason : "",
                   dec.claim_mismatch
                   ? apr_psprintf(r->pool, "; forged claim: merchant_uid %s is "

@@ -224,7 +224,7 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     }
     if (c->conf.tier)
         hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Tier: ",
-                                                   c->conf.tier, NULL));
+                                                   c->conf.tier, (char *)NULL));
     if (body) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -234,7 +234,7 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(h, CURLOPT_URL,
-                     apr_pstrcat(pool, c->conf.base_url, path, NULL));
+                     apr_pstrcat(pool, c->conf.base_url, path, (char *)NULL));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(left) + 1);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(ct) + 1);

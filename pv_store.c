@@ -73,7 +73,7 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
         err = pv_sql_rewrite(pool, sql, 1, &store->stmt[id].sql);
         if (err)
             return err;
-        store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id], NULL);
+        store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id], (char *)NULL);
     }
     if (!strcmp(driver, "sqlite3")
         && apr_thread_mutex_create(&store->serial, APR_THREAD_MUTEX_DEFAULT,
@@ -123,6 +123,10 @@ static const char *db_error(pv_db_t *db, apr_pool_t *pool, int rc,
 {
     const char *msg = apr_dbd_error(db->driver, db->handle, rc);
 
+    /* apr_dbd prepares SQLite statements the legacy way: after a schema
+     * change they fail for good (with a generic code; the text tells) */
+    if (msg && strstr(msg, "schema has changed"))
+        db->stale = 1;
     return apr_psprintf(pool, "%s: %s", store->stmt[id].label,
                         msg ? msg : "unknown database error");
 }
@@ -143,10 +147,8 @@ static int run(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     pv_sql_bind(&s->sql, values, args);
     rc = apr_dbd_pquery(db->driver, pool, db->handle, nrows, stmt,
                         s->sql.nparams, args);
-    if (rc) {
+    if (rc)
         *why = db_error(db, pool, rc, store, id);
-        db->last_rc = rc;
-    }
     return rc;
 }
 
@@ -177,7 +179,6 @@ static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                          s->sql.nparams, args);
     if (rc) {
         *why = db_error(db, pool, rc, store, id);
-        db->last_rc = rc;
         return rc;
     }
     while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
@@ -273,9 +274,6 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     return PV_OK;
 }
 
-/* SQLite's code for "the schema changed": its legacy statements expire. */
-#define PV_SQLITE_SCHEMA 17
-
 apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
                               apr_pool_t *pool)
 {
@@ -286,8 +284,9 @@ apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
     (void)pool;
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
         return APR_EGENERAL;
-    if (sqlite && db->last_rc != PV_SQLITE_SCHEMA)
+    if (sqlite && !db->stale)
         return APR_SUCCESS;     /* its statements are still good */
+    db->stale = 0;
     /* Prepare all of them again in a pool of their own, swapped in only when
      * every one prepared (on PostgreSQL, PREPARE fails with "already exists"
      * when nothing was lost). */
@@ -299,10 +298,7 @@ apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
         if (apr_dbd_prepare(db->driver, stmts, db->handle,
                             store->stmt[id].sql.sql, store->stmt[id].label,
                             &fresh[id])) {
-            /* SQLite links every statement to the connection until it
-             * closes: its pool must live as long */
-            if (!sqlite)
-                apr_pool_destroy(stmts);
+            apr_pool_destroy(stmts);
             return APR_SUCCESS;
         }
     }
@@ -310,11 +306,11 @@ apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
         if (fresh[id])
             apr_hash_set(db->prepared, store->stmt[id].label,
                          APR_HASH_KEY_STRING, fresh[id]);
-    if (!sqlite) {
-        apr_pool_userdata_get((void **)&old, "portone_verify_stmts", db->pool);
-        apr_pool_userdata_setn(stmts, "portone_verify_stmts", NULL, db->pool);
-        if (old)
-            apr_pool_destroy(old);
-    }
+    /* (apr_dbd_sqlite3 keeps its statements in the connection's own pool
+     * and finalizes them when it closes; only the wrappers are here) */
+    apr_pool_userdata_get((void **)&old, "portone_verify_stmts", db->pool);
+    apr_pool_userdata_setn(stmts, "portone_verify_stmts", NULL, db->pool);
+    if (old)
+        apr_pool_destroy(old);
     return APR_SUCCESS;
 }

@@ -45,7 +45,7 @@ typedef struct {
     apr_dbd_t *handle;
     apr_hash_t *prepared;
     apr_pool_t *pool;       /* the connection's own pool */
-    int last_rc;            /* the driver's code of the last failure */
+    int stale;              /* SQLite said its statements expired */
 } pv_db_t;
 
 /* The module's own SQL for a mod_dbd driver ("sqlite3", "pgsql"), with named

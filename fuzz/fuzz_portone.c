@@ -105,6 +105,18 @@ static void check_decision(const pv_payment_t *pay, const pv_order_t *order,
         FUZZ_CHECK(!info->writes_event && !info->updates_order);
 }
 
+static void check_same_string(struct json_object *obj, const char *name,
+                              const char *value)
+{
+    struct json_object *v = NULL;
+
+    FUZZ_CHECK(json_object_object_get_ex(obj, name, &v)
+               && json_object_is_type(v, json_type_string));
+    FUZZ_CHECK((size_t)json_object_get_string_len(v) == strlen(value)
+               && memcmp(json_object_get_string(v), value,
+                         strlen(value)) == 0);
+}
+
 static void check_payment(apr_pool_t *pool, long status, const uint8_t *body,
                           size_t len, uint8_t sel)
 {
@@ -144,6 +156,10 @@ static void check_payment(apr_pool_t *pool, long status, const uint8_t *body,
     /* what is stored as "response" is a JSON object again */
     again = json_tokener_parse(pay.response_json);
     FUZZ_CHECK(again != NULL && json_object_is_type(again, json_type_object));
+    /* the identifiers that were validated are PortOne's whole values, not a
+     * prefix cut at an embedded "\u0000" */
+    check_same_string(again, "imp_uid", pay.imp_uid);
+    check_same_string(again, "merchant_uid", pay.merchant_uid);
     json_object_put(again);
 
     check_decision(&pay, &orders[(sel >> 4) & 3], (sel >> 6) & 1,

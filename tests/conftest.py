@@ -71,7 +71,7 @@ def pv(server, database, emulator):
     start = len(server.read_error_log())
     yield types.SimpleNamespace(httpd=server, db=database, emu=emulator,
                                 log=lambda: server.read_error_log()[start:])
-    check_log(server.read_error_log()[start:])
+    check_log(server.read_error_log()[start:] + server.read_stdout())
     assert server.proc and server.proc.poll() is None, "httpd died"
 
 
@@ -92,6 +92,5 @@ def make_httpd(database, emulator):
     database.reset()
     yield make
     for h in started:
-        log = h.read_error_log()
         h.stop()
-        check_log(log)
+        check_log(h.read_error_log() + h.read_stdout())

@@ -120,7 +120,10 @@ class Httpd:
         self.error_log = os.path.join(directory, "error.log")
         self.access_log = os.path.join(directory, "access.log")
         self.pid_file = os.path.join(directory, "httpd.pid")
-        self.module = module or os.path.join(ROOT, ".libs", "mod_portone_verify.so")
+        # PV_MODULE and PV_PRELOAD: run the suite against another build of
+        # the module, e.g. the sanitizer build (`make asan`)
+        self.module = module or os.environ.get("PV_MODULE") or \
+            os.path.join(ROOT, ".libs", "mod_portone_verify.so")
         d = {
             "PortOneAPIKey": "imp_apikey",
             "PortOneAPISecret": "ekKoeW8RyKuT0zgaZsUtXXTLQ4AhPFW3ZGseDA6bkA5lamv9OqDMnxyeB9wqOsuO9W3Mx9YSJ4dTqJ3f",
@@ -190,27 +193,50 @@ DBDMax {self.threads}
         with open(self.conf_path, "w") as f:
             f.write(self.config_text())
 
-    def start(self, expect_fail=False, timeout=15.0):
+    def command(self, one_process=False):
+        return [APACHE, "-f", self.conf_path, "-X" if one_process else "-DFOREGROUND"]
+
+    def environment(self):
+        env = dict(os.environ)
+        if os.environ.get("PV_PRELOAD"):
+            env["LD_PRELOAD"] = os.environ["PV_PRELOAD"]
+            # httpd's own allocations live until exit by design: report
+            # errors, not leaks (make leakcheck looks at leaks with valgrind)
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+            env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=0")
+        return env
+
+    def start(self, expect_fail=False, timeout=15.0, wrapper=(), one_process=False):
         self.write_config()
         for p in (self.error_log, self.access_log):
             if os.path.exists(p):
                 os.unlink(p)
-        self.proc = subprocess.Popen([APACHE, "-f", self.conf_path, "-DFOREGROUND"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # httpd's own output (before its error log takes over) goes to a file:
+        # a pipe nobody reads could fill up and block it
+        self.stdout_path = os.path.join(self.dir, "stdout.log")
+        with open(self.stdout_path, "wb") as out:
+            self.proc = subprocess.Popen(list(wrapper) + self.command(one_process),
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         env=self.environment())
         if expect_fail:
             try:
-                out, _ = self.proc.communicate(timeout=timeout)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.stop()
                 raise AssertionError("httpd started although it should not have")
-            return self.proc.returncode, out.decode("utf-8", "replace") + self.read_error_log()
+            return self.proc.returncode, self.read_stdout() + self.read_error_log()
         if not wait_port(self.port, timeout):
-            out = ""
-            if self.proc.poll() is not None:
-                out = self.proc.stdout.read().decode("utf-8", "replace")
             self.stop()
-            raise RuntimeError("httpd did not start: %s\n%s" % (out, self.read_error_log()))
+            raise RuntimeError("httpd did not start: %s\n%s" % (self.read_stdout(),
+                                                               self.read_error_log()))
         return self
+
+    def read_stdout(self):
+        try:
+            with open(self.stdout_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except (AttributeError, FileNotFoundError):
+            return ""
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -220,8 +246,6 @@ DBDMax {self.threads}
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc and self.proc.stdout:
-            self.proc.stdout.close()
         self.proc = None
 
     def child_pids(self):

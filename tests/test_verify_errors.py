@@ -143,6 +143,8 @@ def test_answers_over_256_KiB_are_refused(make_httpd, database, emulator, kib, r
     if refused:
         assert_error(resp, 502, "upstream_error")
         assert_nothing_written(database, "imp_big", "order_big")
+        emulator.clear_faults()
+        genuine_verification_succeeds(httpd, database, emulator)
     else:
         assert resp[0] == 200 and resp[2]["status"] == "success", resp
 

@@ -288,6 +288,21 @@ def test_amounts_compare_as_exact_decimals(pv, order_price, portone_amount, paid
         assert dec(row["amount"]) == Decimal(str(portone_amount))
 
 
+@pytest.mark.parametrize("amount_sql", ["NULL", "'abc'", "'10000abc'", "''"],
+                         ids=["null", "abc", "10000abc", "empty"])
+def test_order_amount_missing_or_not_numeric_is_never_equal(make_httpd, database, emulator,
+                                                            amount_sql):
+    httpd = make_httpd(directives={"PortOneOrderQuery": "SELECT %s, currency FROM shop_orders "
+                                   "WHERE order_no = :merchant_uid" % amount_sql})
+    database.add_order("order_noamt", 10000)
+    emulator.add_payment(imp_uid="imp_noamt", merchant_uid="order_noamt", amount=10000,
+                         status="paid")
+    status, body = verify(httpd, "imp_noamt", "order_noamt")
+    assert status == 400 and body["status"] == "forgery", body
+    only_payment(database, "imp_noamt", "order_noamt", "forgery", "paid")
+    assert order(database, "order_noamt") == UNTOUCHED
+
+
 # ---------------------------------------------------------------- partial cancellation
 
 def test_partial_cancellation_is_still_paid_and_recorded(pv):

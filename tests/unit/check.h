@@ -11,7 +11,8 @@
  * a new test needs no list to update. Each test gets a fresh APR pool,
  * |pool|, destroyed after it (and with it every json-c object the code under
  * test tied to it). A failing check prints file:line and goes on; a test
- * passes when it made at least one check and none failed. main.c runs the
+ * passes when it made at least one check and none failed; a test that
+ * crashes (SIGSEGV, SIGABRT, ...) fails and the run goes on. main.c runs the
  * tests in registration order and ends with the line "N passed, M failed"
  * (N, M: tests); exit status 1 when any failed. "run_unit WORD" runs only the
  * tests whose name contains WORD. */

@@ -507,6 +507,26 @@ TEST(request_body_length_cap)
     CHECK(why != NULL);
 }
 
+TEST(request_reads_only_len_bytes)
+{
+    static const char json[] = "{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\"}}x";
+    static const char form[] = "imp_uid=imp_1&merchant_uid=ab%41";
+    pv_claim_t c;
+    const char *why;
+
+    /* the bytes after |len| are not part of the body */
+    CHECK_INT_EQ(parse(pool, json, sizeof(json) - 3, PV_BODY_JSON, &c, &why),
+                 PV_OK);
+    CHECK_STR_EQ(c.merchant_uid, "m");
+    CHECK_INT_EQ(parse(pool, form, sizeof(form) - 2, PV_BODY_FORM, &c, &why),
+                 PV_E_INVALID_REQUEST);                     /* "ab%4" */
+    CHECK_INT_EQ(parse(pool, form, sizeof(form) - 3, PV_BODY_FORM, &c, &why),
+                 PV_E_INVALID_REQUEST);                     /* "ab%" */
+    CHECK_INT_EQ(parse(pool, form, sizeof(form) - 4, PV_BODY_FORM, &c, &why),
+                 PV_OK);                                    /* "ab" */
+    CHECK_STR_EQ(c.merchant_uid, "ab");
+}
+
 TEST(request_check_id)
 {
     CHECK_STR_EQ(pv_request_check_id("imp_1", 5, PV_IMP_UID_MAX), NULL);

@@ -1,0 +1,112 @@
+"""Start-up checks (contract section 4): a configuration that cannot work stops
+httpd with a message naming the directive; one that can work starts, even
+when the database is down."""
+import pytest
+
+from harness import free_port
+from portone_emulator import TEST_IMP_SECRET
+
+
+# ---------------------------------------------------------------- helpers
+
+def assert_refused(make_httpd, directives, *names):
+    """httpd does not start, and its output names every one of |names|."""
+    rc, out = make_httpd(directives=directives, expect_fail=True)
+    assert rc != 0, out
+    for name in names:
+        assert name in out, "%r not in start-up output:\n%s" % (name, out[-3000:])
+    assert TEST_IMP_SECRET not in out
+    return out
+
+
+def verifies(httpd, database, emulator):
+    database.add_order("order_start", 10000)
+    emulator.add_payment(imp_uid="imp_start", merchant_uid="order_start", amount=10000,
+                         status="paid")
+    status, _, body = httpd.verify("imp_start", "order_start")
+    assert status == 200 and body["status"] == "success", (status, body)
+
+
+# ---------------------------------------------------------------- required directives
+
+@pytest.mark.parametrize("directive", ["PortOneAPIKey", "PortOneAPISecret", "PortOneOrderQuery"])
+def test_missing_required_directive(make_httpd, directive):
+    assert_refused(make_httpd, {directive: None}, directive)
+
+
+# ---------------------------------------------------------------- bad values
+
+@pytest.mark.parametrize("directive, value", [
+    ("PortOneTimeout", "0"),
+    ("PortOneTimeout", "abc"),
+    ("PortOneTimeout", "-5"),
+    ("PortOneConnectTimeout", "0"),
+    ("PortOneAPIURL", "ftp://x"),
+    ("PortOneAPIURL", "api.iamport.kr"),
+], ids=["timeout_0", "timeout_abc", "timeout_negative", "connect_timeout_0", "url_ftp",
+        "url_without_scheme"])
+def test_bad_directive_value(make_httpd, directive, value):
+    assert_refused(make_httpd, {directive: value}, directive)
+
+
+def test_unknown_named_parameter(make_httpd):
+    sql = "SELECT total_price, currency FROM shop_orders WHERE order_no = :foo"
+    assert_refused(make_httpd, {"PortOneOrderQuery": sql}, "PortOneOrderQuery", ":foo")
+
+
+def test_unknown_named_parameter_in_update_query(make_httpd):
+    sql = "UPDATE shop_orders SET state = :state WHERE order_no = :merchant_uid"
+    assert_refused(make_httpd, {"PortOneOrderUpdateQuery": sql},
+                   "PortOneOrderUpdateQuery", ":state")
+
+
+@pytest.mark.parametrize("directive, sql", [
+    ("PortOneOrderQuery",
+     "SELECT total_price, currency FROM no_such_orders WHERE order_no = :merchant_uid"),
+    ("PortOneOrderQuery", "SELEKT total_price FROM shop_orders WHERE order_no = :merchant_uid"),
+    ("PortOneOrderUpdateQuery",
+     "UPDATE no_such_orders SET state = :outcome WHERE order_no = :merchant_uid"),
+], ids=["order_query_missing_table", "order_query_syntax", "update_query_missing_table"])
+def test_sql_that_does_not_prepare(make_httpd, directive, sql):
+    assert_refused(make_httpd, {directive: sql}, directive)
+
+
+# ---------------------------------------------------------------- what starts
+
+def test_colons_in_strings_and_casts_are_not_parameters(make_httpd, database, emulator):
+    if database.driver == "pgsql":
+        sql = ("SELECT total_price::text, currency FROM shop_orders "
+               "WHERE order_no = :merchant_uid AND state <> 'x:y'")
+    else:
+        sql = ("SELECT total_price, currency FROM shop_orders "
+               "WHERE order_no = :merchant_uid AND state <> 'x:y'")
+    httpd = make_httpd(directives={"PortOneOrderQuery": sql})
+    verifies(httpd, database, emulator)
+
+
+def test_order_query_without_currency_column(make_httpd, database, emulator):
+    sql = "SELECT total_price FROM shop_orders WHERE order_no = :merchant_uid"
+    httpd = make_httpd(directives={"PortOneOrderQuery": sql})
+    verifies(httpd, database, emulator)
+
+
+def test_without_order_update_query(make_httpd, database, emulator):
+    httpd = make_httpd(directives={"PortOneOrderUpdateQuery": None})
+    verifies(httpd, database, emulator)
+    assert database.query("SELECT outcome FROM portone_payments") == [{"outcome": "paid"}]
+    assert database.query("SELECT state, updates FROM shop_orders") == \
+        [{"state": "new", "updates": 0}]
+
+
+def test_starts_when_the_database_is_down(make_httpd, database, emulator):
+    if database.driver != "pgsql":
+        pytest.skip("a database server that is down: PostgreSQL only")
+    down = 'DBDParams "host=127.0.0.1 port=%d dbname=shop user=postgres"' % free_port()
+    httpd = make_httpd(extra=down)          # the later DBDParams wins
+    assert httpd.proc.poll() is None
+    database.add_order("order_down", 10000)
+    emulator.add_payment(imp_uid="imp_down", merchant_uid="order_down", amount=10000,
+                         status="paid")
+    status, headers, body = httpd.verify("imp_down", "order_down", timeout=20)
+    assert status == 503 and body["code"] == "database_unavailable", (status, body)
+    assert database.query("SELECT imp_uid FROM portone_payments") == []
