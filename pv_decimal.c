@@ -21,7 +21,10 @@ int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out)
     int nraw = 0, seen_digit = 0, frac_digits = 0, i, first;
     long exp = 0;
 
-    if (!text || !out || len > PV_DECIMAL_MAX_TEXT)
+    if (!out)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    if (!text || len > PV_DECIMAL_MAX_TEXT)
         return -1;
     p = text;
     end = text + len;
@@ -30,7 +33,6 @@ int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out)
     while (end > p && is_space(end[-1]))
         end--;
 
-    memset(out, 0, sizeof(*out));
     if (p < end && (*p == '+' || *p == '-')) {
         out->negative = (*p == '-');
         p++;
@@ -86,7 +88,7 @@ static int parse_cstr(const char *s, pv_decimal_t *d)
 
 int pv_decimal_equal(const char *a, const char *b)
 {
-    pv_decimal_t da, db;
+    pv_decimal_t da = {0}, db = {0};
 
     if (parse_cstr(a, &da) || parse_cstr(b, &db))
         return 0;
@@ -97,7 +99,7 @@ int pv_decimal_equal(const char *a, const char *b)
 
 int pv_decimal_positive(const char *text)
 {
-    pv_decimal_t d;
+    pv_decimal_t d = {0};
 
     return parse_cstr(text, &d) == 0 && d.ndigits > 0 && !d.negative;
 }

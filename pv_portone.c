@@ -71,8 +71,8 @@ static env_result envelope(apr_pool_t *pool, const char *body, size_t len,
         if (json_object_object_get_ex(root, "message", &msg)
             && json_object_is_type(msg, json_type_string))
             m = json_object_get_string(msg);
-        *why = apr_psprintf(pool, "PortOne answered code %lld: %.200s",
-                            (long long)json_object_get_int64(code),
+        *why = apr_psprintf(pool, "PortOne answered code %" APR_INT64_T_FMT
+                            ": %.200s", (apr_int64_t)json_object_get_int64(code),
                             m ? m : "(no message)");
         return ENV_CODE;
     }
@@ -160,7 +160,10 @@ static const char *field(apr_pool_t *pool, struct json_object *obj,
         return NULL;
     switch (type) {
     case F_STRING:
-        if (json_object_is_type(v, json_type_string))
+        /* a \u0000 inside would cut the value short for every later check */
+        if (json_object_is_type(v, json_type_string)
+            && !memchr(json_object_get_string(v), '\0',
+                       (size_t)json_object_get_string_len(v)))
             return apr_pstrmemdup(pool, json_object_get_string(v),
                                   (size_t)json_object_get_string_len(v));
         break;

@@ -74,7 +74,9 @@ const char *pv_request_check_id(const char *s, size_t len, size_t max_chars)
 
         if (n == 0)
             return "is not valid UTF-8";
-        if (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))
+        /* C0, DEL and the C1 controls U+0080..U+009F */
+        if ((n == 1 && (u[i] < 0x20 || u[i] == 0x7f))
+            || (n == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0))
             return "contains a control character";
         i += n;
         chars++;
@@ -241,8 +243,10 @@ pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,
     memset(out, 0, sizeof(*out));
     if (len == 0)
         *why = "the body is empty";
-    else if (len > PV_BODY_MAX)
+    else if (len > PV_BODY_MAX) {
+        *why = "the body is larger than 64 KiB";
         return PV_E_PAYLOAD_TOO_LARGE;
+    }
     else if (memchr(body, '\0', len))
         *why = "the body contains a NUL byte";
     else if (kind == PV_BODY_JSON)

@@ -71,7 +71,8 @@ const char *pv_sql_rewrite(apr_pool_t *pool, const char *sql, int internal,
             *o++ = *p++;
             *o++ = *p++;
         }
-        else if (p[0] == ':' && is_name_char(p[1])) {
+        else if (p[0] == ':' && is_name_char(p[1])
+                 && !(p[1] >= '0' && p[1] <= '9')) {   /* a[1:2] is a slice */
             const char *name = ++p;
             size_t len;
             int id;
