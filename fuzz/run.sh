@@ -28,11 +28,16 @@ failed=0
 for name in $names; do
     corpus=$build/corpus/$name
     log=$build/logs/$name.log
+    case $name in
+    fuzz_request | fuzz_portone) dict=$here/dict/json.dict ;;
+    fuzz_sqlparam) dict=$here/dict/sql.dict ;;
+    *) dict=$here/dict/decimal.dict ;;
+    esac
     rm -rf "$corpus"
     mkdir -p "$corpus"
     cp "$here/corpus/$name"/* "$corpus"/
     if "$build/$name" -max_total_time="$secs" -timeout=10 \
-            -rss_limit_mb=2048 -print_final_stats=1 \
+            -rss_limit_mb=2048 -print_final_stats=1 -dict="$dict" \
             -artifact_prefix="$build/artifacts/$name-" "$corpus" \
             >"$log" 2>&1; then
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" \
