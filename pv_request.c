@@ -113,6 +113,37 @@ static const char *set_field(apr_pool_t *pool, pv_claim_t *out,
     return NULL;
 }
 
+/* Counts the keys of the top-level object of |body|, which json-c already
+ * accepted as strict JSON. json-c keeps the last of duplicate keys; a body
+ * that names a field twice is ambiguous and refused. */
+static int count_top_keys(const char *body, size_t len)
+{
+    int depth = 0, keys = 0, expect_key = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char c = body[i];
+
+        if (c == '"') {
+            if (depth == 1 && expect_key)
+                keys++;
+            expect_key = 0;
+            for (i++; i < len && body[i] != '"'; i++)
+                if (body[i] == '\\')
+                    i++;
+        }
+        else if (c == '{' || c == '[') {
+            depth++;
+            expect_key = (c == '{' && depth == 1);
+        }
+        else if (c == '}' || c == ']')
+            depth--;
+        else if (c == ',' && depth == 1)
+            expect_key = 1;
+    }
+    return keys;
+}
+
 static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
                               pv_claim_t *out)
 {
@@ -135,6 +166,8 @@ static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
             why = "the body has data after the JSON value";
     if (!why && !json_object_is_type(root, json_type_object))
         why = "the body is not a JSON object";
+    if (!why && count_top_keys(body, len) != json_object_object_length(root))
+        why = "the body names a field twice";
     for (i = 0; !why && i < NFIELDS; i++) {
         struct json_object *v = NULL;
 

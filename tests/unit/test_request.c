@@ -440,6 +440,16 @@ TEST(request_form_given_twice)
     FORM_INVALID("imp_uid=imp_1&merchant_uid=m&cancellation_id=a&cancellation_id=b");
 }
 
+TEST(request_json_given_twice)
+{
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"imp_uid\":\"imp_2\",\"merchant_uid\":\"m\"}");
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"x\":1,\"x\":2}");
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"merchant\\u005fuid\":\"n\"}");
+    /* the same key in a nested object, or in a string, is not a duplicate */
+    JSON_VALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"x\":{\"imp_uid\":1},"
+               "\"y\":[{\"merchant_uid\":2}],\"z\":\"\\\",\\\"imp_uid\\\":\"}");
+}
+
 TEST(request_form_invalid)
 {
     FORM_INVALID("merchant_uid=m");
