@@ -1,0 +1,158 @@
+"""Issue 4's fault matrix, on both handlers and both databases: PortOne and
+the database misbehaving in every documented way. Each fault gets the
+contract's error answer, writes nothing, and a genuine verification right
+after still succeeds."""
+import time
+
+import pytest
+
+HANDLERS = ["verify", "webhook"]
+
+# (name, emulator fault or registration, expected HTTP status, expected code)
+UPSTREAM_FAULTS = [
+    ("slow", {"fault": dict(kind="delay", seconds=6)}, 504, "upstream_timeout"),
+    ("stalled_mid_body", {"fault": dict(kind="stall", seconds=8)}, 504, "upstream_timeout"),
+    ("http_500", {"fault": dict(kind="status", status=500)}, 502, "upstream_error"),
+    ("http_503", {"fault": dict(kind="status", status=503)}, 502, "upstream_error"),
+    ("dropped_connection", {"fault": dict(kind="drop")}, 502, "upstream_error"),
+    ("not_json", {"fault": dict(kind="garbage")}, 502, "upstream_error"),
+    ("larger_than_cap", {"fault": dict(kind="huge", bytes=600 * 1024)}, 502, "upstream_error"),
+    ("unauthorized_always", {"fault": dict(kind="unauthorized"), "path": "/"}, 502,
+     "upstream_auth_failed"),
+    ("code_nonzero_http_200", {"fields": {"__code__": 1, "__message__": "결제정보가 없습니다"}},
+     502, "upstream_error"),
+    ("response_null", {"fields": {"__response__": None}}, 502, "upstream_error"),
+    ("amount_string", {"fields": {"amount": "10000"}}, 502, "upstream_error"),
+    ("status_unknown", {"fields": {"status": "partial_cancelled"}}, 502, "upstream_error"),
+    ("fields_missing", {"fields": {"__response__": {"imp_uid": "IMP", "status": "paid"}}},
+     502, "upstream_error"),
+    ("sandbox_not_boolean", {"fields": {"sandbox": "false"}}, 502, "upstream_error"),
+    ("envelope_array", {"fields": {"__envelope__": [1, 2, 3]}}, 502, "upstream_error"),
+]
+
+
+def send(pv, handler, imp_uid, merchant_uid, h=None):
+    h = h or pv.httpd
+    if handler == "verify":
+        return h.verify(imp_uid, merchant_uid)
+    return h.webhook(imp_uid, merchant_uid, "paid")
+
+
+def nothing_written(pv):
+    assert pv.db.query("SELECT COUNT(*) AS n FROM portone_payments")[0]["n"] == 0
+    assert pv.db.query("SELECT COUNT(*) AS n FROM portone_events")[0]["n"] == 0
+    assert all(r["updates"] == 0 for r in pv.db.query("SELECT updates FROM shop_orders"))
+
+
+def genuine_verification_succeeds(pv, handler, h=None):
+    pv.emu.clear_faults()
+    pv.db.add_order("o_after", 2500)
+    pv.emu.add_payment(imp_uid="imp_after", merchant_uid="o_after", amount=2500, status="paid")
+    status, _, body = send(pv, handler, "imp_after", "o_after", h)
+    assert status == 200 and body["status"] in ("success", "paid"), body
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+@pytest.mark.parametrize("name,fault,status,code", UPSTREAM_FAULTS,
+                         ids=[f[0] for f in UPSTREAM_FAULTS])
+def test_upstream_fault(pv, handler, name, fault, status, code):
+    pv.db.add_order("o_f", 10000)
+    fields = dict(status="paid", amount=10000)
+    fields.update(fault.get("fields", {}))
+    if "__response__" in fields and isinstance(fields["__response__"], dict):
+        fields["__response__"] = dict(fields["__response__"], imp_uid="imp_f")
+    pv.emu.add_payment(imp_uid="imp_f", merchant_uid="o_f", **fields)
+    if "fault" in fault:
+        pv.emu.add_fault(fault.get("path", "/payments"), **fault["fault"])
+    t0 = time.time()
+    got, headers, body = send(pv, handler, "imp_f", "o_f")
+    took = time.time() - t0
+    assert (got, body.get("code") if isinstance(body, dict) else body) == (status, code), body
+    assert body["status"] == "error" and body["message"]
+    assert headers["Content-Type"].startswith("application/json")
+    if status == 504:
+        assert took < 3 + 1.5, "PortOneTimeout 3 s, answered after %.1f s" % took
+    nothing_written(pv)
+    if code == "upstream_auth_failed":
+        assert "check PortOneAPIKey and PortOneAPISecret" in pv.log()
+    genuine_verification_succeeds(pv, handler)
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_portone_unreachable(pv, make_httpd, handler):
+    import socket
+    with socket.socket() as s:            # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    h = make_httpd({"PortOneAPIURL": "http://127.0.0.1:%d" % port})
+    pv.db.add_order("o_u", 1000)
+    status, _, body = send(pv, handler, "imp_u", "o_u", h)
+    assert (status, body["code"]) == (502, "upstream_error"), body
+    nothing_written(pv)
+
+
+def break_table(pv, kind):
+    """A statement that fails (trigger) or a constraint that is violated."""
+    if kind == "constraint":
+        # the shop's order update violates a constraint of the shop's table
+        if pv.db.driver == "sqlite3":
+            pv.db.execute("CREATE TRIGGER pv_test_ck BEFORE UPDATE ON shop_orders "
+                          "WHEN NEW.state = 'paid' BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: state'); END")
+        else:
+            pv.db.execute("ALTER TABLE shop_orders ADD CONSTRAINT pv_test_ck CHECK (state <> 'paid')")
+    else:
+        if pv.db.driver == "sqlite3":
+            pv.db.execute("CREATE TRIGGER pv_test_ck BEFORE INSERT ON portone_payments "
+                          "BEGIN SELECT RAISE(ABORT, 'statement failed'); END")
+        else:
+            pv.db.execute("CREATE OR REPLACE FUNCTION pv_test_fail() RETURNS trigger AS "
+                          "$$ BEGIN RAISE EXCEPTION 'statement failed'; END $$ LANGUAGE plpgsql")
+            pv.db.execute("CREATE TRIGGER pv_test_ck BEFORE INSERT ON portone_payments "
+                          "FOR EACH ROW EXECUTE FUNCTION pv_test_fail()")
+
+
+def repair_table(pv, kind):
+    if pv.db.driver == "sqlite3":
+        pv.db.execute("DROP TRIGGER pv_test_ck")
+    elif kind == "constraint":
+        pv.db.execute("ALTER TABLE shop_orders DROP CONSTRAINT pv_test_ck")
+    else:
+        pv.db.execute("DROP TRIGGER pv_test_ck ON portone_payments")
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+@pytest.mark.parametrize("kind", ["statement_fails", "constraint"])
+def test_database_fault_writes_nothing(pv, handler, kind):
+    pv.db.add_order("o_d", 4000)
+    pv.emu.add_payment(imp_uid="imp_d", merchant_uid="o_d", amount=4000, status="paid")
+    break_table(pv, kind)
+    try:
+        status, _, body = send(pv, handler, "imp_d", "o_d")
+    finally:
+        repair_table(pv, kind)
+    assert (status, body["code"]) == (503, "database_unavailable"), body
+    nothing_written(pv)
+    status, _, body = send(pv, handler, "imp_d", "o_d")
+    assert status == 200, body
+    assert pv.db.query("SELECT outcome FROM portone_payments") == [{"outcome": "paid"}]
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_database_unreachable(pv, make_httpd, handler):
+    if pv.db.driver == "sqlite3":
+        extra = "DBDParams /nonexistent-dir/shop.db"
+        h = make_httpd(start=False)
+        h.extra = extra
+        # start-up refuses a missing SQLite file: that is the test for it
+        code, out = h.start(expect_fail=True)
+        assert code != 0 and "does not exist" in out
+        return
+    h = make_httpd(start=False)
+    h.extra = 'DBDParams "host=127.0.0.1 port=1 dbname=shop user=postgres connect_timeout=2"'
+    h.start()
+    pv.db.add_order("o_n", 1000)
+    pv.emu.add_payment(imp_uid="imp_n", merchant_uid="o_n", amount=1000, status="paid")
+    status, _, body = send(pv, handler, "imp_n", "o_n", h)
+    assert (status, body["code"]) == (503, "database_unavailable"), body
+    assert "PV003" in h.read_error_log()      # warned at start-up, did not refuse
+    nothing_written(pv)
