@@ -8,7 +8,7 @@ CC      ?= cc
 
 MODULE_SRCS = mod_portone_verify.c
 CORE_SRCS   = pv_client.c pv_decide.c pv_decimal.c pv_error.c pv_portone.c \
-              pv_request.c pv_sqlparam.c pv_store.c
+              pv_request.c pv_sqlparam.c pv_stats.c pv_store.c
 HEADERS     = $(wildcard pv_*.h)
 WARN        = -Wall -Wextra
 EXTRA_CFLAGS ?= -O2

@@ -14,10 +14,12 @@
 #include <json-c/json.h>
 
 #include "mod_dbd.h"
+#include "mod_status.h"
 
 #include "pv_client.h"
 #include "pv_decide.h"
 #include "pv_request.h"
+#include "pv_stats.h"
 #include "pv_store.h"
 
 module AP_MODULE_DECLARE_DATA portone_verify_module;
@@ -38,6 +40,9 @@ typedef struct {
     pv_store_t store;               /* every statement, after post_config */
     pv_client_t *client;            /* per child process */
 } pv_conf;
+
+/* counters of all processes, for mod_status; NULL: not available */
+static pv_stats_t *stats;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open_fn;
@@ -299,6 +304,7 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *s;
 
     (void)plog;
+    stats = dry_run ? NULL : pv_stats_create(pconf);
     if (pv_client_global_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, "PV005 curl_global_init failed");
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -346,8 +352,11 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 }
 
 static void trace_call(void *baton, const char *method, const char *path,
-                       long status, apr_interval_time_t took, const char *error)
+                       long status, apr_interval_time_t took, pv_err err,
+                       const char *error)
 {
+    pv_stats_api_call(stats, !strcmp(path, "/users/getToken"), status,
+                      err == PV_E_UPSTREAM_TIMEOUT, took);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, (server_rec *)baton,
                  "PV200 PortOne %s %s -> %ld in %" APR_TIME_T_FMT " ms%s%s",
                  method, path, status, apr_time_as_msec(took),
@@ -408,6 +417,11 @@ static int answer_error(request_rec *r, pv_err err, const char *detail)
     struct json_object *obj = json_object_new_object();
 
     apr_table_setn(r->notes, "portone-outcome", info->code);
+    if (stats) {
+        pv_stats_add(&stats->errors[err], 1);
+        if (err == PV_E_DATABASE_UNAVAILABLE)
+            pv_stats_add(&stats->db_errors, 1);
+    }
     add_str(obj, "status", "error");
     add_str(obj, "code", info->code);
     add_str(obj, "message", detail ? detail : info->message);
@@ -585,6 +599,8 @@ static int pv_handler(request_rec *r)
         return DECLINED;
     handler = r->handler;
     c = conf_of(r->server);
+    if (stats)
+        pv_stats_add(webhook ? &stats->webhook_requests : &stats->verify_requests, 1);
 
     if (r->method_number != M_POST)
         return answer_error(r, PV_E_METHOD_NOT_ALLOWED, NULL);
@@ -629,6 +645,9 @@ static int pv_handler(request_rec *r)
     /* the answer is the payment's recorded outcome: a stale look-up does
      * not undo a newer one */
     info = pv_outcome_lookup(recorded);
+    if (stats)
+        pv_stats_add(dec.claim_mismatch ? &stats->claim_forgeries
+                                        : &stats->outcomes[recorded], 1);
     apr_table_setn(r->notes, "portone-outcome",
                    dec.claim_mismatch ? "forgery" : info->name);
     ap_log_rerror(APLOG_MARK,
@@ -671,6 +690,73 @@ static int pv_handler(request_rec *r)
     return send_json(r, webhook ? HTTP_OK : info->http_status, obj);
 }
 
+/* ------------------------------------------------------------ mod_status */
+
+static int pv_status_hook(request_rec *r, int flags)
+{
+    static const char *const api[] = {
+        "APICalls", "APIErrors", "APITimeouts", "TokenRefreshes",
+        "DatabaseErrors", "VerifyRequests", "WebhookRequests", "ClaimForgeries"
+    };
+    pv_stats_t st;
+    apr_uint64_t vals[8], total = 0;
+    int i;
+
+    if (!stats)
+        return OK;
+    pv_stats_read(stats, &st);
+    vals[0] = st.api_calls;
+    vals[1] = st.api_errors;
+    vals[2] = st.api_timeouts;
+    vals[3] = st.token_fetches;
+    vals[4] = st.db_errors;
+    vals[5] = st.verify_requests;
+    vals[6] = st.webhook_requests;
+    vals[7] = st.claim_forgeries;
+    for (i = 0; i < PV_OUT_COUNT; i++)
+        total += st.outcomes[i];
+    if (flags & AP_STATUS_SHORT) {
+        ap_rprintf(r, "PortOneVerifications: %" APR_UINT64_T_FMT "\n", total);
+        for (i = 0; i < PV_OUT_COUNT; i++)
+            ap_rprintf(r, "PortOneOutcome_%s: %" APR_UINT64_T_FMT "\n",
+                       pv_outcome_lookup((pv_outcome)i)->name, st.outcomes[i]);
+        for (i = 1; i < PV_E_COUNT; i++)
+            ap_rprintf(r, "PortOneError_%s: %" APR_UINT64_T_FMT "\n",
+                       pv_err_lookup((pv_err)i)->code, st.errors[i]);
+        for (i = 0; i < 8; i++)
+            ap_rprintf(r, "PortOne%s: %" APR_UINT64_T_FMT "\n", api[i], vals[i]);
+        ap_rprintf(r, "PortOneAPILatencyAvgMs: %.1f\n", st.api_calls
+                   ? (double)st.api_latency_us / 1000.0 / (double)st.api_calls : 0.0);
+        for (i = 0; i < PV_LATENCY_BUCKETS; i++) {
+            if (i < PV_LATENCY_BUCKETS - 1)
+                ap_rprintf(r, "PortOneAPILatencyUnder%ums: %" APR_UINT64_T_FMT "\n",
+                           pv_latency_bounds_ms[i], st.latency[i]);
+            else
+                ap_rprintf(r, "PortOneAPILatencyOver%ums: %" APR_UINT64_T_FMT "\n",
+                           pv_latency_bounds_ms[i - 1], st.latency[i]);
+        }
+        return OK;
+    }
+    ap_rputs("<hr />\n<h2>PortOne verification (mod_portone_verify)</h2>\n"
+             "<table border=\"0\"><tr><th>counter</th><th>value</th></tr>\n", r);
+    ap_rprintf(r, "<tr><td>verifications</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+               total);
+    for (i = 0; i < PV_OUT_COUNT; i++)
+        ap_rprintf(r, "<tr><td>outcome %s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   pv_outcome_lookup((pv_outcome)i)->name, st.outcomes[i]);
+    for (i = 1; i < PV_E_COUNT; i++)
+        ap_rprintf(r, "<tr><td>error %s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   pv_err_lookup((pv_err)i)->code, st.errors[i]);
+    for (i = 0; i < 8; i++)
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   api[i], vals[i]);
+    ap_rprintf(r, "<tr><td>PortOne latency, average</td><td>%.1f ms</td></tr>\n",
+               st.api_calls ? (double)st.api_latency_us / 1000.0 / (double)st.api_calls
+                            : 0.0);
+    ap_rputs("</table>\n", r);
+    return OK;
+}
+
 static void pv_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
@@ -679,6 +765,8 @@ static void pv_register_hooks(apr_pool_t *p)
     ap_hook_post_config(pv_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(pv_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pv_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, pv_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(portone_verify) = {

@@ -267,7 +267,7 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     }
     if (c->trace)
         c->trace(c->baton, body ? "POST" : "GET", path, ans->status,
-                 apr_time_now() - start, err == PV_OK ? NULL : *why);
+                 apr_time_now() - start, err, err == PV_OK ? NULL : *why);
     conn_release(c, conn, rc == CURLE_OK);
     return err;
 }

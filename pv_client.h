@@ -25,10 +25,13 @@ typedef struct {
 } pv_client_conf_t;
 
 /* Called after every HTTP exchange with PortOne, for logs and counters;
- * never sees the secret or the token. |status| is 0 without an answer. */
+ * never sees the secret or the token. |status| is 0 without an answer;
+ * |err| is PV_OK, PV_E_UPSTREAM_TIMEOUT or PV_E_UPSTREAM_ERROR, explained
+ * by |error|. */
 typedef void pv_client_trace_fn(void *baton, const char *method,
                                 const char *path, long status,
-                                apr_interval_time_t took, const char *error);
+                                apr_interval_time_t took, pv_err err,
+                                const char *error);
 
 typedef struct pv_client_t pv_client_t;
 

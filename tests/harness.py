@@ -170,6 +170,7 @@ CustomLog {self.access_log} pv
 LoadModule authz_core_module {MODULES}/mod_authz_core.so
 LoadModule authz_host_module {MODULES}/mod_authz_host.so
 LoadModule dbd_module {MODULES}/mod_dbd.so
+LoadModule status_module {MODULES}/mod_status.so
 LoadModule portone_verify_module {self.module}
 KeepAlive On
 Timeout 10
@@ -184,6 +185,10 @@ DBDMax {self.threads}
 </Location>
 <Location "/portone/webhook">
     SetHandler portone-webhook
+</Location>
+<Location "/server-status">
+    SetHandler server-status
+    Require ip 127.0.0.1
 </Location>
 {self.extra}
 """

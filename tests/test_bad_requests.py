@@ -3,6 +3,7 @@ and 5: invalid_request, unsupported_media_type, payload_too_large, 405)
 before it asks PortOne anything, writes nothing, and keeps serving."""
 import http.client
 import json
+from urllib.parse import unquote
 
 import pytest
 
@@ -103,10 +104,12 @@ INVALID = {
     "nul_in_merchant_uid": claim(merchant_uid="order\u0000_1"),
     "tab_in_merchant_uid": claim(merchant_uid="order\t1"),
     "del_in_imp_uid": claim(imp_uid="imp_\x7f1"),
+    "c1_control_in_imp_uid": claim(imp_uid="imp_\u00851"),
     "raw_newline_in_string": b'{"imp_uid": "imp_\n1", "merchant_uid": "order_1"}',
     "imp_uid_33_chars": claim(imp_uid="i" * 33),
     "merchant_uid_41_chars": claim(merchant_uid="m" * 41),
     "merchant_uid_41_hangul": claim(merchant_uid="주" * 41),
+    "imp_uid_33_hangul": claim(imp_uid="결" * 33),
     "invalid_utf8_imp_uid": b'{"imp_uid": "imp_\xff1", "merchant_uid": "order_1"}',
     "invalid_utf8_merchant_uid": b'{"imp_uid": "imp_1", "merchant_uid": "order_\xc3("}',
     "overlong_utf8": b'{"imp_uid": "imp_\xc0\xaf", "merchant_uid": "order_1"}',
@@ -128,7 +131,8 @@ def test_invalid_request(pv, body):
 @pytest.mark.parametrize("imp_uid, merchant_uid", [
     ("imp_" + "x" * 28, "m" * 40),
     ("imp_" + "y" * 28, "주" * 40),      # 40 characters, 120 bytes
-], ids=["32_and_40_ascii", "32_and_40_hangul"])
+    ("결" * 32, "order_" + "z" * 34),      # 32 characters, 96 bytes
+], ids=["32_and_40_ascii", "32_and_40_hangul", "32_hangul_imp_uid"])
 def test_longest_ids_are_accepted(pv, imp_uid, merchant_uid):
     assert len(imp_uid) == 32 and len(merchant_uid) == 40
     pv.db.add_order(merchant_uid, 10000)
@@ -136,7 +140,8 @@ def test_longest_ids_are_accepted(pv, imp_uid, merchant_uid):
     status, _, body = pv.httpd.verify(imp_uid, merchant_uid)
     assert status == 200 and body["status"] == "success", body
     assert body["imp_uid"] == imp_uid and body["merchant_uid"] == merchant_uid
-    assert "/payments/" + imp_uid in [r["path"] for r in pv.emu.counters()["requests"]]
+    assert imp_uid in [unquote(r["path"][len("/payments/"):])
+                       for r in pv.emu.counters()["requests"]]
     assert pv.db.query("SELECT merchant_uid FROM portone_payments") == \
         [{"merchant_uid": merchant_uid}]
 

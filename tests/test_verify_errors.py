@@ -170,11 +170,20 @@ def test_closed_port_is_upstream_error(make_httpd, database, emulator):
 
 # ---------------------------------------------------------------- upstream_timeout
 
-@pytest.mark.parametrize("kind", ["delay", "stall"])
-def test_upstream_timeout_within_the_configured_seconds(make_httpd, database, emulator, kind):
+SLOW = {
+    "slow_lookup": [("/payments/", "delay", 5)],
+    "stalled_lookup": [("/payments/", "stall", 5)],
+    # 1.5 s for the token and 1.5 s for the look-up: PortOneTimeout is for both
+    "slow_token_and_lookup": [("/users/getToken", "delay", 1.5), ("/payments/", "delay", 1.5)],
+}
+
+
+@pytest.mark.parametrize("faults", SLOW.values(), ids=SLOW.keys())
+def test_upstream_timeout_within_the_configured_seconds(make_httpd, database, emulator, faults):
     httpd = make_httpd(directives={"PortOneTimeout": "2"})
     add_paid(database, emulator, "imp_slow", "order_slow")
-    emulator.add_fault("/payments/", kind, seconds=5)
+    for path, kind, seconds in faults:
+        emulator.add_fault(path, kind, seconds=seconds)
     start = time.monotonic()
     resp = httpd.verify("imp_slow", "order_slow", timeout=10)
     took = time.monotonic() - start

@@ -106,10 +106,14 @@ def test_ready_with_virtual_account_is_vbank_issued(pv):
                                         "updates": 1}
 
 
-def test_ready_without_virtual_account_is_pending_without_event_or_order_update(pv):
+@pytest.mark.parametrize("fields", [{"pay_method": "card"},
+                                    {"pay_method": "vbank", "vbank_num": None},
+                                    {"pay_method": "vbank", "vbank_num": ""}],
+                         ids=["card", "vbank_num_null", "vbank_num_empty"])
+def test_ready_without_virtual_account_is_pending_without_event_or_order_update(pv, fields):
     pv.db.add_order("order_pend", 10000)
     pv.emu.add_payment(imp_uid="imp_pend", merchant_uid="order_pend", amount=10000,
-                       status="ready", pay_method="card")
+                       status="ready", **fields)
     status, body = verify(pv.httpd, "imp_pend", "order_pend")
     assert status == 409, body
     assert body["status"] == "pending"
@@ -272,8 +276,13 @@ def test_sandbox_on_asks_for_and_accepts_sandbox_payments(make_httpd, database, 
     ("9999.99", 10000, False),
     ("10000", 9999.99, False),
     ("10000.01", 10000, False),
+    ("9999.99", 9999.99, True),
+    ("12.34", 12.34, True),
+    ("0.3", 0.3, True),
+    ("123456789012.5", 123456789012.5, True),
 ], ids=["10000.00=10000", "10000.00=10000.0", "10000=10000.0", "9999.99!=10000",
-        "10000!=9999.99", "10000.01!=10000"])
+        "10000!=9999.99", "10000.01!=10000", "9999.99=9999.99", "12.34=12.34", "0.3=0.3",
+        "123456789012.5=123456789012.5"])
 def test_amounts_compare_as_exact_decimals(pv, order_price, portone_amount, paid):
     pv.db.add_order("order_dec", order_price)
     pv.emu.add_payment(imp_uid="imp_dec", merchant_uid="order_dec", amount=portone_amount,
@@ -320,6 +329,23 @@ def test_partial_cancellation_is_still_paid_and_recorded(pv):
     assert events(pv.db) == [{"imp_uid": "imp_part", "merchant_uid": "order_part",
                               "outcome": "paid"}]
     assert order(pv.db, "order_part")["state"] == "paid"
+
+
+def test_later_partial_cancellation_updates_the_paid_record_only(pv):
+    pv.db.add_order("order_later", 10000)
+    pv.emu.add_payment(imp_uid="imp_later", merchant_uid="order_later", amount=10000,
+                       status="paid")
+    status, body = verify(pv.httpd, "imp_later", "order_later")
+    assert status == 200 and body["status"] == "success", body
+
+    pv.emu.patch_payment("imp_later", cancel_amount=2500)
+    status, body = verify(pv.httpd, "imp_later", "order_later")
+    assert status == 200 and body["status"] == "success", body
+    row = only_payment(pv.db, "imp_later", "order_later", "paid", "paid")
+    assert dec(row["cancel_amount"]) == Decimal(2500)
+    assert json.loads(row["response"])["cancel_amount"] == 2500    # PortOne's latest answer
+    assert len(events(pv.db)) == 1
+    assert order(pv.db, "order_later")["updates"] == 1
 
 
 # ---------------------------------------------------------------- unknown order

@@ -1,0 +1,52 @@
+"""mod_status shows the module's counters, summed over all httpd processes,
+in the HTML page and in the ?auto form."""
+import re
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+
+def auto(h):
+    with urllib.request.urlopen(h.url + "/server-status?auto", timeout=10) as r:
+        text = r.read().decode()
+    return {k: v for k, v in re.findall(r"^(PortOne\w+): (\S+)$", text, re.M)}
+
+
+def test_counters_match_what_was_verified(pv, make_httpd):
+    h = make_httpd()
+    outcomes = {"paid": 12, "cancelled": 5, "forgery": 4}
+    jobs = []
+    for outcome, n in outcomes.items():
+        for i in range(n):
+            imp, order = "imp_%s_%d" % (outcome, i), "o_%s_%d" % (outcome, i)
+            pv.db.add_order(order, 1000)
+            pv.emu.add_payment(imp_uid=imp, merchant_uid=order, status=outcome if outcome != "forgery" else "paid",
+                               amount=1000 if outcome != "forgery" else 10)
+            jobs.append((imp, order))
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(lambda j: h.verify(*j), jobs))
+        webhooks = list(pool.map(lambda j: h.webhook(*j), jobs[:6]))
+    assert all(r[0] in (200, 400, 409) for r in results + webhooks)
+    assert h.verify("imp_missing", "o_x")[0] == 404
+    assert h.post("/payments/complete", "nope", content_type="text/plain")[0] == 415
+
+    c = auto(h)
+    assert int(c["PortOneOutcome_paid"]) == 12 + 6       # 6 webhooks of paid payments
+    assert int(c["PortOneOutcome_cancelled"]) == 5
+    assert int(c["PortOneOutcome_forgery"]) == 4
+    assert int(c["PortOneVerifications"]) == 12 + 5 + 4 + 6
+    assert int(c["PortOneVerifyRequests"]) == len(jobs) + 2
+    assert int(c["PortOneWebhookRequests"]) == 6
+    assert int(c["PortOneError_payment_not_found"]) == 1
+    assert int(c["PortOneError_unsupported_media_type"]) == 1
+    emu = pv.emu.counters()
+    assert int(c["PortOneTokenRefreshes"]) == emu["get_token_calls"]
+    assert int(c["PortOneAPICalls"]) == len(emu["requests"])
+    assert float(c["PortOneAPILatencyAvgMs"]) >= 0
+
+    # several processes took part, and the counters are their sum
+    pids = set(re.findall(r"^\S+ (\d+) ", h.read_access_log(), re.M))
+    assert len(pids) >= 2
+
+    with urllib.request.urlopen(h.url + "/server-status", timeout=10) as r:
+        html = r.read().decode()
+    assert "PortOne verification" in html and "outcome paid</td><td>18<" in html
