@@ -22,10 +22,15 @@ APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
 
 all: .libs/mod_portone_verify.so
 
+# json-c is linked in statically and kept private: httpd loads modules into
+# one global namespace, where jansson (mod_md, mod_auth_openidc) defines
+# functions of the same names (json_object_get, ...).
+JSONC_A := $(shell pkg-config --variable=libdir json-c 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/libjson-c.a
+
 .libs/mod_portone_verify.so: $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
 	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc,,$(EXTRA_CFLAGS)) \
 	    -Wl,-export-symbols-regex -Wl,'^portone_verify_module$$' \
-	    -lcurl -ljson-c $(MODULE_SRCS) $(CORE_SRCS)
+	    -Wl,-Wl,$(JSONC_A) -lcurl $(MODULE_SRCS) $(CORE_SRCS)
 
 install: all
 	$(APXS) -i -n portone_verify mod_portone_verify.la

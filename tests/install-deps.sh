@@ -5,7 +5,7 @@ set -e
 PKGS="make gcc apache2 apache2-dev libcurl4-openssl-dev libjson-c-dev
       libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3 postgresql
       python3 python3-pytest python3-psycopg2 curl wrk procps
-      clang libclang-rt-14-dev valgrind cppcheck"
+      clang libclang-rt-14-dev valgrind cppcheck libapache2-mod-auth-openidc"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" \
