@@ -6,56 +6,96 @@
 /* The module's own SQL. Forward-only recording is enforced by the WHERE
  * clauses, so that concurrent transactions from any process or server agree:
  * exactly one of them sees "changed". SQLite (BEGIN IMMEDIATE) serialises
- * writers; PostgreSQL re-checks the WHERE on the row a concurrent
- * transaction committed. */
+ * writers; PostgreSQL and MySQL re-check the WHERE on the row that a
+ * concurrent transaction committed. {N}, {B}, {I}, {DUP} and {DUPE} stand
+ * for what the dialects spell differently (see dialects[] below). */
 #define PV_COLUMNS \
     "merchant_uid = :merchant_uid, status = :status, outcome = :outcome, " \
-    "amount = CAST(:amount AS NUMERIC), " \
-    "cancel_amount = CAST(:cancel_amount AS NUMERIC), currency = :currency, " \
-    "pay_method = :pay_method, paid_at = CAST(:paid_at AS BIGINT), " \
+    "amount = CAST(:amount AS {N}), " \
+    "cancel_amount = CAST(:cancel_amount AS {N}), currency = :currency, " \
+    "pay_method = :pay_method, paid_at = CAST(:paid_at AS {B}), " \
     "vbank_num = :vbank_num, vbank_name = :vbank_name, " \
-    "vbank_date = CAST(:vbank_date AS BIGINT), response = :response, " \
+    "vbank_date = CAST(:vbank_date AS {B}), response = :response, " \
     "updated_at = CURRENT_TIMESTAMP"
 
 #define PV_RANK \
     "(CASE outcome WHEN 'pending' THEN 0 WHEN 'vbank_issued' THEN 1 " \
     "WHEN 'paid' THEN 2 ELSE 3 END)"
 
-static const char *const sql_common[PV_STMT_COUNT] = {
+static const char *const sql_templates[PV_STMT_COUNT] = {
     [PV_STMT_INSERT] =
         "INSERT INTO portone_payments (imp_uid, merchant_uid, status, outcome, "
         "amount, cancel_amount, currency, pay_method, paid_at, vbank_num, "
         "vbank_name, vbank_date, response, updated_at) VALUES (:imp_uid, "
-        ":merchant_uid, :status, :outcome, CAST(:amount AS NUMERIC), "
-        "CAST(:cancel_amount AS NUMERIC), :currency, :pay_method, "
-        "CAST(:paid_at AS BIGINT), :vbank_num, :vbank_name, "
-        "CAST(:vbank_date AS BIGINT), :response, CURRENT_TIMESTAMP) "
-        "ON CONFLICT (imp_uid) DO NOTHING",
+        ":merchant_uid, :status, :outcome, CAST(:amount AS {N}), "
+        "CAST(:cancel_amount AS {N}), :currency, :pay_method, "
+        "CAST(:paid_at AS {B}), :vbank_num, :vbank_name, "
+        "CAST(:vbank_date AS {B}), :response, CURRENT_TIMESTAMP) {DUP}",
     [PV_STMT_ADVANCE] =
         "UPDATE portone_payments SET " PV_COLUMNS " WHERE imp_uid = :imp_uid "
-        "AND " PV_RANK " < CAST(:outcome_rank AS INTEGER)",
+        "AND " PV_RANK " < CAST(:outcome_rank AS {I})",
     [PV_STMT_REFRESH] =
         "UPDATE portone_payments SET " PV_COLUMNS " WHERE imp_uid = :imp_uid "
         "AND outcome = :outcome AND COALESCE(cancel_amount, 0) <= "
-        "CAST(:cancel_amount AS NUMERIC)",
+        "CAST(:cancel_amount AS {N})",
     [PV_STMT_EVENT] =
         "INSERT INTO portone_events (imp_uid, merchant_uid, outcome, created_at) "
-        "VALUES (:imp_uid, :merchant_uid, :outcome, CURRENT_TIMESTAMP) "
-        "ON CONFLICT (imp_uid, outcome) DO NOTHING",
+        "VALUES (:imp_uid, :merchant_uid, :outcome, CURRENT_TIMESTAMP) {DUPE}",
     [PV_STMT_CURRENT] =
         "SELECT outcome FROM portone_payments WHERE imp_uid = :imp_uid",
 };
+
+typedef struct {
+    const char *driver;
+    const char *subst[5][2];
+} pv_dialect;
+
+static const pv_dialect dialects[] = {
+    {"sqlite3", {{"{N}", "NUMERIC"}, {"{B}", "BIGINT"}, {"{I}", "INTEGER"},
+                 {"{DUP}", "ON CONFLICT (imp_uid) DO NOTHING"},
+                 {"{DUPE}", "ON CONFLICT (imp_uid, outcome) DO NOTHING"}}},
+    {"pgsql",   {{"{N}", "NUMERIC"}, {"{B}", "BIGINT"}, {"{I}", "INTEGER"},
+                 {"{DUP}", "ON CONFLICT (imp_uid) DO NOTHING"},
+                 {"{DUPE}", "ON CONFLICT (imp_uid, outcome) DO NOTHING"}}},
+    /* MySQL/MariaDB: affected rows count changed rows, so a duplicate that
+     * updates a column to itself counts 0, like DO NOTHING */
+    {"mysql",   {{"{N}", "DECIMAL(20,4)"}, {"{B}", "SIGNED"}, {"{I}", "SIGNED"},
+                 {"{DUP}", "ON DUPLICATE KEY UPDATE imp_uid = imp_uid"},
+                 {"{DUPE}", "ON DUPLICATE KEY UPDATE id = id"}}},
+};
+
+static char *substitute(apr_pool_t *pool, const char *tmpl, const pv_dialect *d)
+{
+    char *out = apr_pstrdup(pool, tmpl);
+    size_t i;
+
+    for (i = 0; i < sizeof(d->subst) / sizeof(d->subst[0]); i++) {
+        char *at;
+
+        while ((at = strstr(out, d->subst[i][0])) != NULL) {
+            *at = '\0';
+            out = apr_pstrcat(pool, out, d->subst[i][1],
+                              at + strlen(d->subst[i][0]), (char *)NULL);
+        }
+    }
+    return out;
+}
 
 static const char *const stmt_suffix[PV_STMT_COUNT] = {
     "order", "order_update", "insert", "advance", "refresh", "event",
     "current"
 };
 
-const char *pv_store_sql(pv_stmt_id id, const char *driver)
+const char *pv_store_sql(apr_pool_t *pool, pv_stmt_id id, const char *driver)
 {
-    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql"))
+    size_t i;
+
+    if (id < PV_STMT_INSERT || id >= PV_STMT_COUNT)
         return NULL;
-    return (id >= PV_STMT_INSERT && id < PV_STMT_COUNT) ? sql_common[id] : NULL;
+    for (i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
+        if (!strcmp(dialects[i].driver, driver))
+            return substitute(pool, sql_templates[id], &dialects[i]);
+    return NULL;
 }
 
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
@@ -64,16 +104,17 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
     int id;
 
     for (id = PV_STMT_INSERT; id < PV_STMT_COUNT; id++) {
-        const char *sql = pv_store_sql((pv_stmt_id)id, driver);
+        const char *sql = pv_store_sql(pool, (pv_stmt_id)id, driver);
         const char *err;
 
         if (!sql)
             return apr_psprintf(pool, "mod_dbd driver \"%s\" is not supported "
-                                "(use sqlite3 or pgsql)", driver);
+                                "(use sqlite3, pgsql or mysql)", driver);
         err = pv_sql_rewrite(pool, sql, 1, &store->stmt[id].sql);
         if (err)
             return err;
-        store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id], (char *)NULL);
+        store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id],
+                                            (char *)NULL);
     }
     if (!strcmp(driver, "sqlite3")
         && apr_thread_mutex_create(&store->serial, APR_THREAD_MUTEX_DEFAULT,
@@ -164,7 +205,7 @@ static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     const char *args[PV_SQL_MAX_PARAMS];
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    int rc, i;
+    int rc, i, k;
 
     *found = 0;
     cols[0] = cols[1] = NULL;
@@ -181,8 +222,10 @@ static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
         *why = db_error(db, pool, rc, store, id);
         return rc;
     }
-    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
-        for (i = 0; !*found && i < 2 && i < apr_dbd_num_cols(db->driver, res); i++) {
+    /* random access numbers rows from 1 in every driver; reading on to the
+     * end lets the drivers release the result */
+    for (k = 1; apr_dbd_get_row(db->driver, pool, res, &row, k) == 0; k++) {
+        for (i = 0; k == 1 && i < 2 && i < apr_dbd_num_cols(db->driver, res); i++) {
             const char *v = apr_dbd_get_entry(db->driver, row, i);
 
             cols[i] = v ? apr_pstrdup(pool, v) : NULL;

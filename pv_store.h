@@ -48,9 +48,9 @@ typedef struct {
     int stale;              /* SQLite said its statements expired */
 } pv_db_t;
 
-/* The module's own SQL for a mod_dbd driver ("sqlite3", "pgsql"), with named
- * parameters; NULL for a driver it does not speak. */
-const char *pv_store_sql(pv_stmt_id id, const char *driver);
+/* The module's own SQL for a mod_dbd driver ("sqlite3", "pgsql", "mysql"),
+ * with named parameters; NULL for a driver it does not speak. */
+const char *pv_store_sql(apr_pool_t *pool, pv_stmt_id id, const char *driver);
 
 /* Fills the module's own statements for |driver| under labels made from
  * |prefix| (and the SQLite mutex, in |pool|, which must be created before

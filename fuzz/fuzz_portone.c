@@ -98,6 +98,7 @@ static void check_decision(const pv_payment_t *pay, const pv_order_t *order,
     }
     info = pv_outcome_lookup(d.outcome);
     FUZZ_CHECK(info != NULL && info->name != NULL);
+    FUZZ_CHECK(pv_outcome_from_name(info->name) == d.outcome);
     /* a forgery never touches the order; pending writes nothing */
     if (d.outcome == PV_OUT_FORGERY)
         FUZZ_CHECK(!info->updates_order && info->writes_event);
@@ -183,6 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_token(pool, status, data + 1, size - 1);
     info = pv_err_lookup((pv_err)(data[0] % (PV_E_COUNT + 2)));
     FUZZ_CHECK(info != NULL && info->code != NULL);
+    FUZZ_CHECK(pv_outcome_from_name(NULL) == PV_OUT_FORGERY);
     apr_pool_destroy(pool);
     return 0;
 }

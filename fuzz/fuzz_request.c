@@ -4,12 +4,75 @@
  * Input: one selector byte, then the body.
  *   bit 0: 0 = JSON body, 1 = form body (application/x-www-form-urlencoded)
  *   bit 1: allow_form for pv_request_media (which reads the body as a
- *          Content-Type value, up to its first NUL) */
+ *          Content-Type value, up to its first NUL)
+ *   bits 2-3: the limit for pv_request_check_id on the body, from id_max[] */
+#include <json-c/json.h>
 #include <strings.h>
 
 #include "fuzz_common.h"
 #include "pv_error.h"
 #include "pv_request.h"
+
+static const size_t id_max[4] = {PV_IMP_UID_MAX, PV_MERCHANT_UID_MAX, 20, 64};
+
+/* Reference for pv_request_check_id: decodes UTF-8 strictly (no overlong
+ * form, no surrogate, nothing past U+10FFFF) and refuses the controls
+ * U+0000..U+001F and U+007F..U+009F. */
+static int id_ref(const unsigned char *s, size_t len, size_t max_chars)
+{
+    static const unsigned long min_cp[4] = {0, 0x80, 0x800, 0x10000};
+    size_t i = 0, chars = 0, more, k;
+    unsigned long cp;
+
+    if (len == 0)
+        return 0;
+    while (i < len) {
+        if (s[i] < 0x80)
+            more = 0, cp = s[i];
+        else if ((s[i] & 0xe0) == 0xc0)
+            more = 1, cp = s[i] & 0x1f;
+        else if ((s[i] & 0xf0) == 0xe0)
+            more = 2, cp = s[i] & 0x0f;
+        else if ((s[i] & 0xf8) == 0xf0)
+            more = 3, cp = s[i] & 0x07;
+        else
+            return 0;
+        if (more > len - i - 1)
+            return 0;
+        for (k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min_cp[more] || cp > 0x10ffff
+            || (cp >= 0xd800 && cp <= 0xdfff)
+            || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+            return 0;
+        i += more + 1;
+        chars++;
+    }
+    return chars <= max_chars;
+}
+
+/* The claim's field is json-c's whole string, not a prefix of it. */
+static void check_json_field(const char *body, const char *name,
+                             const char *value)
+{
+    struct json_object *root = json_tokener_parse(body), *v = NULL;
+
+    FUZZ_CHECK(root != NULL);
+    if (!json_object_object_get_ex(root, name, &v)
+        || json_object_is_type(v, json_type_null)) {
+        FUZZ_CHECK(value == NULL);
+    }
+    else {
+        FUZZ_CHECK(value != NULL && json_object_is_type(v, json_type_string));
+        FUZZ_CHECK((size_t)json_object_get_string_len(v) == strlen(value)
+                   && memcmp(json_object_get_string(v), value,
+                             strlen(value)) == 0);
+    }
+    json_object_put(root);
+}
 
 /* Reference for pv_request_media: strip blanks, cut the parameters at the
  * first ';', strip blanks again, compare the rest ignoring case. */
@@ -88,8 +151,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rc == PV_E_INVALID_REQUEST);
 
     ct = fuzz_cstr(data + 1, size - 1);
+    if (rc == PV_OK && kind == PV_BODY_JSON) {
+        check_json_field(ct, "imp_uid", claim.imp_uid);
+        check_json_field(ct, "merchant_uid", claim.merchant_uid);
+        check_json_field(ct, "status", claim.status);
+        check_json_field(ct, "cancellation_id", claim.cancellation_id);
+    }
     check_media(ct, (data[0] >> 1) & 1);
     free(ct);
+
+    {
+        size_t max = id_max[(data[0] >> 2) & 3];
+
+        FUZZ_CHECK((pv_request_check_id((const char *)data + 1, size - 1, max)
+                    == NULL)
+                   == id_ref(data + 1, size - 1, max));
+    }
     FUZZ_CHECK(pv_request_media(NULL, 1, &kind) == PV_E_UNSUPPORTED_MEDIA_TYPE);
 
     apr_pool_destroy(pool);

@@ -12,11 +12,12 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import mycluster  # noqa: E402
 import pgcluster  # noqa: E402
 from harness import Httpd, SqliteDB, make_tempdir  # noqa: E402
 from portone_emulator import TEST_IMP_SECRET, Emulator  # noqa: E402
 
-DB_KINDS = [k for k in os.environ.get("PV_DBS", "sqlite3,pgsql").split(",") if k]
+DB_KINDS = [k for k in os.environ.get("PV_DBS", "sqlite3,pgsql,mysql").split(",") if k]
 
 # What must never appear in an error log.
 BAD_LOG = re.compile(r"exit signal|Segmentation fault|AddressSanitizer|LeakSanitizer|"
@@ -39,9 +40,20 @@ def pg_cluster():
     cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def my_cluster():
+    if not mycluster.available():
+        pytest.fail("MariaDB is not installed (run tests/install-deps.sh)")
+    cluster = mycluster.MyCluster(make_tempdir("pv-my-")).start()
+    yield cluster
+    cluster.stop()
+
+
 def make_db(kind, request):
     if kind == "sqlite3":
         return SqliteDB(make_tempdir("pv-sqlite-"))
+    if kind == "mysql":
+        return mycluster.MyDB(request.getfixturevalue("my_cluster"))
     return pgcluster.PgDB(request.getfixturevalue("pg_cluster"))
 
 

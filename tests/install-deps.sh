@@ -3,7 +3,8 @@
 # benchmark need; does nothing when they are all there. Root or sudo.
 set -e
 PKGS="make gcc apache2 apache2-dev libcurl4-openssl-dev libjson-c-dev
-      libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3 postgresql
+      libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql libaprutil1-dbd-mysql
+      sqlite3 postgresql mariadb-server python3-pymysql
       python3 python3-pytest python3-psycopg2 curl wrk procps
       clang libclang-rt-14-dev valgrind cppcheck libapache2-mod-auth-openidc"
 missing=""

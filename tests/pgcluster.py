@@ -61,6 +61,9 @@ class PgCluster:
         _as_pg([os.path.join(PG_BIN, "pg_ctl"), "-D", self.dir, "-l", self.log, "-o", opts, "-w",
                 "-t", "60", "start"])
 
+    def start_server(self):
+        self.pg_ctl_start()
+
     def stop(self, mode="fast"):
         if os.path.exists(os.path.join(self.dir, "postmaster.pid")):
             _as_pg([os.path.join(PG_BIN, "pg_ctl"), "-D", self.dir, "-m", mode, "-w", "stop"])

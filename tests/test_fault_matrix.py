@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from dbfaults import allow_paid_orders, fail_inserts, forbid_paid_orders, repair_inserts
+
 HANDLERS = ["verify", "webhook"]
 
 # (name, emulator fault or registration, expected HTTP status, expected code)
@@ -91,45 +93,22 @@ def test_portone_unreachable(pv, make_httpd, handler):
     nothing_written(pv)
 
 
-def break_table(pv, kind):
-    """A statement that fails (trigger) or a constraint that is violated."""
-    if kind == "constraint":
-        # the shop's order update violates a constraint of the shop's table
-        if pv.db.driver == "sqlite3":
-            pv.db.execute("CREATE TRIGGER pv_test_ck BEFORE UPDATE ON shop_orders "
-                          "WHEN NEW.state = 'paid' BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: state'); END")
-        else:
-            pv.db.execute("ALTER TABLE shop_orders ADD CONSTRAINT pv_test_ck CHECK (state <> 'paid')")
-    else:
-        if pv.db.driver == "sqlite3":
-            pv.db.execute("CREATE TRIGGER pv_test_ck BEFORE INSERT ON portone_payments "
-                          "BEGIN SELECT RAISE(ABORT, 'statement failed'); END")
-        else:
-            pv.db.execute("CREATE OR REPLACE FUNCTION pv_test_fail() RETURNS trigger AS "
-                          "$$ BEGIN RAISE EXCEPTION 'statement failed'; END $$ LANGUAGE plpgsql")
-            pv.db.execute("CREATE TRIGGER pv_test_ck BEFORE INSERT ON portone_payments "
-                          "FOR EACH ROW EXECUTE FUNCTION pv_test_fail()")
-
-
-def repair_table(pv, kind):
-    if pv.db.driver == "sqlite3":
-        pv.db.execute("DROP TRIGGER pv_test_ck")
-    elif kind == "constraint":
-        pv.db.execute("ALTER TABLE shop_orders DROP CONSTRAINT pv_test_ck")
-    else:
-        pv.db.execute("DROP TRIGGER pv_test_ck ON portone_payments")
-
-
 @pytest.mark.parametrize("handler", HANDLERS)
 @pytest.mark.parametrize("kind", ["statement_fails", "constraint"])
 def test_database_fault_writes_nothing(pv, handler, kind):
     pv.db.add_order("o_d", 4000)
     pv.emu.add_payment(imp_uid="imp_d", merchant_uid="o_d", amount=4000, status="paid")
-    break_table(pv, kind)
+    if kind == "constraint":
+        forbid_paid_orders(pv.db)
+    else:
+        fail_inserts(pv.db, "portone_payments", "statement failed")
     try:
         status, _, body = send(pv, handler, "imp_d", "o_d")
     finally:
-        repair_table(pv, kind)
+        if kind == "constraint":
+            allow_paid_orders(pv.db)
+        else:
+            repair_inserts(pv.db, "portone_payments")
     assert (status, body["code"]) == (503, "database_unavailable"), body
     nothing_written(pv)
     status, _, body = send(pv, handler, "imp_d", "o_d")
@@ -139,6 +118,16 @@ def test_database_fault_writes_nothing(pv, handler, kind):
 
 @pytest.mark.parametrize("handler", HANDLERS)
 def test_database_unreachable(pv, make_httpd, handler):
+    if pv.db.driver == "mysql":
+        h = make_httpd(start=False)
+        h.extra = "DBDParams \"host=127.0.0.1 port=1 user=root dbname=shop\""
+        h.start()
+        pv.db.add_order("o_n", 1000)
+        pv.emu.add_payment(imp_uid="imp_n", merchant_uid="o_n", amount=1000, status="paid")
+        status, _, body = send(pv, handler, "imp_n", "o_n", h)
+        assert (status, body["code"]) == (503, "database_unavailable"), body
+        nothing_written(pv)
+        return
     if pv.db.driver == "sqlite3":
         extra = "DBDParams /nonexistent-dir/shop.db"
         h = make_httpd(start=False)

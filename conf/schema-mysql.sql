@@ -1,0 +1,38 @@
+-- mod_portone_verify: the module's own tables for mod_dbd's mysql driver
+-- (MySQL 5.7+ or MariaDB 10.3+, InnoDB).
+--   mysql shop < schema-mysql.sql
+
+-- One row per PortOne payment (imp_uid), following PortOne's latest answer.
+-- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled;
+-- failed, cancelled and forgery are final.
+CREATE TABLE IF NOT EXISTS portone_payments (
+    imp_uid       VARCHAR(32) NOT NULL PRIMARY KEY,
+    merchant_uid  VARCHAR(40) NOT NULL,
+    status        VARCHAR(20) NOT NULL,   -- PortOne's: ready, paid, cancelled, failed
+    outcome       VARCHAR(20) NOT NULL,   -- pending, vbank_issued, paid, cancelled, failed, forgery
+    amount        DECIMAL(20,4),
+    cancel_amount DECIMAL(20,4) NOT NULL DEFAULT 0,
+    currency      VARCHAR(8),
+    pay_method    VARCHAR(20),
+    paid_at       BIGINT,                 -- UNIX seconds, 0 when not paid
+    vbank_num     VARCHAR(64),
+    vbank_name    VARCHAR(64),
+    vbank_date    BIGINT,                 -- UNIX seconds, deposit deadline
+    response      MEDIUMTEXT NOT NULL,    -- PortOne's whole "response" object, JSON
+    updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    KEY portone_payments_merchant_uid (merchant_uid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The outbox: one row per (imp_uid, outcome), written in the same
+-- transaction as the payment. A mailer or SMS sender reads the rows whose
+-- processed_at is NULL and sets it when it has sent its message.
+CREATE TABLE IF NOT EXISTS portone_events (
+    id            BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    imp_uid       VARCHAR(32) NOT NULL,
+    merchant_uid  VARCHAR(40) NOT NULL,
+    outcome       VARCHAR(20) NOT NULL,   -- vbank_issued, paid, cancelled, failed, forgery
+    created_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    processed_at  TIMESTAMP NULL DEFAULT NULL,
+    UNIQUE KEY portone_events_once (imp_uid, outcome),
+    KEY portone_events_unprocessed (processed_at, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,38 @@
+"""Making the shop's database refuse a write, in each SQL dialect: a trigger
+that raises on INSERT into a table, or a CHECK constraint on shop_orders."""
+
+
+def fail_inserts(db, table, message):
+    name = "pv_test_fail_" + table
+    if db.driver == "sqlite3":
+        db.execute("CREATE TRIGGER %s BEFORE INSERT ON %s BEGIN SELECT RAISE(ABORT, '%s'); END"
+                   % (name, table, message))
+    elif db.driver == "mysql":
+        db.execute("CREATE TRIGGER %s BEFORE INSERT ON %s FOR EACH ROW "
+                   "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '%s'" % (name, table, message))
+    else:
+        db.execute("CREATE OR REPLACE FUNCTION %s() RETURNS trigger AS $$ BEGIN "
+                   "RAISE EXCEPTION '%s'; END $$ LANGUAGE plpgsql" % (name, message))
+        db.execute("CREATE TRIGGER %s BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION %s()"
+                   % (name, table, name))
+
+
+def repair_inserts(db, table):
+    name = "pv_test_fail_" + table
+    db.execute("DROP TRIGGER %s%s" % (name, " ON " + table if db.driver == "pgsql" else ""))
+
+
+def forbid_paid_orders(db):
+    """The shop's own rule, violated by the order update."""
+    if db.driver == "sqlite3":      # SQLite cannot add a CHECK to a table
+        db.execute("CREATE TRIGGER pv_test_ck BEFORE UPDATE ON shop_orders WHEN NEW.state = 'paid' "
+                   "BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: state'); END")
+    else:
+        db.execute("ALTER TABLE shop_orders ADD CONSTRAINT pv_test_ck CHECK (state <> 'paid')")
+
+
+def allow_paid_orders(db):
+    if db.driver == "sqlite3":
+        db.execute("DROP TRIGGER pv_test_ck")
+    else:
+        db.execute("ALTER TABLE shop_orders DROP CONSTRAINT pv_test_ck")
