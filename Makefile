@@ -64,6 +64,15 @@ asan-test: asan
 leakcheck: all
 	$(PYTHON) tests/leakcheck.py
 
+# libFuzzer harnesses of the pure layer (clang + libclang-rt): fuzz/run.sh.
+# `make test` runs each for 20 s; this runs them longer.
+FUZZ_SECONDS ?= 300
+fuzz:
+	sh fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-quick:
+	sh fuzz/run.sh 20
+
 deps:
 	sh tests/install-deps.sh
 

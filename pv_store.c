@@ -226,8 +226,12 @@ static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
      * end lets the drivers release the result */
     for (k = 1; apr_dbd_get_row(db->driver, pool, res, &row, k) == 0; k++) {
         for (i = 0; k == 1 && i < 2 && i < apr_dbd_num_cols(db->driver, res); i++) {
-            const char *v = apr_dbd_get_entry(db->driver, row, i);
+            const char *v = NULL;
 
+            /* not apr_dbd_get_entry: pgsql gives "" for NULL there */
+            if (apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING, &v)
+                != APR_SUCCESS)
+                v = NULL;
             cols[i] = v ? apr_pstrdup(pool, v) : NULL;
         }
         *found = 1;
