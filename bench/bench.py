@@ -37,12 +37,15 @@ TOKEN = "bench0standin0token0c2f1a9e7d3b5a8c6e4f2a0b"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 DURATION = int(os.environ.get("PV_BENCH_DURATION", "6"))
 WARMUP = int(os.environ.get("PV_BENCH_WARMUP", "2"))
+SCALE_DURATION = max(3, DURATION - 1)
+SCALE_WARMUP = max(1, WARMUP - 1)
 MAIN_CONNS = 32
+MEM_CONNS = 64
 SLOW_CONNS = 128
 SLOW_MS = 50
 SCALING = (1, 8, 32, 128, 256)
-RSS_COUNTS = (10000, 200000)
-RSS_TIME_BOUND = 300            # seconds for the counted 200,000 at most
+RSS_COUNTS = tuple(int(x) for x in os.environ.get("PV_BENCH_MEM", "10000,200000").split(","))
+RSS_TIME_BOUND = 330            # seconds for one counted run at most
 HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX = 2, 160, 16
 STATIC_BODY = ('{"status":"success","message":"일반 결제 성공",'
                '"imp_uid":"imp_b12345","merchant_uid":"order_12345"}')
@@ -242,7 +245,7 @@ class PgCounter:
 
 # ---------------------------------------------------------------- wrk
 
-def wrk(url, script, conns, duration, args=(), headers=(), threads=None):
+def wrk_cmd(url, script, conns, duration, args=(), headers=(), threads=None):
     threads = threads or min(2, conns)
     cmd = [WRK, "-t", str(threads), "-c", str(conns), "-d", "%ds" % duration,
            "--timeout", "10s", "-s", os.path.join(BENCH, script)]
@@ -251,11 +254,20 @@ def wrk(url, script, conns, duration, args=(), headers=(), threads=None):
     cmd.append(url)
     if args:
         cmd += ["--"] + [str(a) for a in args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
-    for line in p.stdout.splitlines():
+    return cmd
+
+
+def wrk_result(rc, out, err):
+    for line in out.splitlines():
         if line.startswith("BENCHJSON "):
             return json.loads(line[len("BENCHJSON "):])
-    raise RuntimeError("wrk gave no result (rc %d): %s %s" % (p.returncode, p.stdout, p.stderr))
+    raise RuntimeError("wrk gave no result (rc %s): %s %s" % (rc, out, err))
+
+
+def wrk(url, script, conns, duration, args=(), headers=()):
+    p = subprocess.run(wrk_cmd(url, script, conns, duration, args, headers),
+                       capture_output=True, text=True, timeout=duration + 60)
+    return wrk_result(p.returncode, p.stdout, p.stderr)
 
 
 def check_verify(httpd):
@@ -268,112 +280,181 @@ def check_verify(httpd):
     log("curl check on %s: %s" % (httpd.url, out.strip()))
 
 
-def verify_args(orders):
-    return ("/payments/complete", "verify.lua", (orders,), ())
+# ---------------------------------------------------------------- server-side counts
+
+VERIFY_LINE = re.compile(r'"POST /payments/complete [^"]*" (\d{3}) ')
+
+
+class AccessLog:
+    """The verifications httpd finished (its access log), between two marks:
+    exact, including those whose client had already gone."""
+
+    def __init__(self, httpd):
+        self.path = httpd.access_log
+
+    def size(self):
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
+
+    def count(self, start, end):
+        n = bad = s5 = 0
+        with open(self.path, "rb") as f:
+            f.seek(start)
+            chunk = f.read(end - start).decode("utf-8", "replace")
+        for m in VERIFY_LINE.finditer(chunk):
+            n += 1
+            code = int(m.group(1))
+            bad += not 200 <= code < 300
+            s5 += code >= 500
+        return n, bad, s5
+
+
+def wait_quiet(standin, alog=None, bound=15.0):
+    """Until httpd and the stand-in have finished what a wrk run left in
+    flight: nothing new for 0.4 s (at most |bound| seconds)."""
+    end = time.time() + bound
+    last = None
+    while time.time() < end:
+        cur = (standin.stats()["requests"], alog.size() if alog else 0)
+        if cur == last:
+            return
+        last = cur
+        time.sleep(0.4)
+    log("warning: still busy after %.0fs" % bound)
 
 
 def measure(label, target_url, script, conns, standin, httpd=None, args=(), headers=(),
             sampler_fn=None, warmup=WARMUP, duration=DURATION, perf_dir=None):
     """A warm-up run, then the measured run with counters and samplers."""
+    alog = AccessLog(httpd) if httpd else None
     if warmup:
         wrk(target_url, script, conns, warmup, args, headers)
-    before = standin.stats()
+    wait_quiet(standin, alog)
+    before, mark = standin.stats(), alog.size() if alog else 0
     sampler = Sampler(sampler_fn) if sampler_fn else None
     if sampler:
         sampler.start()
     perf = None
     if perf_dir and httpd:
-        pid = httpd.child_pids()[0]
-        perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(pid), "-o",
-                                 os.path.join(perf_dir, "perf.data"), "--", "sleep", str(max(1, duration - 1))],
+        perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,16384",
+                                 "-o", os.path.join(perf_dir, "perf.data"), "-p",
+                                 ",".join(map(str, httpd.child_pids())), "--", "sleep",
+                                 str(max(1, duration - 2))],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     r = wrk(target_url, script, conns, duration, args, headers)
+    db = sampler.finish() if sampler else None
+    rss = httpd.rss_kib() if httpd else None
     if perf:
         try:
-            perf.wait(30)
+            perf.wait(60)
         except subprocess.TimeoutExpired:
             perf.kill()
             perf.wait()
-    db = sampler.finish() if sampler else None
-    time.sleep(0.2)                         # in-flight look-ups land in the counters
+    wait_quiet(standin, alog)
     after = standin.stats()
-    n = r["requests"]
+    verifs, bad, s5 = alog.count(mark, alog.size()) if alog else (0, 0, 0)
     row = {
         "label": label, "conns": conns,
-        "rps": n / (r["duration_us"] / 1e6),
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
         "p50_ms": r["p50_us"] / 1000.0, "p99_ms": r["p99_us"] / 1000.0,
-        "requests": n,
-        "non2xx": r["s3"] + r["s4"] + r["s5"], "s5": r["s5"],
+        "requests": r["requests"], "verifs": verifs, "bad": bad, "s5": s5,
+        "non2xx": r["s3"] + r["s4"] + r["s5"],
         "errors": r["connect"] + r["read"] + r["write"] + r["timeout"],
         "calls": (after["token_calls"] - before["token_calls"]
                   + after["payment_calls"] - before["payment_calls"]),
         "tokens": after["token_calls"] - before["token_calls"],
         "new_conns": after["connections"] - before["connections"],
-        "db": db,
-        "rss_kib": httpd.rss_kib() if httpd else None,
+        "db": db, "rss_kib": rss,
     }
-    log("%-46s c=%-3d %8.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  errors %d"
-        % (label, conns, row["rps"], row["p50_ms"], row["p99_ms"], row["non2xx"], row["errors"]))
+    log("%-44s c=%-3d %6.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  errors %d  "
+        "server: %d verifications, %d non-2xx, %d PortOne calls, %d new connections"
+        % (label, conns, row["rps"], row["p50_ms"], row["p99_ms"], row["non2xx"], row["errors"],
+           verifs, bad, row["calls"], row["new_conns"]))
     return row
+
+
+def counted(httpd, standin, total, orders, conns=MAIN_CONNS):
+    """Exactly |total| verifications: each wrk thread stops after its share;
+    once the stand-in has seen all their look-ups and httpd is quiet, wrk's
+    main thread (which sleeps for -d) is woken with SIGINT."""
+    alog = AccessLog(httpd)
+    wait_quiet(standin, alog)
+    before, mark = standin.stats()["payment_calls"], alog.size()
+    t = time.time()
+    p = subprocess.Popen(wrk_cmd(httpd.url, "verify.lua", conns, RSS_TIME_BOUND,
+                                 (orders, total, 2)),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = t + RSS_TIME_BOUND + 5
+        while p.poll() is None and time.time() < end:
+            if standin.stats()["payment_calls"] - before >= total:
+                break
+            time.sleep(0.2)
+        wait_quiet(standin, alog)
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    r = wrk_result(p.returncode, out, err)
+    verifs, bad, s5 = alog.count(mark, alog.size())
+    seen = standin.stats()["payment_calls"] - before
+    log("counted run: %d verifications sent by wrk, %d done by httpd (%d non-2xx), "
+        "%d look-ups, %.1fs" % (r["sent"], verifs, bad, seen, time.time() - t))
+    if verifs != total or r["sent"] != total:
+        raise RuntimeError("the counted run did %d verifications (wrk sent %d), not %d "
+                           "(time bound %ds hit?)" % (verifs, r["sent"], total, RSS_TIME_BOUND))
+    return verifs, bad, time.time() - t
 
 
 # ---------------------------------------------------------------- tables
 
 def fmt_main(rows, static_rps):
-    head = ("%-44s %5s %9s %8s %8s %9s %8s %9s %11s %8s %7s %8s"
-            % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/e", "PO/verif",
+    head = ("%-42s %5s %7s %7s %8s %8s %8s %5s %8s %10s %7s %7s %6s"
+            % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/e", "PO/verif", "token",
                "newPO/1k", "DB max/avg", "RSS MiB", "static", "bound"))
     out = [head, "-" * len(head)]
     for r in rows:
-        verif = r.get("verif", True)
-        calls = "%.3f" % (r["calls"] / r["requests"]) if verif and r["requests"] else "-"
-        newc = "%.2f" % (1000.0 * r["new_conns"] / r["requests"]) if verif and r["requests"] else "-"
+        verif = r.get("verif", True) and r["verifs"]
+        calls = "%.3f" % (r["calls"] / r["verifs"]) if verif else "-"
+        tok = "%d" % r["tokens"] if verif else "-"
+        newc = "%.2f" % (1000.0 * r["new_conns"] / r["verifs"]) if verif else "-"
         db = "%d/%.1f" % r["db"] if r["db"] else "-"
         rss = "%.1f" % (r["rss_kib"] / 1024.0) if r["rss_kib"] else "-"
         ratio = "%.1f%%" % (100.0 * r["rps"] / static_rps) if static_rps and r.get("ratio", True) else "-"
         bound = "%.1f%%" % (100.0 * r["rps"] / r["bound"]) if r.get("bound") else "-"
-        out.append("%-44s %5d %9.0f %8.2f %8.2f %9s %8s %9s %11s %8s %7s %8s"
-                   % (r["label"][:44], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
-                      "%d/%d" % (r["non2xx"], r["errors"]), calls, newc, db, rss, ratio, bound))
+        out.append("%-42s %5d %7.0f %7.2f %8.2f %8s %8s %5s %8s %10s %7s %7s %6s"
+                   % (r["label"][:42], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
+                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, rss, ratio, bound))
     return out
 
 
-def fmt_scaling(rows):
-    head = "%5s %9s %8s %8s %8s %6s %7s %9s" % ("conns", "req/s", "p50 ms", "p99 ms",
-                                                "non-2xx", "5xx", "errors", "newPO/1k")
+def fmt_scaling(rows, static_rps):
+    head = "%5s %7s %7s %8s %8s %5s %7s %8s %8s %7s" % (
+        "conns", "req/s", "p50 ms", "p99 ms", "non-2xx", "5xx", "errors", "PO/verif",
+        "newPO/1k", "static")
     out = [head, "-" * len(head)]
     for r in rows:
-        out.append("%5d %9.0f %8.2f %8.2f %8d %6d %7d %9.2f"
+        v = max(1, r["verifs"])
+        out.append("%5d %7.0f %7.2f %8.2f %8d %5d %7d %8.3f %8.2f %6.1f%%"
                    % (r["conns"], r["rps"], r["p50_ms"], r["p99_ms"], r["non2xx"], r["s5"],
-                      r["errors"], 1000.0 * r["new_conns"] / max(1, r["requests"])))
+                      r["errors"], r["calls"] / v, 1000.0 * r["new_conns"] / v,
+                      100.0 * r["rps"] / static_rps))
     return out
 
 
 # ---------------------------------------------------------------- the run
-
-def counted(httpd, standin, total, conns=MAIN_CONNS):
-    """Exactly |total| verifications (wrk stops each thread at its share),
-    then waits (bounded) until the stand-in has seen all their look-ups."""
-    before = standin.stats()["payment_calls"]
-    t = time.time()
-    r = wrk(httpd.url, "verify.lua", conns, RSS_TIME_BOUND, (100000, total, 2))
-    end = time.time() + 15
-    while standin.stats()["payment_calls"] - before < r["sent"] and time.time() < end:
-        time.sleep(0.1)
-    seen = standin.stats()["payment_calls"] - before
-    log("counted run: %d verifications sent, %d looked up, %d non-2xx, %.1fs"
-        % (r["sent"], seen, r["s3"] + r["s4"] + r["s5"], time.time() - t))
-    if r["sent"] != total:
-        raise RuntimeError("the counted run sent %d verifications, not %d (time bound %ds hit?)"
-                           % (r["sent"], total, RSS_TIME_BOUND))
-    return r, seen
-
 
 def run(standin_bin):
     tmp = make_tempdir("pv-bench-")
     stack = []                          # stop functions, run in reverse
     lines = []
     perf_dir = tmp if os.environ.get("PV_BENCH_PERF") == "1" else None
+    with_pg = os.environ.get("PV_BENCH_SKIP_PG") != "1"
     try:
         static_dir = os.path.join(tmp, "static")
         os.makedirs(static_dir)
@@ -381,17 +462,17 @@ def run(standin_bin):
         with open(os.path.join(static_dir, "static.json"), "w") as f:
             f.write(STATIC_BODY + "\n")
         os.chmod(os.path.join(static_dir, "static.json"), 0o644)
+        static_size = os.path.getsize(os.path.join(static_dir, "static.json"))
 
         standin = Standin(standin_bin, tmp).start()
         stack.append(standin.stop)
         log("stand-in on %s" % standin.url)
 
-        main_rows, scaling_rows = [], []
         auth = ("Authorization: Bearer " + TOKEN,)
-        r = measure("PortOne stand-in alone (GET /payments/imp_b1)",
-                    standin.url + "/payments/imp_b1", "get.lua", MAIN_CONNS, standin, headers=auth)
-        r.update(verif=False, ratio=False)
-        standin_row = r
+        standin_row = measure("PortOne stand-in alone (GET /payments/imp_b1)",
+                              standin.url + "/payments/imp_b1", "get.lua", MAIN_CONNS,
+                              standin, headers=auth)
+        standin_row.update(verif=False, ratio=False)
 
         def sub(name):
             d = os.path.join(tmp, name)
@@ -400,7 +481,6 @@ def run(standin_bin):
             return d
 
         dbs = {n: sqlite_db(sub("sqlite-%d" % n), n) for n in (100000, 1000, 1000000)}
-        rss_db = sqlite_db(sub("sqlite-rss"), 100000)
 
         def start_httpd(name, db):
             h = BenchHttpd(sub("httpd-" + name), db, standin.url, static_dir)
@@ -413,23 +493,26 @@ def run(standin_bin):
             h.stop()
             stack.remove(h.stop)
 
+        slow_bound = SLOW_CONNS / (SLOW_MS / 1000.0)
+
         # --- SQLite, 100,000 orders: static ceiling, verification, scaling, +50 ms
         db = dbs[100000]
         h = start_httpd("sqlite-100k", db)
         fds = sqlite_handles(h, db.path)
-        static = measure("static JSON file (%d bytes), same httpd" % (len(STATIC_BODY.encode()) + 1),
+        static = measure("static JSON file (%d bytes), same httpd" % static_size,
                          h.url + "/static.json", "get.lua", MAIN_CONNS, standin, httpd=h)
         static.update(verif=False)
         static_rps = static["rps"]
         sqlite_main = measure("verify, SQLite, 100,000 orders", h.url, "verify.lua", MAIN_CONNS,
                               standin, httpd=h, args=(100000,), sampler_fn=fds, perf_dir=perf_dir)
+        scaling_rows = []
         for c in SCALING:
             if c == MAIN_CONNS:
                 scaling_rows.append(sqlite_main)
                 continue
-            scaling_rows.append(measure("scaling, SQLite, 100,000 orders", h.url, "verify.lua", c,
-                                        standin, httpd=h, args=(100000,),
-                                        warmup=1, duration=max(3, DURATION - 1)))
+            scaling_rows.append(measure("scaling, SQLite, 100,000 orders", h.url, "verify.lua",
+                                        c, standin, httpd=h, args=(100000,),
+                                        warmup=SCALE_WARMUP, duration=SCALE_DURATION))
         standin.set_latency(SLOW_MS)
         try:
             sqlite_slow = measure("verify, SQLite, 100k, PortOne +%d ms" % SLOW_MS, h.url,
@@ -437,7 +520,7 @@ def run(standin_bin):
                                   sampler_fn=fds)
         finally:
             standin.set_latency(0)
-        sqlite_slow.update(bound=SLOW_CONNS / (SLOW_MS / 1000.0), ratio=False)
+        sqlite_slow.update(bound=slow_bound, ratio=False)
         stop(h)
 
         # --- SQLite, 1,000 and 1,000,000 orders
@@ -451,7 +534,8 @@ def run(standin_bin):
 
         # --- PostgreSQL, 100,000 orders
         pg_rows = []
-        if os.environ.get("PV_BENCH_SKIP_PG") != "1":
+        mem_db, mem_name = None, None
+        if with_pg:
             cluster, pdb = pg_db(sub("pg"), 100000)
             stack.append(cluster.stop)
             h = start_httpd("pg", pdb)
@@ -467,53 +551,66 @@ def run(standin_bin):
                             sampler_fn=counter)
             finally:
                 standin.set_latency(0)
-            r.update(bound=SLOW_CONNS / (SLOW_MS / 1000.0), ratio=False)
+            r.update(bound=slow_bound, ratio=False)
             pg_rows.append(r)
+            stop(h)
+            # the memory run starts from untouched orders
+            pdb.execute("TRUNCATE portone_payments, portone_events")
+            pdb.execute("UPDATE shop_orders SET state = 'new', paid_imp_uid = NULL, updates = 0")
+            mem_db, mem_name = pdb, "PostgreSQL"
+        else:
+            mem_db, mem_name = sqlite_db(sub("sqlite-mem"), 100000), "SQLite"
+
+        # --- memory over 10,000 and 200,000 verifications (fresh httpd)
+        h = start_httpd("mem", mem_db)
+        pids0 = sorted(h.child_pids())
+        mem = [("after start and the curl check", h.rss_kib(), None, None)]
+        done = 0
+        for total in RSS_COUNTS:
+            verifs, bad, secs = counted(h, standin, total - done, 100000, MEM_CONNS)
+            done = total
+            mem.append(("after %s verifications" % format(total, ","), h.rss_kib(), bad,
+                        verifs / secs))
+        pids1 = sorted(h.child_pids())
+        stop(h)
+        if with_pg:
             counter.close()
             stack.remove(counter.close)
-            stop(h)
             cluster.stop()
             stack.remove(cluster.stop)
 
-        # --- memory over 10,000 and 200,000 verifications (fresh httpd, fresh DB)
-        h = start_httpd("sqlite-rss", rss_db)
-        pids0 = sorted(h.child_pids())
-        rss = [("after start and one check", h.rss_kib(), 1)]
-        done = 0
-        for total in RSS_COUNTS:
-            r, seen = counted(h, standin, total - done)
-            done = total
-            time.sleep(0.5)
-            rss.append(("after %s verifications" % format(total, ","), h.rss_kib(), r["s3"] + r["s4"] + r["s5"]))
-        pids1 = sorted(h.child_pids())
-        stop(h)
-
         # --- the tables
-        lines.append("mod_portone_verify benchmark, %s, %d cores, wrk %ds runs (+%ds warm-up), "
-                     "httpd event MPM %d x %d threads, DBDMax %d"
-                     % (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), DURATION, WARMUP,
-                        HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX))
+        lines.append("mod_portone_verify benchmark, %s, %d cores (load average before: %s), "
+                     "wrk %ds runs after a %ds warm-up" % (
+                         time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), LOAD0, DURATION, WARMUP))
+        lines.append("httpd: event MPM, %d processes x %d threads, DBDMax %d, access log on, "
+                     "LogLevel warn; all on 127.0.0.1" % (HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX))
         lines.append("")
         lines += fmt_main([standin_row, static, sqlite_main] + size_rows + pg_rows[:1]
                           + [sqlite_slow] + pg_rows[1:], static_rps)
         lines.append("")
-        lines.append("+%d ms rows: bound = %d connections / %d ms = %.0f req/s"
-                     % (SLOW_MS, SLOW_CONNS, SLOW_MS, SLOW_CONNS / (SLOW_MS / 1000.0)))
+        lines.append("static = req/s / the static file's req/s (%d connections); bound = req/s / "
+                     "(%d connections / %d ms = %.0f req/s)"
+                     % (MAIN_CONNS, SLOW_CONNS, SLOW_MS, slow_bound))
         lines.append("")
-        lines.append("Scaling (fast stand-in, SQLite, 100,000 orders):")
-        lines += fmt_scaling(scaling_rows)
+        lines.append("Scaling (fast stand-in, SQLite, 100,000 orders; %ds runs, the 32 row is the one above):"
+                     % SCALE_DURATION)
+        lines += fmt_scaling(scaling_rows, static_rps)
         lines.append("")
-        lines.append("Resident memory of the httpd children (SQLite, 100,000 orders, %d connections):"
-                     % MAIN_CONNS)
-        for what, kib, bad in rss:
-            lines.append("  %-32s %8.1f MiB  (non-2xx in the run: %d)" % (what, kib / 1024.0, bad if what.startswith("after 1") or what.startswith("after 2") else 0))
-        lines.append("  %-32s %+8.1f MiB  (children %s, same processes: %s)"
-                     % ("difference 10,000 -> 200,000", (rss[2][1] - rss[1][1]) / 1024.0,
-                        " ".join(map(str, pids1)), "yes" if pids0 == pids1 else "NO"))
+        lines.append("Resident memory of the httpd children (%s, 100,000 orders, %d connections, "
+                     "counted runs):" % (mem_name, MEM_CONNS))
+        for what, kib, bad, rate in mem:
+            extra = "" if bad is None else "  (run: %d non-2xx, %.0f verifications/s)" % (bad, rate)
+            lines.append("  %-34s %7.1f MiB%s" % (what, kib / 1024.0, extra))
+        lines.append("  %-34s %+7.1f MiB  (%+.1f KiB per 1,000 verifications; same child "
+                     "processes throughout: %s)"
+                     % ("difference %s -> %s" % tuple(format(x, ",") for x in RSS_COUNTS), (mem[2][1] - mem[1][1]) / 1024.0,
+                        (mem[2][1] - mem[1][1]) * 1000.0 / (RSS_COUNTS[1] - RSS_COUNTS[0]), "yes" if pids0 == pids1 else "NO"))
         lines.append("")
         lines.append("Total time: %.0f s" % (time.time() - T0))
         text = "\n".join(lines) + "\n"
         sys.stdout.write("\n" + text)
+        sys.stdout.flush()
         with open(os.path.join(BENCH, "last-run.txt"), "w") as f:
             f.write(text)
         if perf_dir:
@@ -531,8 +628,9 @@ def run(standin_bin):
 
 
 def main():
-    global T0
+    global T0, LOAD0
     T0 = time.time()
+    LOAD0 = "%.1f" % os.getloadavg()[0]
     if len(sys.argv) != 2:
         sys.exit("usage: bench.py path/to/standin")
 
@@ -547,5 +645,6 @@ def main():
 
 
 T0 = time.time()
+LOAD0 = "?"
 if __name__ == "__main__":
     main()

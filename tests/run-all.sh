@@ -14,13 +14,21 @@ if grep -E "warning:|error:" build.log; then
 fi
 rm -f build.log
 
-echo "== C unit tests"
+echo "== C unit tests (and again under valgrind)"
 make unit
+valgrind -q --error-exitcode=9 --leak-check=full tests/unit/run_unit >/dev/null
+echo "valgrind: clean"
 
 if [ -f fuzz/run.sh ]; then
     echo "== fuzzers (${PV_FUZZ_SECONDS:-20} s each)"
     sh fuzz/run.sh "${PV_FUZZ_SECONDS:-20}"
 fi
 
+echo "== integration tests against the module built with ASan and UBSan"
+make asan >/dev/null
+PV_MODULE="$(pwd)/build/asan/mod_portone_verify.so" \
+PV_PRELOAD="$(cc -print-file-name=libasan.so)" \
+    $PYTHON -m pytest tests -q -p no:cacheprovider -x "$@"
+
 echo "== integration tests"
-exec $PYTHON -m pytest tests -q -p no:cacheprovider -o console_output_style=classic "$@"
+exec $PYTHON -m pytest tests -q -p no:cacheprovider "$@"
