@@ -15,6 +15,7 @@
 
 #include "mod_dbd.h"
 #include "mod_status.h"
+#include "util_mutex.h"
 
 #include "pv_client.h"
 #include "pv_decide.h"
@@ -43,6 +44,10 @@ typedef struct {
 
 /* counters of all processes, for mod_status; NULL: not available */
 static pv_stats_t *stats;
+
+/* SQLite writers of all processes take turns here (see pv_store.h) */
+#define PV_SQLITE_MUTEX "portone-verify-sqlite"
+static apr_global_mutex_t *sqlite_mutex;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open_fn;
@@ -340,6 +345,13 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV008 DBDriver %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        if (!strcmp(cfg->name, "sqlite3")) {
+            if (!sqlite_mutex && !dry_run
+                && ap_global_mutex_create(&sqlite_mutex, NULL, PV_SQLITE_MUTEX,
+                                          NULL, main_s, pconf, 0) != APR_SUCCESS)
+                return HTTP_INTERNAL_SERVER_ERROR;   /* it logged why */
+            c->store.serial = sqlite_mutex;
+        }
         c->store.stmt[PV_STMT_ORDER] = *c->order;
         if (c->order_update)
             c->store.stmt[PV_STMT_ORDER_UPDATE] = *c->order_update;
@@ -363,9 +375,27 @@ static void trace_call(void *baton, const char *method, const char *path,
                  error ? ": " : "", error ? error : "");
 }
 
+static int pv_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    sqlite_mutex = NULL;
+    stats = NULL;
+    return ap_mutex_register(pconf, PV_SQLITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
+           == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 static void pv_child_init(apr_pool_t *p, server_rec *main_s)
 {
     server_rec *s;
+
+    if (sqlite_mutex
+        && apr_global_mutex_child_init(&sqlite_mutex,
+                                       apr_global_mutex_lockfile(sqlite_mutex),
+                                       p) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, main_s, "PV011 cannot attach "
+                     "to the SQLite writers' mutex");
 
     for (s = main_s; s; s = s->next) {
         pv_conf *c = conf_of(s);
@@ -762,6 +792,7 @@ static void pv_register_hooks(apr_pool_t *p)
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
 
     (void)p;
+    ap_hook_pre_config(pv_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pv_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(pv_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pv_handler, NULL, NULL, APR_HOOK_MIDDLE);

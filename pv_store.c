@@ -116,10 +116,6 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
         store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id],
                                             (char *)NULL);
     }
-    if (!strcmp(driver, "sqlite3")
-        && apr_thread_mutex_create(&store->serial, APR_THREAD_MUTEX_DEFAULT,
-                                   pool) != APR_SUCCESS)
-        return "cannot create a mutex";
     return NULL;
 }
 
@@ -267,7 +263,7 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     if (!strcmp(apr_dbd_name(db->driver), "pgsql"))
         txn = apr_pcalloc(pool, 64);
     if (store->serial)
-        apr_thread_mutex_lock(store->serial);
+        apr_global_mutex_lock(store->serial);
     rc = apr_dbd_transaction_start(db->driver, pool, db->handle, &txn);
     if (rc) {
         *why = apr_psprintf(pool, "cannot begin a transaction: %s",
@@ -275,7 +271,7 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
         if (txn)
             apr_dbd_transaction_end(db->driver, pool, txn);
         if (store->serial)
-            apr_thread_mutex_unlock(store->serial);
+            apr_global_mutex_unlock(store->serial);
         return PV_E_DATABASE_UNAVAILABLE;
     }
     *recorded = outcome;
@@ -313,7 +309,7 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                             apr_dbd_error(db->driver, db->handle, rc));
     }
     if (store->serial)
-        apr_thread_mutex_unlock(store->serial);
+        apr_global_mutex_unlock(store->serial);
     if (rc) {
         *changed = 0;
         return PV_E_DATABASE_UNAVAILABLE;

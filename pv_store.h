@@ -6,7 +6,7 @@
 #include <apr_dbd.h>
 #include <apr_hash.h>
 #include <apr_pools.h>
-#include <apr_thread_mutex.h>
+#include <apr_global_mutex.h>
 
 #include "pv_decide.h"
 #include "pv_error.h"
@@ -31,12 +31,14 @@ typedef struct {
 
 typedef struct {
     pv_stmt_t stmt[PV_STMT_COUNT];
-    /* SQLite: apr_dbd holds one process-wide mutex while SQLite waits for a
-     * lock, so a second transaction of the same process would wait on the
-     * first while blocking it. Transactions of a process take turns here;
-     * processes wait for each other in SQLite's busy timeout. NULL for
-     * servers with row locks. */
-    apr_thread_mutex_t *serial;
+    /* SQLite has one writer at a time and makes the others poll for its
+     * lock (sleeping between tries), and apr_dbd holds a process-wide mutex
+     * meanwhile, so a second transaction of the same process would wait on
+     * the first while blocking it. Writers of all httpd processes take
+     * turns on this mutex instead, which wakes the next one at once; the
+     * busy timeout remains for other programs using the file. NULL for
+     * servers with row locks. Set by the glue. */
+    apr_global_mutex_t *serial;
 } pv_store_t;
 
 /* A connection as mod_dbd hands it out (ap_dbd_t without httpd). */
@@ -53,8 +55,7 @@ typedef struct {
 const char *pv_store_sql(apr_pool_t *pool, pv_stmt_id id, const char *driver);
 
 /* Fills the module's own statements for |driver| under labels made from
- * |prefix| (and the SQLite mutex, in |pool|, which must be created before
- * any thread). NULL or an error message. */
+ * |prefix|. NULL or an error message. */
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
                           const char *driver, const char *prefix);
 
