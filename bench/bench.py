@@ -10,8 +10,9 @@ an error. The table is also written to bench/last-run.txt.
     /usr/bin/python3 bench/bench.py path/to/standin
 
 Environment: PV_BENCH_DURATION (seconds per measurement, default 6),
-PV_BENCH_WARMUP (default 2), PV_BENCH_PERF=1 (perf record -g one httpd
-child during the SQLite 32-connection pass, report in the temp dir),
+PV_BENCH_WARMUP (default 2), PV_BENCH_MEM (counted totals, default
+10000,100000,200000), PV_BENCH_PERF=1 (perf record of the httpd children
+during the SQLite 32-connection pass; perf.data in the kept temp dir),
 PV_BENCH_KEEP=1 (keep the temp dir), PV_BENCH_SKIP_PG=1.
 """
 import http.client
@@ -44,7 +45,7 @@ MEM_CONNS = 64
 SLOW_CONNS = 128
 SLOW_MS = 50
 SCALING = (1, 8, 32, 128, 256)
-RSS_COUNTS = tuple(int(x) for x in os.environ.get("PV_BENCH_MEM", "10000,200000").split(","))
+RSS_COUNTS = tuple(int(x) for x in os.environ.get("PV_BENCH_MEM", "10000,100000,200000").split(","))
 RSS_TIME_BOUND = 330            # seconds for one counted run at most
 HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX = 2, 160, 16
 STATIC_BODY = ('{"status":"success","message":"일반 결제 성공",'
@@ -150,6 +151,18 @@ Alias /static.json {d}/static.json
         text = re.sub(r"(?m)^DBDMax \d+$", "DBDMax %d" % self.dbd_max, text)
         text = re.sub(r"(?m)^DBDKeep \d+$", "DBDKeep %d" % min(8, self.dbd_max), text)
         return text
+
+    def cpu_ticks(self):
+        """utime + stime of the children, in clock ticks."""
+        total = 0
+        for pid in self.child_pids():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
 
     def rss_kib(self):
         total = 0
@@ -357,6 +370,7 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
         wrk(target_url, script, conns, warmup, args, headers)
     wait_quiet(standin, alog)
     before, mark = standin.stats(), alog.size() if alog else 0
+    cpu0 = httpd.cpu_ticks() if httpd else 0
     sampler = Sampler(sampler_fn) if sampler_fn else None
     if sampler:
         sampler.start()
@@ -378,6 +392,7 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
             perf.wait()
     wait_quiet(standin, alog)
     after = standin.stats()
+    cpu = (httpd.cpu_ticks() - cpu0) / os.sysconf("SC_CLK_TCK") if httpd else None
     verifs, bad, s5 = alog.count(mark, alog.size()) if alog else (0, 0, 0)
     row = {
         "label": label, "conns": conns,
@@ -391,6 +406,8 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
         "tokens": after["token_calls"] - before["token_calls"],
         "new_conns": after["connections"] - before["connections"],
         "db": db, "rss_kib": rss,
+        # CPU seconds of the httpd children per request, in microseconds
+        "cpu_us": 1e6 * cpu / max(1, verifs or r["requests"]) if httpd else None,
     }
     log("%-44s c=%-3d %6.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  errors %d  "
         "server: %d verifications, %d non-2xx, %d PortOne calls, %d new connections"
@@ -438,9 +455,9 @@ def counted(httpd, standin, total, orders, conns=MAIN_CONNS):
 # ---------------------------------------------------------------- tables
 
 def fmt_main(rows, static_rps):
-    head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %6s"
+    head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %6s"
             % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/err", "PO/verif", "token",
-               "newPO/1k", "DB max/avg", "RSS MiB", "static", "bound"))
+               "newPO/1k", "DB max/avg", "RSS MiB", "CPU us", "static", "bound"))
     out = [head, "-" * len(head)]
     for r in rows:
         verif = r.get("verif", True) and r["verifs"]
@@ -451,9 +468,11 @@ def fmt_main(rows, static_rps):
         rss = "%.1f" % (r["rss_kib"] / 1024.0) if r["rss_kib"] else "-"
         ratio = "%.1f%%" % (100.0 * r["rps"] / static_rps) if static_rps and r.get("ratio", True) else "-"
         bound = "%.1f%%" % (100.0 * r["rps"] / r["bound"]) if r.get("bound") else "-"
-        out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %6s"
+        cpu = "%.0f" % r["cpu_us"] if r["cpu_us"] is not None else "-"
+        out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %6s"
                    % (r["label"][:42], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
-                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, rss, ratio, bound))
+                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, rss, cpu,
+                      ratio, bound))
     return out
 
 
@@ -626,10 +645,19 @@ def run(standin_bin):
         for what, kib, bad, rate in mem:
             extra = "" if bad is None else "  (run: %d non-2xx, %.0f verifications/s)" % (bad, rate)
             lines.append("  %-34s %7.1f MiB%s" % (what, kib / 1024.0, extra))
-        lines.append("  %-34s %+7.1f MiB  (%+.1f KiB per 1,000 verifications; same child "
-                     "processes throughout: %s)"
-                     % ("difference %s -> %s" % tuple(format(x, ",") for x in RSS_COUNTS), (mem[2][1] - mem[1][1]) / 1024.0,
-                        (mem[2][1] - mem[1][1]) * 1000.0 / (RSS_COUNTS[1] - RSS_COUNTS[0]), "yes" if pids0 == pids1 else "NO"))
+        for i in range(1, len(RSS_COUNTS)):
+            d = mem[i + 1][1] - mem[i][1]
+            lines.append("  %-34s %+7.1f MiB  (%+.1f KiB per 1,000 verifications)"
+                         % ("difference %s -> %s" % (format(RSS_COUNTS[i - 1], ","),
+                                                     format(RSS_COUNTS[i], ",")),
+                            d / 1024.0, d * 1000.0 / (RSS_COUNTS[i] - RSS_COUNTS[i - 1])))
+        d = mem[-1][1] - mem[1][1]
+        lines.append("  %-34s %+7.1f MiB  (%+.1f KiB per 1,000 verifications)"
+                     % ("difference %s -> %s" % (format(RSS_COUNTS[0], ","),
+                                                 format(RSS_COUNTS[-1], ",")),
+                        d / 1024.0, d * 1000.0 / (RSS_COUNTS[-1] - RSS_COUNTS[0])))
+        lines.append("  same child processes throughout: %s (%s)"
+                     % ("yes" if pids0 == pids1 else "NO", " ".join(map(str, pids1))))
         lines.append("")
         lines.append("Total time: %.0f s" % (time.time() - T0))
         text = "\n".join(lines) + "\n"
@@ -658,11 +686,21 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: bench.py path/to/standin")
 
-    def on_term(signum, frame):
+    interrupted = []
+
+    def on_signal(signum, frame):
+        interrupted.append(signum)
         raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         run(os.path.abspath(sys.argv[1]))
+    except Exception as e:
+        # Ctrl-C also reaches wrk and httpd, which may fail first
+        if not interrupted:
+            raise
+        log("interrupted (%s); everything stopped" % e.__class__.__name__)
+        sys.exit(130)
     except KeyboardInterrupt:
         log("interrupted; everything stopped")
         sys.exit(130)
