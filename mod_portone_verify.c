@@ -7,6 +7,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "ap_mpm.h"
 #include <apr_dbd.h>
 #include <apr_lib.h>
 #include <apr_optional.h>
@@ -412,6 +413,10 @@ static void pv_child_init(apr_pool_t *p, server_rec *main_s)
         cc.timeout = c->timeout > 0 ? c->timeout : apr_time_from_sec(30);
         cc.connect_timeout = c->connect_timeout > 0 ? c->connect_timeout
                                                     : apr_time_from_sec(5);
+        /* every request thread may hold one; keep them all for keep-alive */
+        if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &cc.max_idle) != APR_SUCCESS
+            || cc.max_idle < 1)
+            cc.max_idle = 1;
         if (pv_client_create(p, &cc, trace_call, s, &c->client) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV009 cannot create "
                          "the PortOne client");

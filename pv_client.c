@@ -8,8 +8,6 @@
 
 /* Refresh this long before PortOne's expired_at (contract section 7). */
 #define PV_TOKEN_MARGIN apr_time_from_sec(60)
-/* Idle handles kept per process; more threads than this make and drop. */
-#define PV_IDLE_HANDLES 64
 
 typedef struct pv_conn_t {
     CURL *curl;
@@ -24,7 +22,7 @@ struct pv_client_t {
     pv_client_trace_fn *trace;
     void *baton;
     apr_thread_mutex_t *pool_lock;      /* guards idle[] */
-    pv_conn_t *idle[PV_IDLE_HANDLES];
+    pv_conn_t **idle;                   /* conf.max_idle of them */
     int nidle;
     apr_thread_mutex_t *token_lock;     /* held while fetching a token */
     char token[PV_TOKEN_MAX + 1];
@@ -75,6 +73,9 @@ apr_status_t pv_client_create(apr_pool_t *pool, const pv_client_conf_t *conf,
     apr_status_t rv;
 
     c->conf = *conf;
+    if (c->conf.max_idle < 1)
+        c->conf.max_idle = 1;
+    c->idle = apr_pcalloc(pool, sizeof(*c->idle) * (apr_size_t)c->conf.max_idle);
     c->trace = trace;
     c->baton = baton;
     rv = apr_thread_mutex_create(&c->pool_lock, APR_THREAD_MUTEX_DEFAULT, pool);
@@ -168,7 +169,7 @@ static void conn_release(pv_client_t *c, pv_conn_t *conn, int clean)
 {
     if (clean) {
         apr_thread_mutex_lock(c->pool_lock);
-        if (c->nidle < PV_IDLE_HANDLES) {
+        if (c->nidle < c->conf.max_idle) {
             c->idle[c->nidle++] = conn;
             conn = NULL;
         }

@@ -22,6 +22,8 @@ typedef struct {
     int sandbox;                    /* send include_sandbox=true */
     apr_interval_time_t timeout;    /* the whole look-up, token included */
     apr_interval_time_t connect_timeout;
+    int max_idle;                   /* handles (connections) kept open: one
+                                     * per request thread of the process */
 } pv_client_conf_t;
 
 /* Called after every HTTP exchange with PortOne, for logs and counters;

@@ -42,7 +42,7 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         "INSERT INTO portone_events (imp_uid, merchant_uid, outcome, created_at) "
         "VALUES (:imp_uid, :merchant_uid, :outcome, CURRENT_TIMESTAMP) {DUPE}",
     [PV_STMT_CURRENT] =
-        "SELECT outcome FROM portone_payments WHERE imp_uid = :imp_uid",
+        "SELECT outcome, response FROM portone_payments WHERE imp_uid = :imp_uid",
 };
 
 typedef struct {
@@ -257,6 +257,31 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     int rc, nrows = 0;
 
     *changed = 0;
+    *recorded = outcome;
+    /* A repeated verification (the browser and the webhook, retries) that
+     * would change nothing costs one read and no write transaction: the
+     * outcome recorded is newer or final, or it is this one with PortOne's
+     * very same answer. Anything else goes to the transaction, which
+     * decides for itself. */
+    {
+        const char *cols[2];
+        int found;
+
+        if (select_first(store, db, pool, PV_STMT_CURRENT, values, cols,
+                         &found, why))
+            return PV_E_DATABASE_UNAVAILABLE;
+        if (found) {
+            pv_outcome cur = pv_outcome_from_name(cols[0]);
+            int cur_rank = pv_outcome_lookup(cur)->rank;
+
+            if (cur_rank > info->rank || (cur_rank == info->rank && cur != outcome)
+                || (cur == outcome && cols[1] && values[PV_P_RESPONSE]
+                    && !strcmp(cols[1], values[PV_P_RESPONSE]))) {
+                *recorded = cur;
+                return PV_OK;
+            }
+        }
+    }
     /* apr_dbd_pgsql dereferences a NULL transaction when BEGIN fails on a
      * broken connection: hand it a zeroed one, larger than its struct.
      * (apr_dbd_sqlite3 only links the transaction it allocates itself.) */
@@ -274,7 +299,6 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
             apr_global_mutex_unlock(store->serial);
         return PV_E_DATABASE_UNAVAILABLE;
     }
-    *recorded = outcome;
     rc = run(store, db, pool, PV_STMT_INSERT, values, &nrows, why);
     if (!rc && nrows == 0) {
         rc = run(store, db, pool, PV_STMT_ADVANCE, values, &nrows, why);
