@@ -727,68 +727,69 @@ static int pv_handler(request_rec *r)
 
 /* ------------------------------------------------------------ mod_status */
 
+typedef struct {
+    const char *key;            /* ?auto: PortOne<key> */
+    const char *label;          /* HTML */
+    apr_uint64_t value;
+} pv_status_row;
+
 static int pv_status_hook(request_rec *r, int flags)
 {
-    static const char *const api[] = {
-        "APICalls", "APIErrors", "APITimeouts", "TokenRefreshes",
-        "DatabaseErrors", "VerifyRequests", "WebhookRequests", "ClaimForgeries"
-    };
+    pv_status_row rows[PV_OUT_COUNT + PV_E_COUNT + PV_LATENCY_BUCKETS + 10];
     pv_stats_t st;
-    apr_uint64_t vals[8], total = 0;
-    int i;
+    apr_uint64_t total = 0;
+    int i, n = 0;
 
     if (!stats)
         return OK;
     pv_stats_read(stats, &st);
-    vals[0] = st.api_calls;
-    vals[1] = st.api_errors;
-    vals[2] = st.api_timeouts;
-    vals[3] = st.token_fetches;
-    vals[4] = st.db_errors;
-    vals[5] = st.verify_requests;
-    vals[6] = st.webhook_requests;
-    vals[7] = st.claim_forgeries;
     for (i = 0; i < PV_OUT_COUNT; i++)
         total += st.outcomes[i];
-    if (flags & AP_STATUS_SHORT) {
-        ap_rprintf(r, "PortOneVerifications: %" APR_UINT64_T_FMT "\n", total);
-        for (i = 0; i < PV_OUT_COUNT; i++)
-            ap_rprintf(r, "PortOneOutcome_%s: %" APR_UINT64_T_FMT "\n",
-                       pv_outcome_lookup((pv_outcome)i)->name, st.outcomes[i]);
-        for (i = 1; i < PV_E_COUNT; i++)
-            ap_rprintf(r, "PortOneError_%s: %" APR_UINT64_T_FMT "\n",
-                       pv_err_lookup((pv_err)i)->code, st.errors[i]);
-        for (i = 0; i < 8; i++)
-            ap_rprintf(r, "PortOne%s: %" APR_UINT64_T_FMT "\n", api[i], vals[i]);
-        ap_rprintf(r, "PortOneAPILatencyAvgMs: %.1f\n", st.api_calls
-                   ? (double)st.api_latency_us / 1000.0 / (double)st.api_calls : 0.0);
-        for (i = 0; i < PV_LATENCY_BUCKETS; i++) {
-            if (i < PV_LATENCY_BUCKETS - 1)
-                ap_rprintf(r, "PortOneAPILatencyUnder%ums: %" APR_UINT64_T_FMT "\n",
-                           pv_latency_bounds_ms[i], st.latency[i]);
-            else
-                ap_rprintf(r, "PortOneAPILatencyOver%ums: %" APR_UINT64_T_FMT "\n",
-                           pv_latency_bounds_ms[i - 1], st.latency[i]);
-        }
-        return OK;
+#define ROW(k, l, v) (rows[n].key = (k), rows[n].label = (l), rows[n++].value = (v))
+    ROW("Verifications", "verifications", total);
+    for (i = 0; i < PV_OUT_COUNT; i++) {
+        const char *name = pv_outcome_lookup((pv_outcome)i)->name;
+
+        ROW(apr_pstrcat(r->pool, "Outcome_", name, (char *)NULL),
+            apr_pstrcat(r->pool, "outcome ", name, (char *)NULL), st.outcomes[i]);
     }
-    ap_rputs("<hr />\n<h2>PortOne verification (mod_portone_verify)</h2>\n"
-             "<table border=\"0\"><tr><th>counter</th><th>value</th></tr>\n", r);
-    ap_rprintf(r, "<tr><td>verifications</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
-               total);
-    for (i = 0; i < PV_OUT_COUNT; i++)
-        ap_rprintf(r, "<tr><td>outcome %s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
-                   pv_outcome_lookup((pv_outcome)i)->name, st.outcomes[i]);
-    for (i = 1; i < PV_E_COUNT; i++)
-        ap_rprintf(r, "<tr><td>error %s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
-                   pv_err_lookup((pv_err)i)->code, st.errors[i]);
-    for (i = 0; i < 8; i++)
-        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
-                   api[i], vals[i]);
-    ap_rprintf(r, "<tr><td>PortOne latency, average</td><td>%.1f ms</td></tr>\n",
+    for (i = 1; i < PV_E_COUNT; i++) {
+        const char *code = pv_err_lookup((pv_err)i)->code;
+
+        ROW(apr_pstrcat(r->pool, "Error_", code, (char *)NULL),
+            apr_pstrcat(r->pool, "error ", code, (char *)NULL), st.errors[i]);
+    }
+    ROW("APICalls", "PortOne calls", st.api_calls);
+    ROW("APIErrors", "PortOne errors", st.api_errors);
+    ROW("APITimeouts", "PortOne timeouts", st.api_timeouts);
+    ROW("TokenRefreshes", "token refreshes (getToken)", st.token_fetches);
+    ROW("DatabaseErrors", "database errors", st.db_errors);
+    ROW("VerifyRequests", "portone-verify requests", st.verify_requests);
+    ROW("WebhookRequests", "portone-webhook requests", st.webhook_requests);
+    ROW("ClaimForgeries", "claims naming another order", st.claim_forgeries);
+    for (i = 0; i < PV_LATENCY_BUCKETS; i++) {
+        unsigned int ms = pv_latency_bounds_ms[i < PV_LATENCY_BUCKETS - 1 ? i : i - 1];
+        int under = i < PV_LATENCY_BUCKETS - 1;
+
+        ROW(apr_psprintf(r->pool, "APILatency%s%ums", under ? "Under" : "Over", ms),
+            apr_psprintf(r->pool, "PortOne calls %s %u ms", under ? "under" : "over", ms),
+            st.latency[i]);
+    }
+#undef ROW
+    if (!(flags & AP_STATUS_SHORT))
+        ap_rputs("<hr />\n<h2>PortOne verification (mod_portone_verify)</h2>\n"
+                 "<table border=\"0\"><tr><th>counter</th><th>value</th></tr>\n", r);
+    for (i = 0; i < n; i++)
+        ap_rprintf(r, (flags & AP_STATUS_SHORT)
+                   ? "PortOne%s: %" APR_UINT64_T_FMT "\n"
+                   : "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   (flags & AP_STATUS_SHORT) ? rows[i].key : rows[i].label,
+                   rows[i].value);
+    ap_rprintf(r, (flags & AP_STATUS_SHORT) ? "PortOneAPILatencyAvgMs: %.1f\n"
+               : "<tr><td>PortOne latency, average</td><td>%.1f ms</td></tr>\n"
+                 "</table>\n",
                st.api_calls ? (double)st.api_latency_us / 1000.0 / (double)st.api_calls
                             : 0.0);
-    ap_rputs("</table>\n", r);
     return OK;
 }
 

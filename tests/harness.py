@@ -59,8 +59,50 @@ def _chown_tree(path):
             shutil.chown(os.path.join(dirpath, f), RUN_USER, RUN_USER)
 
 
-class SqliteDB:
+class ShopDB:
+    """What the tests ask of a database, over DB-API connections: SQL with
+    '?' placeholders, rows as dicts, the shop's orders."""
+    driver = None
+    qmark = False           # the DB-API module takes '?' itself
+
+    def _connect(self):
+        raise NotImplementedError
+
+    def _run(self, sql, args, as_dicts):
+        con = self._connect()
+        try:
+            cur = con.cursor()
+            if args:
+                cur.execute(sql if self.qmark else sql.replace("?", "%s"), tuple(args))
+            else:
+                cur.execute(sql)
+            rows = cur.fetchall() if cur.description else []
+            if as_dicts and cur.description:
+                cols = [c[0] for c in cur.description]
+                rows = [dict(zip(cols, r)) for r in rows]
+            con.commit()
+            return rows
+        finally:
+            con.close()
+
+    def execute(self, sql, args=()):
+        return self._run(sql, args, False)
+
+    def query(self, sql, args=()):
+        return self._run(sql, args, True)
+
+    def add_order(self, order_no, total_price, currency="KRW"):
+        self.execute("INSERT INTO shop_orders (order_no, total_price, currency) VALUES (?, ?, ?)",
+                     (order_no, str(total_price), currency))
+
+    def reset(self):
+        for table in ("portone_payments", "portone_events", "shop_orders"):
+            self.execute("DELETE FROM " + table)
+
+
+class SqliteDB(ShopDB):
     driver = "sqlite3"
+    qmark = True
 
     def __init__(self, directory):
         self.dir = os.path.join(directory, "db")
@@ -78,32 +120,8 @@ class SqliteDB:
     def params(self):
         return self.path
 
-    def execute(self, sql, args=()):
-        con = sqlite3.connect(self.path, timeout=30)
-        try:
-            cur = con.execute(sql, args)
-            rows = cur.fetchall()
-            con.commit()
-            return rows
-        finally:
-            con.close()
-
-    def query(self, sql, args=()):
-        con = sqlite3.connect(self.path, timeout=30)
-        con.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in con.execute(sql, args).fetchall()]
-        finally:
-            con.close()
-
-    def add_order(self, order_no, total_price, currency="KRW"):
-        self.execute("INSERT INTO shop_orders (order_no, total_price, currency) VALUES (?, ?, ?)",
-                     (order_no, str(total_price), currency))
-
-    def reset(self):
-        self.execute("DELETE FROM portone_payments")
-        self.execute("DELETE FROM portone_events")
-        self.execute("DELETE FROM shop_orders")
+    def _connect(self):
+        return sqlite3.connect(self.path, timeout=30)
 
 
 class Httpd:

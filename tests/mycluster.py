@@ -5,9 +5,8 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
-from harness import ROOT, free_port, wait_port
+from harness import ROOT, ShopDB, free_port, wait_port
 
 ORDER_SCHEMA_MYSQL = """
 CREATE TABLE IF NOT EXISTS shop_orders (
@@ -76,8 +75,8 @@ class MyCluster:
         return "host=127.0.0.1 port=%d user=root dbname=shop" % self.port
 
 
-class MyDB:
-    """The same interface as harness.SqliteDB, on a MyCluster."""
+class MyDB(ShopDB):
+    """A ShopDB on a MyCluster."""
     driver = "mysql"
 
     def __init__(self, cluster):
@@ -99,29 +98,3 @@ class MyDB:
     def _connect(self):
         return self._pymysql.connect(host="127.0.0.1", port=self.cluster.port, user="root",
                                      database="shop", autocommit=True, charset="utf8mb4")
-
-    def execute(self, sql, args=()):
-        con = self._connect()
-        try:
-            with con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s") if args else sql, args or None)
-                return cur.fetchall() if cur.description else []
-        finally:
-            con.close()
-
-    def query(self, sql, args=()):
-        con = self._connect()
-        try:
-            with con.cursor(self._pymysql.cursors.DictCursor) as cur:
-                cur.execute(sql.replace("?", "%s") if args else sql, args or None)
-                return [dict(r) for r in cur.fetchall()]
-        finally:
-            con.close()
-
-    def add_order(self, order_no, total_price, currency="KRW"):
-        self.execute("INSERT INTO shop_orders (order_no, total_price, currency) VALUES (?, ?, ?)",
-                     (order_no, str(total_price), currency))
-
-    def reset(self):
-        for t in ("portone_payments", "portone_events", "shop_orders"):
-            self.execute("DELETE FROM " + t)

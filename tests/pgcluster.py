@@ -5,9 +5,8 @@ import glob
 import os
 import shutil
 import subprocess
-import time
 
-from harness import ROOT, free_port
+from harness import ROOT, ShopDB, free_port
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1] if glob.glob("/usr/lib/postgresql/*/bin") else None
 PG_USER = "postgres"
@@ -77,8 +76,8 @@ class PgCluster:
         return "host=127.0.0.1 port=%d dbname=shop user=%s" % (self.port, PG_USER)
 
 
-class PgDB:
-    """The same interface as harness.SqliteDB, on a PgCluster."""
+class PgDB(ShopDB):
+    """A ShopDB on a PgCluster."""
     driver = "pgsql"
 
     def __init__(self, cluster):
@@ -95,29 +94,6 @@ class PgDB:
 
     def _connect(self):
         return self._psycopg2.connect(self.cluster.dsn)
-
-    def execute(self, sql, args=()):
-        con = self._connect()
-        try:
-            with con, con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), args)
-                return cur.fetchall() if cur.description else []
-        finally:
-            con.close()
-
-    def query(self, sql, args=()):
-        con = self._connect()
-        try:
-            with con, con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), args)
-                cols = [c.name for c in cur.description]
-                return [dict(zip(cols, row)) for row in cur.fetchall()]
-        finally:
-            con.close()
-
-    def add_order(self, order_no, total_price, currency="KRW"):
-        self.execute("INSERT INTO shop_orders (order_no, total_price, currency) VALUES (?, ?, ?)",
-                     (order_no, str(total_price), currency))
 
     def reset(self):
         self.execute("TRUNCATE portone_payments, portone_events, shop_orders")

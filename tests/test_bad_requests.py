@@ -7,6 +7,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from answers import assert_error  # noqa: E402
+
 PATH = "/payments/complete"
 GOOD = {"imp_uid": "imp_1", "merchant_uid": "order_1"}
 
@@ -49,12 +51,7 @@ def chunked(data, size=8192):
 def assert_refused(pv, resp, http_status, code):
     """The error answer, nothing written, PortOne never asked, and httpd
     still verifies a genuine payment afterwards."""
-    status, headers, body = resp
-    assert status == http_status, (status, body)
-    assert isinstance(body, dict), body
-    assert body.get("status") == "error" and body.get("code") == code, body
-    assert isinstance(body.get("message"), str) and body["message"], body
-    assert headers.get("Cache-Control") == "no-store", headers
+    assert_error(resp, http_status, code)
     assert_untouched(pv)
     genuine_verification_succeeds(pv)
 

@@ -8,19 +8,13 @@ import pytest
 
 from harness import free_port
 
+from answers import assert_error  # noqa: E402
+
 SECRET_OF_WRONG_CREDENTIALS = "WrongSecret-3f9a7c1e5d"
 
 
 # ---------------------------------------------------------------- helpers
 
-def assert_error(resp, http_status, code):
-    status, headers, body = resp
-    assert status == http_status, (status, body)
-    assert isinstance(body, dict), body
-    assert body.get("status") == "error" and body.get("code") == code, body
-    assert isinstance(body.get("message"), str) and body["message"], body
-    assert headers.get("Cache-Control") == "no-store", headers
-    return body
 
 
 def assert_nothing_written(db, imp_uid, order_no):
