@@ -18,7 +18,7 @@ APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
 APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
               $(shell apu-1-config --link-ld --libs 2>/dev/null)
 
-.PHONY: all install clean test unit run deps bench asan asan-test leakcheck fuzz fuzz-quick
+.PHONY: all install clean test unit run deps bench bench-compare asan asan-test leakcheck fuzz fuzz-quick
 
 all: .libs/mod_portone_verify.so
 
@@ -84,6 +84,14 @@ run: deps all
 
 bench: deps all
 	sh bench/run.sh
+
+# A/B comparison of module builds, interleaved in one run (bench/compare.py):
+#   make bench-compare VARIANTS="old=/tmp/old/mod_portone_verify.so new=.libs/mod_portone_verify.so"
+VARIANTS ?=
+bench-compare: deps
+	mkdir -p bench/build
+	$(CC) -O2 -pthread -Wall -Wextra -o bench/build/standin bench/standin.c
+	$(PYTHON) bench/compare.py bench/build/standin $(VARIANTS)
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o tests/unit/run_unit build

@@ -177,7 +177,7 @@ def fmt_table(results, names):
                                    ratio(r["p99_ms"], base["p99_ms"]),
                                    ratio(r["cpu_us"], base["cpu_us"])))
             else:
-                ratios = " ".join(["%6s" % ("1" if base else "-")] * 4)
+                ratios = " ".join(["%6s" % ("1.00" if base else "-")] * 4)
             out.append("%-40s %5s %-9s %7.0f %7.2f %8.2f %10s %6d %7s %8s   %s"
                        % (lab[:40], conns if lab else "", name[:9], r["rps"], r["p50_ms"],
                           r["p99_ms"], "%d/%d" % (r["non2xx"], r["errors"]), v, cpu, newc,

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 VBANK = dict(pay_method="vbank", status="ready", vbank_num="56211105948400",
              vbank_name="KB국민은행", vbank_date=1900000000)
-REQUESTS = 120
-WORKERS = 40
+REQUESTS = 200
+WORKERS = 100
 
 
 def race(pv, servers, imp_uid, merchant_uid):

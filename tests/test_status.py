@@ -50,3 +50,19 @@ def test_counters_match_what_was_verified(pv, make_httpd):
     with urllib.request.urlopen(h.url + "/server-status", timeout=10) as r:
         html = r.read().decode()
     assert "PortOne verification" in html and "outcome paid</td><td>18<" in html
+
+
+def test_debug_log_shows_each_portone_call_without_the_token(pv):
+    pv.db.add_order("o_dbg", 1000)
+    pv.emu.add_payment(imp_uid="imp_dbg", merchant_uid="o_dbg", amount=1000, status="paid")
+    pv.emu.revoke_tokens()              # so that this request fetches a token
+    assert pv.httpd.verify("imp_dbg", "o_dbg")[0] == 200
+    log = pv.log()
+    assert re.search(r"PV200 PortOne POST /users/getToken -> 200 in \d+ ms", log), log
+    assert re.search(r"PV200 PortOne GET /payments/imp_dbg -> 200 in \d+ ms", log), log
+    tokens = set()
+    for r in pv.emu.counters()["requests"]:
+        auth = r["headers"].get("Authorization", "")
+        if auth.startswith("Bearer "):
+            tokens.add(auth[len("Bearer "):])
+    assert tokens and not any(t in log for t in tokens)
