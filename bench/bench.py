@@ -686,6 +686,12 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: bench.py path/to/standin")
 
+    run_stopping_cleanly(run, os.path.abspath(sys.argv[1]))
+
+
+def run_stopping_cleanly(fn, *args):
+    """Runs fn; Ctrl-C or SIGTERM stops it through its finally blocks (which
+    stop every server by PID) and exits 130."""
     interrupted = []
 
     def on_signal(signum, frame):
@@ -694,7 +700,7 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        run(os.path.abspath(sys.argv[1]))
+        fn(*args)
     except Exception as e:
         # Ctrl-C also reaches wrk and httpd, which may fail first
         if not interrupted:
@@ -706,7 +712,5 @@ def main():
         sys.exit(130)
 
 
-T0 = time.time()
-LOAD0 = "?"
 if __name__ == "__main__":
     main()

@@ -29,7 +29,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import sys
 import time
 
@@ -315,25 +314,8 @@ def main():
     variants = parse_variants(sys.argv[2:])
     log("load average at start: %s" % LOAD0)
 
-    interrupted = []
-
-    def on_signal(signum, frame):
-        interrupted.append(signum)
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        run(os.path.abspath(sys.argv[1]), variants)
-    except Exception as e:
-        if not interrupted:
-            raise
-        log("interrupted (%s); everything stopped" % e.__class__.__name__)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        log("interrupted; everything stopped")
-        sys.exit(130)
+    bench.run_stopping_cleanly(run, os.path.abspath(sys.argv[1]), variants)
 
 
-LOAD0 = "?"
 if __name__ == "__main__":
     main()
