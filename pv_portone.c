@@ -146,6 +146,79 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
     return PV_OK;
 }
 
+/* Skips one JSON value of text that json-c already accepted as strict JSON;
+ * returns the position after it. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+
+    for (; p < end; p++) {
+        char c = *p;
+
+        if (c == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (depth == 0)
+                return p + 1;               /* a string */
+        }
+        else if (c == '{' || c == '[') {
+            depth++;
+        }
+        else if (c == '}' || c == ']') {
+            if (--depth <= 0)
+                return depth == 0 ? p + 1   /* an object or array */
+                                  : p;      /* a literal, then the end */
+        }
+        else if (depth == 0 && strchr(", \t\r\n", c)) {
+            return p;                       /* a number or literal */
+        }
+    }
+    return p;
+}
+
+/* The text of member |key| of the top-level object of |body| exactly as
+ * PortOne sent it, so that storing it needs no second serialisation; the
+ * last one if the key repeats, as json-c keeps the last. NULL when not found
+ * as plain text (json-c serialises it then). */
+static const char *raw_member(apr_pool_t *pool, const char *body, size_t len,
+                              const char *key)
+{
+    const char *p = body, *end = body + len, *found = NULL;
+    size_t klen = strlen(key), flen = 0;
+
+    while (p < end && *p != '{')
+        p++;
+    for (p++; p < end;) {
+        const char *k;
+
+        while (p < end && strchr(" \t\r\n,", *p))
+            p++;
+        if (p >= end || *p != '"')
+            break;
+        for (k = ++p; p < end && *p != '"' && *p != '\\'; p++)
+            ;
+        if (p >= end || *p != '"')
+            return NULL;                    /* an escaped key */
+        {
+            int match = (size_t)(p - k) == klen && !memcmp(k, key, klen);
+            const char *v;
+
+            for (p++; p < end && *p != ':'; p++)
+                ;
+            for (p++; p < end && strchr(" \t\r\n", *p); p++)
+                ;
+            v = p;
+            p = skip_value(p, end);
+            if (match) {
+                found = v;
+                flen = (size_t)(p - v);
+            }
+        }
+    }
+    return found ? apr_pstrmemdup(pool, found, flen) : NULL;
+}
+
 typedef enum { F_STRING, F_NUMBER, F_INT } field_type;
 
 /* Reads an optional field: NULL when absent or null; |*bad| set when it has
@@ -256,7 +329,9 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
         return PV_E_UPSTREAM_ERROR;
     }
     out->status = (pv_status)i;
-    out->response_json = apr_pstrdup(pool, json_object_to_json_string_ext(
-        resp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    out->response_json = raw_member(pool, body, len, "response");
+    if (!out->response_json)
+        out->response_json = apr_pstrdup(pool, json_object_to_json_string_ext(
+            resp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     return PV_OK;
 }

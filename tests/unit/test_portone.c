@@ -285,10 +285,11 @@ TEST(portone_payment_live_sample)
     CHECK_STR_EQ(p.vbank_date, "0");
     CHECK_INT_EQ(p.sandbox, 0);
 
-    /* response_json: PortOne's whole response object */
+    /* response_json: PortOne's whole response object, as PortOne wrote it */
     CHECK(p.response_json && p.response_json[0] == '{');
     CHECK_STR_HAS(p.response_json, "imp_747436343689");
-    CHECK_STR_HAS(p.response_json, "https://mockup-pg-web.kakao.com/v1/");
+    CHECK_STR_HAS(p.response_json, "https:\\/\\/mockup-pg-web.kakao.com\\/v1\\/");
+    CHECK_STR_HAS(p.response_json, "\\ud14c\\uc2a4\\ud2b8");
     resp = p.response_json ? json_tokener_parse(p.response_json) : NULL;
     CHECK(resp && json_object_is_type(resp, json_type_object));
     if (resp) {
@@ -382,6 +383,44 @@ TEST(portone_payment_not_found)
               "\"response\":null}", PV_E_PAYMENT_NOT_FOUND);
     PAY_FAILS(404, "", PV_E_PAYMENT_NOT_FOUND);
     PAY_FAILS(404, "<html>Not Found</html>", PV_E_PAYMENT_NOT_FOUND);
+}
+
+/* the stored response is the exact text of the "response" member, whatever
+ * comes around it */
+TEST(portone_payment_raw_response_text)
+{
+    static const char *const bodies[] = {
+        "{\"code\":0,\"message\":null,\"response\":"
+        "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
+        "\"currency\":\"KRW\",\"x\":[1,{\"y\":\"}]\\\"\"}]}}",
+        "{\"response\" : {\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\","
+        "\"amount\":1.50,\"currency\":\"KRW\"} ,\"code\":0,\"message\":\"a,b}\"}",
+        "{\"message\":{\"response\":1},\"code\":0,\"response\":{\"imp_uid\":\"i\","
+        "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\"}}",
+        /* a repeated key: json-c keeps the last, and so does the raw text */
+        "{\"code\":0,\"response\":null,\"response\":{\"imp_uid\":\"i\","
+        "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\"}}",
+    };
+    static const char *const want[] = {
+        "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
+        "\"currency\":\"KRW\",\"x\":[1,{\"y\":\"}]\\\"\"}]}",
+        "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\","
+        "\"amount\":1.50,\"currency\":\"KRW\"}",
+        "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
+        "\"currency\":\"KRW\"}",
+        "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
+        "\"currency\":\"KRW\"}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        pv_payment_t p;
+        const char *why = NULL;
+
+        CHECK_INT_EQ(pv_portone_parse_payment(pool, 200, bodies[i], strlen(bodies[i]),
+                                              &p, &why), PV_OK);
+        CHECK_STR_EQ(p.response_json, want[i]);
+    }
 }
 
 TEST(portone_payment_http_errors)
