@@ -582,7 +582,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
                           "error, retrying once on a recovered connection: %s",
                           *why);
-            if (pv_store_recover(&c->store, &db, r->pool) != APR_SUCCESS)
+            if (pv_store_recover(&c->store, &db) != APR_SUCCESS)
                 break;
         }
         err = pv_store_load_order(&c->store, &db, r->pool, values, &order,

@@ -28,7 +28,6 @@ struct pv_client_t {
     char token[PV_TOKEN_MAX + 1];
     apr_time_t token_valid_until;       /* local clock */
     unsigned long token_gen;            /* 0: no token yet */
-    pv_client_stats_t stats;
 };
 
 static apr_status_t global_cleanup(void *unused)
@@ -87,13 +86,6 @@ apr_status_t pv_client_create(apr_pool_t *pool, const pv_client_conf_t *conf,
     apr_pool_cleanup_register(pool, c, client_cleanup, apr_pool_cleanup_null);
     *out = c;
     return APR_SUCCESS;
-}
-
-void pv_client_stats(pv_client_t *c, pv_client_stats_t *out)
-{
-    apr_thread_mutex_lock(c->pool_lock);
-    *out = c->stats;
-    apr_thread_mutex_unlock(c->pool_lock);
 }
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
@@ -157,8 +149,6 @@ static pv_conn_t *conn_acquire(pv_client_t *c)
     apr_thread_mutex_lock(c->pool_lock);
     if (c->nidle > 0)
         conn = c->idle[--c->nidle];
-    else
-        c->stats.handles_created++;
     apr_thread_mutex_unlock(c->pool_lock);
     return conn ? conn : conn_new(c);
 }
@@ -289,7 +279,6 @@ static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                            req, JSON_C_TO_STRING_PLAIN));
     json_object_put(req);
 
-    c->stats.token_fetches++;
     err = exchange(c, pool, deadline, "/users/getToken", NULL, body, &ans, why);
     memset(body, 0, strlen(body));      /* the secret leaves memory early */
     if (err != PV_OK)

@@ -50,11 +50,5 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
                              const char *imp_uid, pv_payment_t *out,
                              const char **why);
 
-typedef struct {
-    unsigned long token_fetches;    /* getToken calls made */
-    unsigned long handles_created;  /* curl handles made (each may connect) */
-} pv_client_stats_t;
-
-void pv_client_stats(pv_client_t *c, pv_client_stats_t *out);
 
 #endif

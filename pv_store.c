@@ -86,7 +86,10 @@ static const char *const stmt_suffix[PV_STMT_COUNT] = {
     "current"
 };
 
-const char *pv_store_sql(apr_pool_t *pool, pv_stmt_id id, const char *driver)
+/* The module's own SQL for a mod_dbd driver, with named parameters; NULL
+ * for a driver it does not speak. */
+static const char *dialect_sql(apr_pool_t *pool, pv_stmt_id id,
+                               const char *driver)
 {
     size_t i;
 
@@ -104,7 +107,7 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
     int id;
 
     for (id = PV_STMT_INSERT; id < PV_STMT_COUNT; id++) {
-        const char *sql = pv_store_sql(pool, (pv_stmt_id)id, driver);
+        const char *sql = dialect_sql(pool, (pv_stmt_id)id, driver);
         const char *err;
 
         if (!sql)
@@ -341,14 +344,12 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     return PV_OK;
 }
 
-apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
-                              apr_pool_t *pool)
+apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db)
 {
     apr_pool_t *stmts, *old = NULL;
     apr_dbd_prepared_t *fresh[PV_STMT_COUNT] = {0};
     int id, sqlite = !strcmp(apr_dbd_name(db->driver), "sqlite3");
 
-    (void)pool;
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
         return APR_EGENERAL;
     if (sqlite && !db->stale)

@@ -50,10 +50,6 @@ typedef struct {
     int stale;              /* SQLite said its statements expired */
 } pv_db_t;
 
-/* The module's own SQL for a mod_dbd driver ("sqlite3", "pgsql", "mysql"),
- * with named parameters; NULL for a driver it does not speak. */
-const char *pv_store_sql(apr_pool_t *pool, pv_stmt_id id, const char *driver);
-
 /* Fills the module's own statements for |driver| under labels made from
  * |prefix|. NULL or an error message. */
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
@@ -82,7 +78,6 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
  * every statement again where they were lost: PostgreSQL loses them with a
  * reconnection, SQLite's (apr_dbd prepares them the legacy way) expire for
  * good when the schema changes. APR_SUCCESS when a retry makes sense. */
-apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db,
-                              apr_pool_t *pool);
+apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db);
 
 #endif

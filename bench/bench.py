@@ -660,23 +660,33 @@ def run(standin_bin):
                      % ("yes" if pids0 == pids1 else "NO", " ".join(map(str, pids1))))
         lines.append("")
         lines.append("Total time: %.0f s" % (time.time() - T0))
-        text = "\n".join(lines) + "\n"
-        sys.stdout.write("\n" + text)
-        sys.stdout.flush()
-        with open(os.path.join(BENCH, "last-run.txt"), "w") as f:
-            f.write(text)
+        write_table(lines, "last-run.txt")
         if perf_dir:
             log("perf data: %s/perf.data" % perf_dir)
     finally:
-        for fn in reversed(stack):
-            try:
-                fn()
-            except Exception as e:          # keep stopping the others
-                log("while stopping: %s" % e)
-        if os.environ.get("PV_BENCH_KEEP") != "1" and not perf_dir:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            log("kept %s" % tmp)
+        stop_all(stack, tmp, keep=bool(perf_dir))
+
+
+def write_table(lines, name):
+    """Prints the table and keeps it as bench/<name>."""
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write("\n" + text)
+    sys.stdout.flush()
+    with open(os.path.join(BENCH, name), "w") as f:
+        f.write(text)
+
+
+def stop_all(stack, tmp, keep=False):
+    """Stops everything started (last first), then removes the temp dir."""
+    for fn in reversed(stack):
+        try:
+            fn()
+        except Exception as e:          # keep stopping the others
+            log("while stopping: %s" % e)
+    if os.environ.get("PV_BENCH_KEEP") != "1" and not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        log("kept %s" % tmp)
 
 
 def main():

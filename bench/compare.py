@@ -272,21 +272,9 @@ def run(standin_bin, variants):
         lines.append("newPO/1k = new TCP connections to the PortOne stand-in per 1,000 "
                      "verifications; ratio columns: this variant / %s, same scenario." % names[0])
         lines.append("Total time: %.0f s" % (time.time() - bench.T0))
-        text = "\n".join(lines) + "\n"
-        sys.stdout.write("\n" + text)
-        sys.stdout.flush()
-        with open(os.path.join(BENCH, "compare-last-run.txt"), "w") as f:
-            f.write(text)
+        bench.write_table(lines, "compare-last-run.txt")
     finally:
-        for fn in reversed(stack):
-            try:
-                fn()
-            except Exception as e:          # keep stopping the others
-                log("while stopping: %s" % e)
-        if os.environ.get("PV_BENCH_KEEP") != "1":
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            log("kept %s" % tmp)
+        bench.stop_all(stack, tmp)
 
 
 def parse_variants(args):
