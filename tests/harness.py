@@ -192,6 +192,7 @@ LoadModule status_module {MODULES}/mod_status.so
 LoadModule portone_verify_module {self.module}
 KeepAlive On
 Timeout 10
+GracefulShutdownTimeout 5
 DBDriver {self.db.driver}
 DBDParams "{self.db.params}"
 DBDMin 0
@@ -262,11 +263,20 @@ DBDMax {self.threads}
             return ""
 
     def stop(self):
+        """Graceful stop (SIGWINCH), as `apachectl graceful-stop` does; SIGTERM
+        after GracefulShutdownTimeout. An immediate SIGTERM right after a
+        request sometimes crashes an event MPM child in httpd's own shutdown
+        code (apr_os_sock_get in the child's main thread while the listener
+        destroys its pools: no module frame), which would hide real crashes."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            for sig, wait in ((signal.SIGWINCH, 10), (signal.SIGTERM, 15)):
+                self.proc.send_signal(sig)
+                try:
+                    self.proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+            else:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
