@@ -8,7 +8,7 @@ APACHE_MODULE(portone_verify, PortOne payment verification (needs mod_dbd, libcu
   AC_CHECK_LIB(curl, curl_easy_init, [], [enable_portone_verify=no])
   AC_CHECK_LIB(json-c, json_tokener_new_ex, [], [enable_portone_verify=no])
   if test "$enable_portone_verify" != "no"; then
-    APR_ADDTO(MOD_PORTONE_VERIFY_LDADD, [-lcurl -ljson-c])
+    APR_ADDTO(MOD_PORTONE_VERIFY_LDADD, [-lcurl -lsqlite3 -ljson-c])
   fi
 ])
 

@@ -346,6 +346,7 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV008 DBDriver %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        c->store.stats = stats;
         if (!strcmp(cfg->name, "sqlite3")) {
             if (!sqlite_mutex && !dry_run
                 && ap_global_mutex_create(&sqlite_mutex, NULL, PV_SQLITE_MUTEX,
@@ -404,6 +405,10 @@ static void pv_child_init(apr_pool_t *p, server_rec *main_s)
 
         if (!configured(c) || c->client)
             continue;
+        if (c->store.serial && !c->store.group
+            && pv_store_group_create(p, &c->store.group) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV012 cannot create "
+                         "the SQLite writers' commit group");
         cc.base_url = c->api_url ? c->api_url : "https://api.iamport.kr";
         cc.key = c->api_key;
         cc.secret = c->api_secret;
@@ -764,6 +769,8 @@ static int pv_status_hook(request_rec *r, int flags)
     ROW("APITimeouts", "PortOne timeouts", st.api_timeouts);
     ROW("TokenRefreshes", "token refreshes (getToken)", st.token_fetches);
     ROW("DatabaseErrors", "database errors", st.db_errors);
+    ROW("DatabaseCommits", "write transactions committed", st.db_commits);
+    ROW("DatabaseWrites", "verifications written in them", st.db_written);
     ROW("VerifyRequests", "portone-verify requests", st.verify_requests);
     ROW("WebhookRequests", "portone-webhook requests", st.webhook_requests);
     ROW("ClaimForgeries", "claims naming another order", st.claim_forgeries);

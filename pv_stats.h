@@ -25,6 +25,8 @@ typedef struct {
     apr_uint64_t api_timeouts;
     apr_uint64_t token_fetches;             /* getToken calls */
     apr_uint64_t db_errors;
+    apr_uint64_t db_commits;                /* write transactions committed */
+    apr_uint64_t db_written;                /* verifications written in them */
     apr_uint64_t api_latency_us;            /* sum over api_calls */
     apr_uint64_t latency[PV_LATENCY_BUCKETS];
 } pv_stats_t;

@@ -1,6 +1,7 @@
 #include "pv_store.h"
 
 #include <apr_strings.h>
+#include <sqlite3.h>
 #include <string.h>
 
 /* The module's own SQL. Forward-only recording is enforced by the WHERE
@@ -251,13 +252,301 @@ pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
     return PV_OK;
 }
 
+/* The statements of one verification, inside an open transaction. */
+static int record_in_txn(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+                         const char *const *values, const pv_outcome_info *info,
+                         int *changed, pv_outcome *recorded, const char **why)
+{
+    int rc, nrows = 0;
+
+    *changed = 0;
+    rc = run(store, db, pool, PV_STMT_INSERT, values, &nrows, why);
+    if (!rc && nrows == 0) {
+        rc = run(store, db, pool, PV_STMT_ADVANCE, values, &nrows, why);
+        if (!rc && nrows == 0)
+            rc = run(store, db, pool, PV_STMT_REFRESH, values, &nrows, why);
+        else
+            *changed = (nrows > 0);
+        if (!rc && nrows == 0) {    /* a newer or final outcome stays */
+            const char *cols[2];
+            int found;
+
+            rc = select_first(store, db, pool, PV_STMT_CURRENT, values, cols,
+                              &found, why);
+            if (!rc && found)
+                *recorded = pv_outcome_from_name(cols[0]);
+        }
+    }
+    else if (!rc) {
+        *changed = 1;
+    }
+    if (!rc && *changed && info->writes_event)
+        rc = run(store, db, pool, PV_STMT_EVENT, values, &nrows, why);
+    if (!rc && *changed && info->updates_order
+        && store->stmt[PV_STMT_ORDER_UPDATE].label)
+        rc = run(store, db, pool, PV_STMT_ORDER_UPDATE, values, &nrows, why);
+    return rc;
+}
+
+/* SQLite's BEGIN, COMMIT and ROLLBACK go to the connection itself, not
+ * through apr_dbd: apr_dbd_sqlite3 runs every call under one mutex per
+ * process, and these are the calls that wait, for the disk (COMMIT syncs the
+ * WAL) or for another program's write lock (the busy timeout); meanwhile
+ * the other requests of the process could not even read their orders.
+ * Constant statements without parameters; the connection is this
+ * request's alone. */
+static int sqlite_exec(pv_db_t *db, apr_pool_t *pool, const char *sql,
+                       const char **why)
+{
+    sqlite3 *conn = apr_dbd_native_handle(db->driver, db->handle);
+    int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
+
+    if (rc != SQLITE_OK)
+        *why = apr_psprintf(pool, "%s: %s", sql, sqlite3_errmsg(conn));
+    return rc;
+}
+
+static int is_sqlite(const pv_db_t *db)
+{
+    return !strcmp(apr_dbd_name(db->driver), "sqlite3");
+}
+
+/* BEGIN. */
+static int txn_begin(pv_db_t *db, apr_pool_t *pool, apr_dbd_transaction_t **txn,
+                     const char **why)
+{
+    int rc;
+
+    *txn = NULL;
+    if (is_sqlite(db))
+        return sqlite_exec(db, pool, "BEGIN IMMEDIATE", why);
+    /* apr_dbd_pgsql dereferences a NULL transaction when BEGIN fails on a
+     * broken connection: hand it a zeroed one, larger than its struct. */
+    if (!strcmp(apr_dbd_name(db->driver), "pgsql"))
+        *txn = apr_pcalloc(pool, 64);
+    rc = apr_dbd_transaction_start(db->driver, pool, db->handle, txn);
+    if (rc) {
+        *why = apr_psprintf(pool, "cannot begin a transaction: %s",
+                            apr_dbd_error(db->driver, db->handle, rc));
+        if (*txn)
+            apr_dbd_transaction_end(db->driver, pool, *txn);
+    }
+    return rc;
+}
+
+/* COMMIT, or ROLLBACK when |rc| says a statement failed; the result. */
+static int txn_end(pv_db_t *db, apr_pool_t *pool, apr_dbd_transaction_t *txn,
+                   int rc, const char **why)
+{
+    if (is_sqlite(db)) {
+        const char *ignored;
+
+        if (!rc && (rc = sqlite_exec(db, pool, "COMMIT", why)) == SQLITE_OK)
+            return 0;
+        /* a failed COMMIT can leave the transaction open */
+        if (!sqlite3_get_autocommit(apr_dbd_native_handle(db->driver,
+                                                          db->handle)))
+            sqlite_exec(db, pool, "ROLLBACK", &ignored);
+        return rc;
+    }
+    if (rc)
+        apr_dbd_transaction_mode_set(db->driver, txn,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+    if (apr_dbd_transaction_end(db->driver, pool, txn) && !rc) {
+        rc = -1;
+        *why = apr_psprintf(pool, "commit failed: %s",
+                            apr_dbd_error(db->driver, db->handle, rc));
+    }
+    return rc;
+}
+
+static void count_commit(const pv_store_t *store, int verifications)
+{
+    if (store->stats) {
+        pv_stats_add(&store->stats->db_commits, 1);
+        pv_stats_add(&store->stats->db_written, (apr_uint64_t)verifications);
+    }
+}
+
+/* One verification in a transaction of its own. */
+static pv_err record_alone(const pv_store_t *store, pv_db_t *db,
+                           apr_pool_t *pool, const char *const *values,
+                           const pv_outcome_info *info, int *changed,
+                           pv_outcome *recorded, const char **why)
+{
+    apr_dbd_transaction_t *txn;
+    int rc;
+
+    if (store->serial)
+        apr_global_mutex_lock(store->serial);
+    rc = txn_begin(db, pool, &txn, why);
+    if (!rc) {
+        rc = record_in_txn(store, db, pool, values, info, changed, recorded,
+                           why);
+        rc = txn_end(db, pool, txn, rc, why);
+    }
+    if (store->serial)
+        apr_global_mutex_unlock(store->serial);
+    if (rc) {
+        *changed = 0;
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    count_commit(store, 1);
+    return PV_OK;
+}
+
+/* Group commit. A SQLite commit waits for the disk (synchronous FULL: the
+ * WAL is synced, so a recorded payment survives a power cut) and SQLite has
+ * one writer at a time, so one transaction per verification caps a server
+ * at one verification per sync. Instead, a writer queues its verification.
+ * When no transaction of the group is running, it leads: it takes the
+ * writers' mutex (waiting meanwhile for other processes' transactions, while
+ * more writers queue), then the queue, its own verification included, runs
+ * every verification's statements on its own connection in one transaction,
+ * in queue order (the same result as one transaction each, one after the
+ * other), commits once and wakes the others. Verifications queued meanwhile
+ * go into the next transaction. If any statement or the commit fails,
+ * everything is rolled back and each verification of the batch runs alone,
+ * so one bad row costs the others nothing but a retry. */
+#define PV_BATCH_MAX 64
+
+typedef enum { PV_ITEM_QUEUED, PV_ITEM_DONE, PV_ITEM_ALONE } pv_item_state;
+
+typedef struct pv_item {
+    const char *const *values;
+    const pv_outcome_info *info;
+    apr_pool_t *pool;           /* its request's; its thread waits meanwhile */
+    int changed, rc;
+    pv_outcome recorded;
+    const char *why;
+    pv_item_state state;
+    struct pv_item *next;
+} pv_item;
+
+struct pv_group {
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *done;
+    pv_item *head, *tail;       /* waiting for the next transaction */
+    int running;                /* a transaction of the group is running */
+};
+
+apr_status_t pv_store_group_create(apr_pool_t *pool, pv_group_t **group)
+{
+    pv_group_t *g = apr_pcalloc(pool, sizeof(*g));
+    apr_status_t rv = apr_thread_mutex_create(&g->lock,
+                                              APR_THREAD_MUTEX_DEFAULT, pool);
+
+    if (rv == APR_SUCCESS)
+        rv = apr_thread_cond_create(&g->done, pool);
+    *group = rv == APR_SUCCESS ? g : NULL;
+    return rv;
+}
+
+/* Takes up to PV_BATCH_MAX verifications off the queue (under g->lock). */
+static pv_item *take_batch(pv_group_t *g, int *n)
+{
+    pv_item *batch = g->head, *last = batch;
+
+    *n = 1;
+    while (last->next && *n < PV_BATCH_MAX) {
+        last = last->next;
+        (*n)++;
+    }
+    g->head = last->next;
+    if (!g->head)
+        g->tail = NULL;
+    last->next = NULL;
+    return batch;
+}
+
+/* The leader's part, with g->lock held on entry and on return. */
+static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
+{
+    pv_group_t *g = store->group;
+    apr_dbd_transaction_t *txn;
+    const char *why = NULL;
+    pv_item *batch, *it;
+    int rc, n;
+
+    g->running = 1;
+    apr_thread_mutex_unlock(g->lock);
+    apr_global_mutex_lock(store->serial);
+    apr_thread_mutex_lock(g->lock);
+    batch = take_batch(g, &n);
+    apr_thread_mutex_unlock(g->lock);
+
+    rc = txn_begin(db, leader->pool, &txn, &why);
+    if (!rc) {
+        for (it = batch; !rc && it; it = it->next)
+            rc = it->rc = record_in_txn(store, db, it->pool, it->values,
+                                        it->info, &it->changed, &it->recorded,
+                                        &it->why);
+        rc = txn_end(db, leader->pool, txn, rc, &why);
+    }
+    apr_global_mutex_unlock(store->serial);
+    if (!rc)
+        count_commit(store, n);
+
+    apr_thread_mutex_lock(g->lock);
+    for (it = batch; it; it = it->next) {
+        if (rc && n > 1) {
+            it->state = PV_ITEM_ALONE;
+            continue;
+        }
+        it->state = PV_ITEM_DONE;
+        it->rc = rc;
+        if (rc && !it->why)     /* n == 1: the leader's own */
+            it->why = why;
+    }
+    g->running = 0;
+    apr_thread_cond_broadcast(g->done);
+}
+
+static pv_err record_grouped(const pv_store_t *store, pv_db_t *db,
+                             apr_pool_t *pool, const char *const *values,
+                             const pv_outcome_info *info, int *changed,
+                             pv_outcome *recorded, const char **why)
+{
+    pv_group_t *g = store->group;
+    pv_item mine;
+
+    memset(&mine, 0, sizeof(mine));
+    mine.values = values;
+    mine.info = info;
+    mine.pool = pool;
+    mine.recorded = *recorded;
+    mine.state = PV_ITEM_QUEUED;
+    apr_thread_mutex_lock(g->lock);
+    if (g->tail)
+        g->tail->next = &mine;
+    else
+        g->head = &mine;
+    g->tail = &mine;
+    /* still queued while nothing runs means queued here: head is set */
+    while (mine.state == PV_ITEM_QUEUED) {
+        if (g->running)
+            apr_thread_cond_wait(g->done, g->lock);
+        else
+            lead(store, db, &mine);
+    }
+    apr_thread_mutex_unlock(g->lock);
+    if (mine.state == PV_ITEM_ALONE)
+        return record_alone(store, db, pool, values, info, changed, recorded,
+                            why);
+    if (mine.rc) {
+        *why = mine.why;
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    *changed = mine.changed;
+    *recorded = mine.recorded;
+    return PV_OK;
+}
+
 pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
                        int *changed, pv_outcome *recorded, const char **why)
 {
     const pv_outcome_info *info = pv_outcome_lookup(outcome);
-    apr_dbd_transaction_t *txn = NULL;
-    int rc, nrows = 0;
 
     *changed = 0;
     *recorded = outcome;
@@ -285,70 +574,17 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
             }
         }
     }
-    /* apr_dbd_pgsql dereferences a NULL transaction when BEGIN fails on a
-     * broken connection: hand it a zeroed one, larger than its struct.
-     * (apr_dbd_sqlite3 only links the transaction it allocates itself.) */
-    if (!strcmp(apr_dbd_name(db->driver), "pgsql"))
-        txn = apr_pcalloc(pool, 64);
-    if (store->serial)
-        apr_global_mutex_lock(store->serial);
-    rc = apr_dbd_transaction_start(db->driver, pool, db->handle, &txn);
-    if (rc) {
-        *why = apr_psprintf(pool, "cannot begin a transaction: %s",
-                            apr_dbd_error(db->driver, db->handle, rc));
-        if (txn)
-            apr_dbd_transaction_end(db->driver, pool, txn);
-        if (store->serial)
-            apr_global_mutex_unlock(store->serial);
-        return PV_E_DATABASE_UNAVAILABLE;
-    }
-    rc = run(store, db, pool, PV_STMT_INSERT, values, &nrows, why);
-    if (!rc && nrows == 0) {
-        rc = run(store, db, pool, PV_STMT_ADVANCE, values, &nrows, why);
-        if (!rc && nrows == 0)
-            rc = run(store, db, pool, PV_STMT_REFRESH, values, &nrows, why);
-        else
-            *changed = (nrows > 0);
-        if (!rc && nrows == 0) {    /* a newer or final outcome stays */
-            const char *cols[2];
-            int found;
-
-            rc = select_first(store, db, pool, PV_STMT_CURRENT, values, cols,
-                              &found, why);
-            if (!rc && found)
-                *recorded = pv_outcome_from_name(cols[0]);
-        }
-    }
-    else if (!rc) {
-        *changed = 1;
-    }
-    if (!rc && *changed && info->writes_event)
-        rc = run(store, db, pool, PV_STMT_EVENT, values, &nrows, why);
-    if (!rc && *changed && info->updates_order
-        && store->stmt[PV_STMT_ORDER_UPDATE].label)
-        rc = run(store, db, pool, PV_STMT_ORDER_UPDATE, values, &nrows, why);
-    if (rc)
-        apr_dbd_transaction_mode_set(db->driver, txn,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
-    if (apr_dbd_transaction_end(db->driver, pool, txn) && !rc) {
-        rc = -1;
-        *why = apr_psprintf(pool, "commit failed: %s",
-                            apr_dbd_error(db->driver, db->handle, rc));
-    }
-    if (store->serial)
-        apr_global_mutex_unlock(store->serial);
-    if (rc) {
-        *changed = 0;
-        return PV_E_DATABASE_UNAVAILABLE;
-    }
-    return PV_OK;
+    if (store->group)
+        return record_grouped(store, db, pool, values, info, changed,
+                              recorded, why);
+    return record_alone(store, db, pool, values, info, changed, recorded, why);
 }
 
 apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db)
 {
     apr_pool_t *stmts, *old = NULL;
     apr_dbd_prepared_t *fresh[PV_STMT_COUNT] = {0};
-    int id, sqlite = !strcmp(apr_dbd_name(db->driver), "sqlite3");
+    int id, sqlite = is_sqlite(db);
 
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
         return APR_EGENERAL;

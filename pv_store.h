@@ -7,10 +7,13 @@
 #include <apr_hash.h>
 #include <apr_pools.h>
 #include <apr_global_mutex.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
 
 #include "pv_decide.h"
 #include "pv_error.h"
 #include "pv_sqlparam.h"
+#include "pv_stats.h"
 
 /* The statements, each under the label mod_dbd prepared it with. */
 typedef enum {
@@ -29,6 +32,9 @@ typedef struct {
     pv_sql_t sql;
 } pv_stmt_t;
 
+/* A process's SQLite writers, committing together (see pv_store.c). */
+typedef struct pv_group pv_group_t;
+
 typedef struct {
     pv_stmt_t stmt[PV_STMT_COUNT];
     /* SQLite has one writer at a time and makes the others poll for its
@@ -39,6 +45,12 @@ typedef struct {
      * busy timeout remains for other programs using the file. NULL for
      * servers with row locks. Set by the glue. */
     apr_global_mutex_t *serial;
+    /* SQLite: the writers of this process hand their statements to one of
+     * them, which runs them all in one transaction and commits them with
+     * one sync to disk (group commit). NULL: one transaction each. Set per
+     * process by the glue (pv_store_group_create). */
+    pv_group_t *group;
+    pv_stats_t *stats;      /* commits counted there; may be NULL */
 } pv_store_t;
 
 /* A connection as mod_dbd hands it out (ap_dbd_t without httpd). */
@@ -49,6 +61,9 @@ typedef struct {
     apr_pool_t *pool;       /* the connection's own pool */
     int stale;              /* SQLite said its statements expired */
 } pv_db_t;
+
+/* A commit group for one process's writers to one database. */
+apr_status_t pv_store_group_create(apr_pool_t *pool, pv_group_t **group);
 
 /* Fills the module's own statements for |driver| under labels made from
  * |prefix|. NULL or an error message. */

@@ -36,3 +36,24 @@ def allow_paid_orders(db):
         db.execute("DROP TRIGGER pv_test_ck")
     else:
         db.execute("ALTER TABLE shop_orders DROP CONSTRAINT pv_test_ck")
+
+
+def refuse_order_update(db, order_no, message):
+    """The shop's own rule refusing the update of one order only."""
+    if db.driver == "sqlite3":
+        db.execute("CREATE TRIGGER pv_test_one BEFORE UPDATE ON shop_orders WHEN "
+                   "NEW.order_no = '%s' BEGIN SELECT RAISE(ABORT, '%s'); END" % (order_no, message))
+    elif db.driver == "mysql":
+        db.execute("CREATE TRIGGER pv_test_one BEFORE UPDATE ON shop_orders FOR EACH ROW "
+                   "BEGIN IF NEW.order_no = '%s' THEN SIGNAL SQLSTATE '45000' "
+                   "SET MESSAGE_TEXT = '%s'; END IF; END" % (order_no, message))
+    else:
+        db.execute("CREATE OR REPLACE FUNCTION pv_test_one() RETURNS trigger AS $$ BEGIN "
+                   "IF NEW.order_no = '%s' THEN RAISE EXCEPTION '%s'; END IF; "
+                   "RETURN NEW; END $$ LANGUAGE plpgsql" % (order_no, message))
+        db.execute("CREATE TRIGGER pv_test_one BEFORE UPDATE ON shop_orders FOR EACH ROW "
+                   "EXECUTE FUNCTION pv_test_one()")
+
+
+def allow_order_updates(db):
+    db.execute("DROP TRIGGER pv_test_one%s" % (" ON shop_orders" if db.driver == "pgsql" else ""))

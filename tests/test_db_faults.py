@@ -1,8 +1,11 @@
 """The database misbehaving: 503 database_unavailable, nothing half-written,
 and service back without restarting httpd (contract sections 5 and 7)."""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from dbfaults import fail_inserts, repair_inserts
+from dbfaults import allow_order_updates, fail_inserts, refuse_order_update, repair_inserts
 
 
 def counts(pv):
@@ -31,6 +34,51 @@ def test_a_failing_statement_rolls_the_whole_transaction_back(pv):
     status, _, body = pv.httpd.verify("imp_db1", "o_db1")
     assert (status, body["status"]) == (200, "success"), pv.log()
     assert counts(pv) == (1, 1)
+
+
+def test_one_refused_payment_among_many_at_once_costs_the_others_nothing(pv, make_httpd):
+    """On SQLite the verifications waiting to be written are committed
+    together; a statement failing for one of them rolls that transaction
+    back and each verification runs again alone: only the refused one fails,
+    and every other one is recorded exactly once."""
+    n = 40
+    h = make_httpd(servers=1, threads=n + 8)    # all of them in one process at once
+    for i in range(n):
+        add_paid(pv, 100 + i)
+    refuse_order_update(pv.db, "o_db120", "order o_db120 is locked")
+    # SQLite: another program holds the write lock for a moment, so that the
+    # verifications queue up and go into the same transactions
+    holder = pv.db._connect() if pv.db.driver == "sqlite3" else None
+    try:
+        if holder:
+            holder.isolation_level = None
+            holder.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            futures = [pool.submit(h.verify, "imp_db%d" % (100 + i), "o_db%d" % (100 + i),
+                                   timeout=60) for i in range(n)]
+            if holder:      # until every look-up is answered, then a moment
+                deadline = time.time() + 30
+                while len(pv.emu.counters()["requests"]) < n and time.time() < deadline:
+                    time.sleep(0.05)
+                time.sleep(0.5)
+                holder.execute("COMMIT")
+            results = [f.result() for f in futures]
+    finally:
+        if holder:
+            holder.close()
+        allow_order_updates(pv.db)
+    bad = 20        # not the first: it would lead a transaction of its own
+    assert results[bad][0] == 503 and results[bad][2]["code"] == "database_unavailable", results[bad]
+    assert [(r[0], r[2]["status"]) for i, r in enumerate(results) if i != bad] == \
+        [(200, "success")] * (n - 1)
+    assert "order o_db120 is locked" in h.read_error_log()
+    recorded = sorted(r["imp_uid"] for r in pv.db.query("SELECT imp_uid FROM portone_payments"))
+    assert recorded == sorted("imp_db%d" % (100 + i) for i in range(n) if i != bad)
+    events = pv.db.query("SELECT imp_uid FROM portone_events")
+    assert sorted(e["imp_uid"] for e in events) == recorded
+    orders = pv.db.query("SELECT order_no, state, updates FROM shop_orders")
+    assert sorted((o["order_no"], o["state"], o["updates"]) for o in orders) == sorted(
+        [("o_db120", "new", 0)] + [("o_db%d" % (100 + i), "paid", 1) for i in range(n) if i != bad])
 
 
 def test_database_server_stopped_then_back_without_restarting_httpd(pv, request):
