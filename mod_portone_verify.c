@@ -354,6 +354,7 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                 return HTTP_INTERNAL_SERVER_ERROR;   /* it logged why */
             c->store.serial = sqlite_mutex;
         }
+        c->store.batch = !strcmp(cfg->name, "sqlite3") || !strcmp(cfg->name, "pgsql");
         c->store.stmt[PV_STMT_ORDER] = *c->order;
         if (c->order_update)
             c->store.stmt[PV_STMT_ORDER_UPDATE] = *c->order_update;
@@ -405,7 +406,7 @@ static void pv_child_init(apr_pool_t *p, server_rec *main_s)
 
         if (!configured(c) || c->client)
             continue;
-        if (c->store.serial && !c->store.group
+        if ((c->store.serial || c->store.batch) && !c->store.group
             && pv_store_group_create(p, &c->store.group) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV012 cannot create "
                          "the SQLite writers' commit group");

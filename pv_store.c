@@ -459,6 +459,26 @@ static pv_item *take_batch(pv_group_t *g, int *n)
     return batch;
 }
 
+/* The batch in imp_uid order (stable: one payment's verifications keep
+ * their order), so that transactions of several processes, which lock the
+ * rows of a database server as they go, lock them in the same order. */
+static pv_item *by_payment(pv_item *batch)
+{
+    pv_item *sorted = NULL;
+
+    while (batch) {
+        pv_item *it = batch, **at = &sorted;
+
+        batch = batch->next;
+        while (*at && strcmp((*at)->values[PV_P_IMP_UID],
+                             it->values[PV_P_IMP_UID]) <= 0)
+            at = &(*at)->next;
+        it->next = *at;
+        *at = it;
+    }
+    return sorted;
+}
+
 /* The leader's part, with g->lock held on entry and on return. */
 static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
 {
@@ -470,10 +490,12 @@ static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
 
     g->running = 1;
     apr_thread_mutex_unlock(g->lock);
-    apr_global_mutex_lock(store->serial);
+    if (store->serial)
+        apr_global_mutex_lock(store->serial);
     apr_thread_mutex_lock(g->lock);
     batch = take_batch(g, &n);
     apr_thread_mutex_unlock(g->lock);
+    batch = by_payment(batch);
 
     rc = txn_begin(db, leader->pool, &txn, &why);
     if (!rc) {
@@ -483,7 +505,8 @@ static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
                                         &it->why);
         rc = txn_end(db, leader->pool, txn, rc, &why);
     }
-    apr_global_mutex_unlock(store->serial);
+    if (store->serial)
+        apr_global_mutex_unlock(store->serial);
     if (!rc)
         count_commit(store, n);
 

@@ -50,6 +50,7 @@ typedef struct {
      * one sync to disk (group commit). NULL: one transaction each. Set per
      * process by the glue (pv_store_group_create). */
     pv_group_t *group;
+    int batch;              /* the driver gets a commit group */
     pv_stats_t *stats;      /* commits counted there; may be NULL */
 } pv_store_t;
 

@@ -1,5 +1,6 @@
 """Making the shop's database refuse a write, in each SQL dialect: a trigger
 that raises on INSERT into a table, or a CHECK constraint on shop_orders."""
+import sqlite3
 
 
 def fail_inserts(db, table, message):
@@ -57,3 +58,31 @@ def refuse_order_update(db, order_no, message):
 
 def allow_order_updates(db):
     db.execute("DROP TRIGGER pv_test_one%s" % (" ON shop_orders" if db.driver == "pgsql" else ""))
+
+
+def hold_writes(db):
+    """Another program holding up the module's writes, so that verifications
+    queue up behind it (where the module groups them into one transaction):
+    SQLite's write lock, or a PostgreSQL lock on portone_events that lets
+    reads through. None where the module does not group (MariaDB)."""
+    if db.driver == "sqlite3":
+        con = db._connect()
+        con.isolation_level = None
+        con.execute("BEGIN IMMEDIATE")
+        return con
+    if db.driver == "pgsql":
+        con = db._connect()
+        con.autocommit = False
+        con.cursor().execute("LOCK TABLE portone_events IN EXCLUSIVE MODE")
+        return con
+    return None
+
+
+def release_writes(con):
+    if con is None:
+        return
+    if isinstance(con, sqlite3.Connection):
+        con.execute("COMMIT")
+    else:
+        con.commit()
+    con.close()

@@ -5,7 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dbfaults import allow_order_updates, fail_inserts, refuse_order_update, repair_inserts
+from dbfaults import (allow_order_updates, fail_inserts, hold_writes, refuse_order_update,
+                      release_writes, repair_inserts)
 
 
 def counts(pv):
@@ -37,35 +38,44 @@ def test_a_failing_statement_rolls_the_whole_transaction_back(pv):
 
 
 def test_one_refused_payment_among_many_at_once_costs_the_others_nothing(pv, make_httpd):
-    """On SQLite the verifications waiting to be written are committed
-    together; a statement failing for one of them rolls that transaction
-    back and each verification runs again alone: only the refused one fails,
-    and every other one is recorded exactly once."""
+    """On SQLite and PostgreSQL the verifications waiting to be written are
+    committed together; a statement failing for one of them rolls that
+    transaction back and each verification runs again alone: only the
+    refused one fails, and every other one is recorded exactly once."""
     n = 40
     h = make_httpd(servers=1, threads=n + 8)    # all of them in one process at once
     for i in range(n):
         add_paid(pv, 100 + i)
+    # connections for all of them first (a new PostgreSQL connection
+    # prepares its statements, which the lock below would hold up)
+    for i in range(n):
+        add_paid(pv, 200 + i)
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        assert set(s for s, _, _ in pool.map(
+            lambda i: h.verify("imp_db%d" % (200 + i), "o_db%d" % (200 + i), timeout=60),
+            range(n))) == {200}
+    pv.db.execute("DELETE FROM portone_events")
+    pv.db.execute("DELETE FROM portone_payments")
+    pv.db.execute("DELETE FROM shop_orders WHERE order_no LIKE 'o_db2%'")
+    asked = len(pv.emu.counters()["requests"])
     refuse_order_update(pv.db, "o_db120", "order o_db120 is locked")
-    # SQLite: another program holds the write lock for a moment, so that the
+    # another program holds up the writes for a moment, so that the
     # verifications queue up and go into the same transactions
-    holder = pv.db._connect() if pv.db.driver == "sqlite3" else None
+    holder = hold_writes(pv.db)
     try:
-        if holder:
-            holder.isolation_level = None
-            holder.execute("BEGIN IMMEDIATE")
         with ThreadPoolExecutor(max_workers=n) as pool:
             futures = [pool.submit(h.verify, "imp_db%d" % (100 + i), "o_db%d" % (100 + i),
                                    timeout=60) for i in range(n)]
             if holder:      # until every look-up is answered, then a moment
                 deadline = time.time() + 30
-                while len(pv.emu.counters()["requests"]) < n and time.time() < deadline:
+                while len(pv.emu.counters()["requests"]) < asked + n and time.time() < deadline:
                     time.sleep(0.05)
                 time.sleep(0.5)
-                holder.execute("COMMIT")
+                release_writes(holder)
+                holder = None
             results = [f.result() for f in futures]
     finally:
-        if holder:
-            holder.close()
+        release_writes(holder)
         allow_order_updates(pv.db)
     bad = 20        # not the first: it would lead a transaction of its own
     assert results[bad][0] == 503 and results[bad][2]["code"] == "database_unavailable", results[bad]
