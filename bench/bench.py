@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
@@ -362,6 +363,20 @@ def wait_quiet(standin, alog=None, bound=15.0):
     log("warning: still busy after %.0fs" % bound)
 
 
+def db_counters(httpd):
+    """(write transactions committed, verifications written in them), from
+    mod_status; the ratio is the average commit group."""
+    try:
+        with urllib.request.urlopen(httpd.url + "/server-status?auto", timeout=10) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    got = dict(re.findall(r"^PortOne(DatabaseCommits|DatabaseWrites): (\d+)$", text, re.M))
+    if len(got) != 2:
+        return None
+    return int(got["DatabaseCommits"]), int(got["DatabaseWrites"])
+
+
 def measure(label, target_url, script, conns, standin, httpd=None, args=(), headers=(),
             sampler_fn=None, warmup=WARMUP, duration=DURATION, perf_dir=None):
     """A warm-up run, then the measured run with counters and samplers."""
@@ -371,6 +386,7 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
     wait_quiet(standin, alog)
     before, mark = standin.stats(), alog.size() if alog else 0
     cpu0 = httpd.cpu_ticks() if httpd else 0
+    db0 = db_counters(httpd) if httpd else None
     sampler = Sampler(sampler_fn) if sampler_fn else None
     if sampler:
         sampler.start()
@@ -394,6 +410,10 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
     after = standin.stats()
     cpu = (httpd.cpu_ticks() - cpu0) / os.sysconf("SC_CLK_TCK") if httpd else None
     verifs, bad, s5 = alog.count(mark, alog.size()) if alog else (0, 0, 0)
+    db1 = db_counters(httpd) if httpd else None
+    group = None
+    if db0 and db1 and db1[0] > db0[0]:
+        group = (db1[1] - db0[1]) / float(db1[0] - db0[0])
     row = {
         "label": label, "conns": conns,
         "rps": r["requests"] / (r["duration_us"] / 1e6),
@@ -405,7 +425,7 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
                   + after["payment_calls"] - before["payment_calls"]),
         "tokens": after["token_calls"] - before["token_calls"],
         "new_conns": after["connections"] - before["connections"],
-        "db": db, "rss_kib": rss,
+        "db": db, "rss_kib": rss, "group": group,
         # CPU seconds of the httpd children per request, in microseconds
         "cpu_us": 1e6 * cpu / max(1, verifs or r["requests"]) if httpd else None,
     }
@@ -455,9 +475,9 @@ def counted(httpd, standin, total, orders, conns=MAIN_CONNS):
 # ---------------------------------------------------------------- tables
 
 def fmt_main(rows, static_rps):
-    head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %6s"
+    head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
             % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/err", "PO/verif", "token",
-               "newPO/1k", "DB max/avg", "RSS MiB", "CPU us", "static", "bound"))
+               "newPO/1k", "DB max/avg", "wr/cmt", "RSS MiB", "CPU us", "static", "bound"))
     out = [head, "-" * len(head)]
     for r in rows:
         verif = r.get("verif", True) and r["verifs"]
@@ -469,10 +489,11 @@ def fmt_main(rows, static_rps):
         ratio = "%.1f%%" % (100.0 * r["rps"] / static_rps) if static_rps and r.get("ratio", True) else "-"
         bound = "%.1f%%" % (100.0 * r["rps"] / r["bound"]) if r.get("bound") else "-"
         cpu = "%.0f" % r["cpu_us"] if r["cpu_us"] is not None else "-"
-        out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %6s"
+        group = "%.1f" % r["group"] if r.get("group") else "-"
+        out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
                    % (r["label"][:42], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
-                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, rss, cpu,
-                      ratio, bound))
+                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, group, rss,
+                      cpu, ratio, bound))
     return out
 
 
@@ -487,6 +508,45 @@ def fmt_scaling(rows, static_rps):
                    % (r["conns"], r["rps"], r["p50_ms"], r["p99_ms"], r["non2xx"], r["s5"],
                       r["errors"], r["calls"] / v, 1000.0 * r["new_conns"] / v,
                       100.0 * r["rps"] / static_rps))
+    return out
+
+
+def fmt_targets(static_rps, sqlite_main, pg_rows, sqlite_slow, scaling_rows, size_rows, mem):
+    """Issue 5's targets, as ratios of this run's own figures."""
+    def pct(a, b):
+        return 100.0 * a / b if b else 0.0
+
+    best = max(r["rps"] for r in scaling_rows)
+    top = scaling_rows[-1]
+    k1, m1 = size_rows
+    out = ["Targets (this run's figures; 'met' or 'NOT met'):"]
+
+    def line(what, value, ok):
+        out.append("  %-60s %-34s %s" % (what, value, "met" if ok else "NOT met"))
+
+    line("SQLite, 32 conns: >= 40% of the static file", "%.1f%%" % pct(sqlite_main["rps"], static_rps),
+         pct(sqlite_main["rps"], static_rps) >= 40)
+    line("SQLite, 32 conns: p99 < 10 ms, no errors", "p99 %.1f ms, %d non-2xx/%d err"
+         % (sqlite_main["p99_ms"], sqlite_main["non2xx"], sqlite_main["errors"]),
+         sqlite_main["p99_ms"] < 10 and not sqlite_main["non2xx"] and not sqlite_main["errors"])
+    if pg_rows:
+        line("PostgreSQL, 32 conns: >= 25% of the static file",
+             "%.1f%%" % pct(pg_rows[0]["rps"], static_rps), pct(pg_rows[0]["rps"], static_rps) >= 25)
+    calls = [r["calls"] / float(r["verifs"]) for r in [sqlite_main, k1, m1] + pg_rows if r["verifs"]]
+    line("PortOne calls per verification: 1.00", "%.3f-%.3f" % (min(calls), max(calls)),
+         all(abs(c - 1.0) < 0.005 for c in calls))
+    for r in [sqlite_slow] + pg_rows[1:]:
+        line("%s: >= 95%% of the bound" % r["label"].replace("verify, ", ""),
+             "%.1f%% of %.0f req/s" % (pct(r["rps"], r["bound"]), r["bound"]),
+             pct(r["rps"], r["bound"]) >= 95)
+    line("256 conns: no 5xx, >= 90% of the best level", "%d 5xx, %.1f%% of %.0f req/s"
+         % (top["s5"], pct(top["rps"], best), best), not top["s5"] and pct(top["rps"], best) >= 90)
+    line("1,000,000 orders: >= 90% of the 1,000-order figure", "%.1f%%" % pct(m1["rps"], k1["rps"]),
+         pct(m1["rps"], k1["rps"]) >= 90)
+    out.append("    (the 1,000-order run is mostly repeats by then, the others mostly first "
+               "verifications; 1,000,000 vs 100,000 orders: %.1f%%)" % pct(m1["rps"], sqlite_main["rps"]))
+    d = (mem[-1][1] - mem[1][1]) / 1024.0
+    line("memory after 200,000 within a few MiB of after 10,000", "%+.1f MiB" % d, d < 5)
     return out
 
 
@@ -658,6 +718,9 @@ def run(standin_bin):
                         d / 1024.0, d * 1000.0 / (RSS_COUNTS[-1] - RSS_COUNTS[0])))
         lines.append("  same child processes throughout: %s (%s)"
                      % ("yes" if pids0 == pids1 else "NO", " ".join(map(str, pids1))))
+        lines.append("")
+        lines += fmt_targets(static_rps, sqlite_main, pg_rows, sqlite_slow, scaling_rows,
+                             size_rows, mem)
         lines.append("")
         lines.append("Total time: %.0f s" % (time.time() - T0))
         write_table(lines, "last-run.txt")

@@ -217,7 +217,7 @@ def run(standin_bin, variants):
         sqlite_tpl = {n: sqlite_db(sub("tpl-sqlite-%d" % n), n).path
                       for n in sorted({s[2] for s in scenarios if s[1] == "sqlite"})}
         pg = None
-        if with_pg:
+        if any(s[1] == "pgsql" for s in scenarios):
             pg = PgTemplates(sub("pg"), {s[2] for s in scenarios if s[1] == "pgsql"})
             stack.append(pg.stop)
             log("PostgreSQL templates: %s" % ", ".join("tpl_%d" % s[2] for s in scenarios
