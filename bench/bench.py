@@ -48,7 +48,7 @@ SLOW_MS = 50
 SCALING = (1, 8, 32, 128, 256)
 RSS_COUNTS = tuple(int(x) for x in os.environ.get("PV_BENCH_MEM", "10000,100000,200000").split(","))
 RSS_TIME_BOUND = 330            # seconds for one counted run at most
-HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX = 2, 160, 16
+HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX = 2, 192, 16
 STATIC_BODY = ('{"status":"success","message":"일반 결제 성공",'
                '"imp_uid":"imp_b12345","merchant_uid":"order_12345"}')
 

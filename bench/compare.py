@@ -6,7 +6,7 @@
 For each scenario, each variant runs back to back (scenario 1 on A, B, C,
 then scenario 2 on A, B, C, ...), so that load from elsewhere on the machine
 falls on all variants alike. Every variant gets a freshly started httpd (the
-settings of bench.py: event MPM, 2 x 160 threads, DBDMax 16) and a fresh copy
+settings of bench.py: event MPM, 2 x 192 threads, DBDMax 16) and a fresh copy
 of the same database: a copy of the SQLite file, or a PostgreSQL database
 created from a template (CREATE DATABASE ... TEMPLATE), so that no variant
 finds the rows another one wrote. One stand-in serves the whole run; its
