@@ -395,19 +395,21 @@ static pv_err record_alone(const pv_store_t *store, pv_db_t *db,
     return PV_OK;
 }
 
-/* Group commit. A SQLite commit waits for the disk (synchronous FULL: the
- * WAL is synced, so a recorded payment survives a power cut) and SQLite has
- * one writer at a time, so one transaction per verification caps a server
- * at one verification per sync. Instead, a writer queues its verification.
- * When no transaction of the group is running, it leads: it takes the
- * writers' mutex (waiting meanwhile for other processes' transactions, while
- * more writers queue), then the queue, its own verification included, runs
- * every verification's statements on its own connection in one transaction,
- * in queue order (the same result as one transaction each, one after the
- * other), commits once and wakes the others. Verifications queued meanwhile
- * go into the next transaction. If any statement or the commit fails,
- * everything is rolled back and each verification of the batch runs alone,
- * so one bad row costs the others nothing but a retry. */
+/* Group commit (SQLite, PostgreSQL). A SQLite commit waits for the disk
+ * (synchronous FULL: the WAL is synced, so a recorded payment survives a
+ * power cut) and SQLite has one writer at a time, so one transaction per
+ * verification caps a server at one verification per sync; on PostgreSQL
+ * BEGIN and COMMIT are two of the round trips of every first verification.
+ * Instead, a writer queues its verification. When no transaction of the
+ * group is running, it leads: it takes the SQLite writers' mutex (waiting
+ * meanwhile for other processes' transactions, while more writers queue),
+ * then the queue, its own verification included, runs every verification's
+ * statements on its own connection in one transaction, in imp_uid order
+ * (the same result as one transaction each, one after the other), commits
+ * once and wakes the others. Verifications queued meanwhile go into the
+ * next transaction. If any statement or the commit fails, everything is
+ * rolled back and each verification of the batch runs alone, so one bad
+ * row costs the others nothing but a retry. */
 #define PV_BATCH_MAX 64
 
 typedef enum { PV_ITEM_QUEUED, PV_ITEM_DONE, PV_ITEM_ALONE } pv_item_state;

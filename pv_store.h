@@ -45,10 +45,10 @@ typedef struct {
      * busy timeout remains for other programs using the file. NULL for
      * servers with row locks. Set by the glue. */
     apr_global_mutex_t *serial;
-    /* SQLite: the writers of this process hand their statements to one of
-     * them, which runs them all in one transaction and commits them with
-     * one sync to disk (group commit). NULL: one transaction each. Set per
-     * process by the glue (pv_store_group_create). */
+    /* SQLite and PostgreSQL: the writers of this process hand their
+     * statements to one of them, which runs them all in one transaction and
+     * commits them at once (group commit). NULL: one transaction each. Set
+     * per process by the glue (pv_store_group_create) where |batch| says. */
     pv_group_t *group;
     int batch;              /* the driver gets a commit group */
     pv_stats_t *stats;      /* commits counted there; may be NULL */
