@@ -354,7 +354,6 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                 return HTTP_INTERNAL_SERVER_ERROR;   /* it logged why */
             c->store.serial = sqlite_mutex;
         }
-        c->store.batch = !strcmp(cfg->name, "sqlite3") || !strcmp(cfg->name, "pgsql");
         c->store.stmt[PV_STMT_ORDER] = *c->order;
         if (c->order_update)
             c->store.stmt[PV_STMT_ORDER_UPDATE] = *c->order_update;
@@ -406,10 +405,10 @@ static void pv_child_init(apr_pool_t *p, server_rec *main_s)
 
         if (!configured(c) || c->client)
             continue;
-        if ((c->store.serial || c->store.batch) && !c->store.group
+        if (c->store.batch && !c->store.group
             && pv_store_group_create(p, &c->store.group) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV012 cannot create "
-                         "the SQLite writers' commit group");
+                         "the database writers' commit group");
         cc.base_url = c->api_url ? c->api_url : "https://api.iamport.kr";
         cc.key = c->api_key;
         cc.secret = c->api_secret;
@@ -741,7 +740,8 @@ typedef struct {
 
 static int pv_status_hook(request_rec *r, int flags)
 {
-    pv_status_row rows[PV_OUT_COUNT + PV_E_COUNT + PV_LATENCY_BUCKETS + 10];
+    /* the counters by outcome, error and latency, and the single ones */
+    pv_status_row rows[PV_OUT_COUNT + PV_E_COUNT + PV_LATENCY_BUCKETS + 16];
     pv_stats_t st;
     apr_uint64_t total = 0;
     int i, n = 0;
@@ -751,7 +751,11 @@ static int pv_status_hook(request_rec *r, int flags)
     pv_stats_read(stats, &st);
     for (i = 0; i < PV_OUT_COUNT; i++)
         total += st.outcomes[i];
-#define ROW(k, l, v) (rows[n].key = (k), rows[n].label = (l), rows[n++].value = (v))
+#define ROW(k, l, v) do { \
+        if (n < (int)(sizeof(rows) / sizeof(rows[0]))) { \
+            rows[n].key = (k); rows[n].label = (l); rows[n++].value = (v); \
+        } \
+    } while (0)
     ROW("Verifications", "verifications", total);
     for (i = 0; i < PV_OUT_COUNT; i++) {
         const char *name = pv_outcome_lookup((pv_outcome)i)->name;

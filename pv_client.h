@@ -50,5 +50,4 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
                              const char *imp_uid, pv_payment_t *out,
                              const char **why);
 
-
 #endif

@@ -46,23 +46,33 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         "SELECT outcome, response FROM portone_payments WHERE imp_uid = :imp_uid",
 };
 
+#define PV_SUBSTS 5
+
+/* SQLite and PostgreSQL spell it alike */
+static const char *const standard_sql[PV_SUBSTS][2] = {
+    {"{N}", "NUMERIC"}, {"{B}", "BIGINT"}, {"{I}", "INTEGER"},
+    {"{DUP}", "ON CONFLICT (imp_uid) DO NOTHING"},
+    {"{DUPE}", "ON CONFLICT (imp_uid, outcome) DO NOTHING"}
+};
+
+/* MySQL/MariaDB: affected rows count changed rows, so a duplicate that
+ * updates a column to itself counts 0, like DO NOTHING */
+static const char *const mysql_sql[PV_SUBSTS][2] = {
+    {"{N}", "DECIMAL(20,4)"}, {"{B}", "SIGNED"}, {"{I}", "SIGNED"},
+    {"{DUP}", "ON DUPLICATE KEY UPDATE imp_uid = imp_uid"},
+    {"{DUPE}", "ON DUPLICATE KEY UPDATE id = id"}
+};
+
 typedef struct {
     const char *driver;
-    const char *subst[5][2];
+    const char *const (*subst)[2];  /* PV_SUBSTS pairs */
+    int grouped;                    /* writers get a commit group */
 } pv_dialect;
 
 static const pv_dialect dialects[] = {
-    {"sqlite3", {{"{N}", "NUMERIC"}, {"{B}", "BIGINT"}, {"{I}", "INTEGER"},
-                 {"{DUP}", "ON CONFLICT (imp_uid) DO NOTHING"},
-                 {"{DUPE}", "ON CONFLICT (imp_uid, outcome) DO NOTHING"}}},
-    {"pgsql",   {{"{N}", "NUMERIC"}, {"{B}", "BIGINT"}, {"{I}", "INTEGER"},
-                 {"{DUP}", "ON CONFLICT (imp_uid) DO NOTHING"},
-                 {"{DUPE}", "ON CONFLICT (imp_uid, outcome) DO NOTHING"}}},
-    /* MySQL/MariaDB: affected rows count changed rows, so a duplicate that
-     * updates a column to itself counts 0, like DO NOTHING */
-    {"mysql",   {{"{N}", "DECIMAL(20,4)"}, {"{B}", "SIGNED"}, {"{I}", "SIGNED"},
-                 {"{DUP}", "ON DUPLICATE KEY UPDATE imp_uid = imp_uid"},
-                 {"{DUPE}", "ON DUPLICATE KEY UPDATE id = id"}}},
+    {"sqlite3", standard_sql, 1},
+    {"pgsql", standard_sql, 1},
+    {"mysql", mysql_sql, 0},
 };
 
 static char *substitute(apr_pool_t *pool, const char *tmpl, const pv_dialect *d)
@@ -70,7 +80,7 @@ static char *substitute(apr_pool_t *pool, const char *tmpl, const pv_dialect *d)
     char *out = apr_pstrdup(pool, tmpl);
     size_t i;
 
-    for (i = 0; i < sizeof(d->subst) / sizeof(d->subst[0]); i++) {
+    for (i = 0; i < PV_SUBSTS; i++) {
         char *at;
 
         while ((at = strstr(out, d->subst[i][0])) != NULL) {
@@ -87,39 +97,30 @@ static const char *const stmt_suffix[PV_STMT_COUNT] = {
     "current"
 };
 
-/* The module's own SQL for a mod_dbd driver, with named parameters; NULL
- * for a driver it does not speak. */
-static const char *dialect_sql(apr_pool_t *pool, pv_stmt_id id,
-                               const char *driver)
-{
-    size_t i;
-
-    if (id < PV_STMT_INSERT || id >= PV_STMT_COUNT)
-        return NULL;
-    for (i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
-        if (!strcmp(dialects[i].driver, driver))
-            return substitute(pool, sql_templates[id], &dialects[i]);
-    return NULL;
-}
-
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
                           const char *driver, const char *prefix)
 {
+    const pv_dialect *d = NULL;
+    size_t i;
     int id;
 
+    for (i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
+        if (!strcmp(dialects[i].driver, driver))
+            d = &dialects[i];
+    if (!d)
+        return apr_psprintf(pool, "mod_dbd driver \"%s\" is not supported "
+                            "(use sqlite3, pgsql or mysql)", driver);
     for (id = PV_STMT_INSERT; id < PV_STMT_COUNT; id++) {
-        const char *sql = dialect_sql(pool, (pv_stmt_id)id, driver);
-        const char *err;
+        const char *err = pv_sql_rewrite(pool,
+                                         substitute(pool, sql_templates[id], d),
+                                         1, &store->stmt[id].sql);
 
-        if (!sql)
-            return apr_psprintf(pool, "mod_dbd driver \"%s\" is not supported "
-                                "(use sqlite3, pgsql or mysql)", driver);
-        err = pv_sql_rewrite(pool, sql, 1, &store->stmt[id].sql);
         if (err)
             return err;
         store->stmt[id].label = apr_pstrcat(pool, prefix, stmt_suffix[id],
                                             (char *)NULL);
     }
+    store->batch = d->grouped;
     return NULL;
 }
 

@@ -32,7 +32,8 @@ typedef struct {
     pv_sql_t sql;
 } pv_stmt_t;
 
-/* A process's SQLite writers, committing together (see pv_store.c). */
+/* A process's writers to one database, committing together (see
+ * pv_store.c). */
 typedef struct pv_group pv_group_t;
 
 typedef struct {
@@ -50,7 +51,7 @@ typedef struct {
      * commits them at once (group commit). NULL: one transaction each. Set
      * per process by the glue (pv_store_group_create) where |batch| says. */
     pv_group_t *group;
-    int batch;              /* the driver gets a commit group */
+    int batch;              /* the driver gets a commit group (pv_store_init) */
     pv_stats_t *stats;      /* commits counted there; may be NULL */
 } pv_store_t;
 
@@ -67,7 +68,7 @@ typedef struct {
 apr_status_t pv_store_group_create(apr_pool_t *pool, pv_group_t **group);
 
 /* Fills the module's own statements for |driver| under labels made from
- * |prefix|. NULL or an error message. */
+ * |prefix|, and |batch|. NULL or an error message. */
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
                           const char *driver, const char *prefix);
 

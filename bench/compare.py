@@ -22,7 +22,8 @@ same scenario.
 Everything listens on 127.0.0.1 and is stopped by its PID at the end, also on
 Ctrl-C or an error. Environment: PV_BENCH_DURATION, PV_BENCH_WARMUP,
 PV_BENCH_KEEP=1 (keep the temp dir), PV_COMPARE_SKIP_PG=1,
-PV_COMPARE_ONLY (scenario numbers, as in "1,4"), PV_COMPARE_BUDGET (seconds; scenario runs that would start later than this
+PV_COMPARE_ONLY (scenario numbers in SCENARIOS, as in "1,4"),
+PV_COMPARE_BUDGET (seconds; scenario runs that would start later than this
 after the start are skipped and marked, default 420).
 """
 import hashlib
@@ -191,10 +192,9 @@ def run(standin_bin, variants):
     tmp = make_tempdir("pv-compare-")
     stack = []                              # stop functions, run in reverse
     with_pg = os.environ.get("PV_COMPARE_SKIP_PG") != "1"
-    scenarios = [s for s in SCENARIOS if with_pg or s[1] != "pgsql"]
     only = os.environ.get("PV_COMPARE_ONLY")
-    if only:
-        scenarios = [s for i, s in enumerate(SCENARIOS, 1) if str(i) in only.split(",")]
+    scenarios = [s for i, s in enumerate(SCENARIOS, 1)
+                 if (with_pg or s[1] != "pgsql") and (not only or str(i) in only.split(","))]
     results = []
     try:
         static_dir = os.path.join(tmp, "static")

@@ -31,22 +31,23 @@ def emulator():
     emu.stop()
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
-    if not pgcluster.available():
-        pytest.fail("PostgreSQL is not installed (run tests/install-deps.sh)")
-    cluster = pgcluster.PgCluster(make_tempdir("pv-pg-")).start()
+def server_cluster(module, cls, name, prefix):
+    """A database server for the whole session, stopped at its end."""
+    if not module.available():
+        pytest.fail("%s is not installed (run tests/install-deps.sh)" % name)
+    cluster = cls(make_tempdir(prefix)).start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    yield from server_cluster(pgcluster, pgcluster.PgCluster, "PostgreSQL", "pv-pg-")
 
 
 @pytest.fixture(scope="session")
 def my_cluster():
-    if not mycluster.available():
-        pytest.fail("MariaDB is not installed (run tests/install-deps.sh)")
-    cluster = mycluster.MyCluster(make_tempdir("pv-my-")).start()
-    yield cluster
-    cluster.stop()
+    yield from server_cluster(mycluster, mycluster.MyCluster, "MariaDB", "pv-my-")
 
 
 def make_db(kind, request):

@@ -71,8 +71,7 @@ def hold_writes(db):
         con.execute("BEGIN IMMEDIATE")
         return con
     if db.driver == "pgsql":
-        con = db._connect()
-        con.autocommit = False
+        con = db._connect()             # psycopg2: in a transaction until commit
         con.cursor().execute("LOCK TABLE portone_events IN EXCLUSIVE MODE")
         return con
     return None

@@ -100,6 +100,14 @@ class ShopDB:
             self.execute("DELETE FROM " + table)
 
 
+class ServerDB(ShopDB):
+    """A ShopDB on a database server of the tests' own (self.cluster)."""
+
+    @property
+    def params(self):
+        return self.cluster.dsn
+
+
 class SqliteDB(ShopDB):
     driver = "sqlite3"
     qmark = True

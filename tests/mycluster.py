@@ -6,7 +6,7 @@ import shutil
 import signal
 import subprocess
 
-from harness import ROOT, ShopDB, free_port, wait_port
+from harness import ROOT, ServerDB, free_port, wait_port
 
 ORDER_SCHEMA_MYSQL = """
 CREATE TABLE IF NOT EXISTS shop_orders (
@@ -75,7 +75,7 @@ class MyCluster:
         return "host=127.0.0.1 port=%d user=root dbname=shop" % self.port
 
 
-class MyDB(ShopDB):
+class MyDB(ServerDB):
     """A ShopDB on a MyCluster."""
     driver = "mysql"
 
@@ -90,10 +90,6 @@ class MyDB(ShopDB):
             if body.strip():
                 self.execute(body)
         self.execute(ORDER_SCHEMA_MYSQL)
-
-    @property
-    def params(self):
-        return self.cluster.dsn
 
     def _connect(self):
         return self._pymysql.connect(host="127.0.0.1", port=self.cluster.port, user="root",

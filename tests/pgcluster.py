@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 
-from harness import ROOT, ShopDB, free_port
+from harness import ROOT, ServerDB, free_port
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1] if glob.glob("/usr/lib/postgresql/*/bin") else None
 PG_USER = "postgres"
@@ -76,7 +76,7 @@ class PgCluster:
         return "host=127.0.0.1 port=%d dbname=shop user=%s" % (self.port, PG_USER)
 
 
-class PgDB(ShopDB):
+class PgDB(ServerDB):
     """A ShopDB on a PgCluster."""
     driver = "pgsql"
 
@@ -87,10 +87,6 @@ class PgDB(ShopDB):
         with open(os.path.join(ROOT, "conf", "schema-pgsql.sql")) as f:
             self.execute(f.read())
         self.execute(ORDER_SCHEMA_PG)
-
-    @property
-    def params(self):
-        return self.cluster.dsn
 
     def _connect(self):
         return self._psycopg2.connect(self.cluster.dsn)
