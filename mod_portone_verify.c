@@ -253,6 +253,7 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
     };
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
+    apr_pool_t *pool;
     const char *err = NULL;
     apr_finfo_t fi;
     int id, rv = OK;
@@ -269,7 +270,10 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
                      "conf/schema-sqlite3.sql", cfg->params);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (apr_dbd_open_ex(driver, ptemp, cfg->params, &handle, &err)
+    /* a pool of its own: pv_store_attach keeps its state in it */
+    if (apr_pool_create(&pool, ptemp) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (apr_dbd_open_ex(driver, pool, cfg->params, &handle, &err)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PV003 cannot reach the "
                      "database to check PortOne SQL at start-up (%s); it is "
@@ -277,9 +281,9 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
         return OK;
     }
     {
-        pv_db_t db = {driver, handle, NULL, ptemp, 0};
+        pv_db_t db = {driver, handle, NULL, pool, NULL};
 
-        pv_store_connection_setup(&db);     /* SQLite: wait for locks */
+        pv_store_attach(&db);               /* SQLite: wait for locks */
     }
     for (id = 0; id < PV_STMT_COUNT && rv == OK; id++) {
         apr_dbd_prepared_t *stmt = NULL;
@@ -300,6 +304,7 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
         }
     }
     apr_dbd_close(driver, handle);
+    apr_pool_destroy(pool);
     return rv;
 }
 
@@ -570,17 +575,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
     db.handle = dbd->handle;
     db.prepared = dbd->prepared;
     db.pool = dbd->pool;
-    db.stale = 0;
-    {
-        void *done = NULL;
-
-        apr_pool_userdata_get(&done, "portone_verify_setup", dbd->pool);
-        if (!done) {
-            pv_store_connection_setup(&db);
-            apr_pool_userdata_setn((void *)1, "portone_verify_setup", NULL,
-                                   dbd->pool);
-        }
-    }
+    pv_store_attach(&db);
     pv_store_values(pay, PV_OUT_PENDING, values, r->pool);
     for (attempt = 0; attempt < 2; attempt++) {
         if (attempt > 0) {

@@ -124,14 +124,119 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
     return NULL;
 }
 
-void pv_store_connection_setup(pv_db_t *db)
-{
-    int nrows;
+/* SQLite: the statements run on the connection itself, not through apr_dbd.
+ * apr_dbd_sqlite3 holds one mutex per process around every call, so that
+ * the request threads of a process read their orders one at a time, and
+ * copies every result row into the request's pool; its legacy prepare also
+ * fails for good after a schema change. sqlite3_prepare_v3 statements,
+ * prepared on a connection's first use of them, re-prepare themselves.
+ * (The library is thread-safe; a connection is one request's at a time.) */
+struct pv_native {
+    sqlite3 *conn;
+    sqlite3_stmt *stmt[PV_STMT_COUNT];
+};
 
-    /* SQLite: wait for the write lock inside SQLite instead of apr_dbd's
-     * 100 ms sleep-and-retry loop. A constant statement, no parameters. */
-    if (!strcmp(apr_dbd_name(db->driver), "sqlite3"))
-        apr_dbd_query(db->driver, db->handle, &nrows, "PRAGMA busy_timeout = 10000");
+#define PV_NATIVE_KEY "portone_verify_native"
+
+/* Runs before mod_dbd's cleanup that closes the connection (registered
+ * later, so run first). */
+static apr_status_t native_finalize(void *data)
+{
+    pv_native_t *n = data;
+    int id;
+
+    for (id = 0; id < PV_STMT_COUNT; id++) {
+        sqlite3_finalize(n->stmt[id]);      /* NULL is a no-op */
+        n->stmt[id] = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static int is_sqlite(const pv_db_t *db)
+{
+    return !strcmp(apr_dbd_name(db->driver), "sqlite3");
+}
+
+void pv_store_attach(pv_db_t *db)
+{
+    pv_native_t *n = NULL;
+
+    db->native = NULL;
+    if (!is_sqlite(db))
+        return;
+    apr_pool_userdata_get((void **)&n, PV_NATIVE_KEY, db->pool);
+    if (!n) {
+        n = apr_pcalloc(db->pool, sizeof(*n));
+        n->conn = apr_dbd_native_handle(db->driver, db->handle);
+        /* wait for the write lock inside SQLite, not in apr_dbd's 100 ms
+         * sleep-and-retry loop */
+        sqlite3_busy_timeout(n->conn, 10000);
+        apr_pool_userdata_setn(n, PV_NATIVE_KEY, native_finalize, db->pool);
+    }
+    db->native = n;
+}
+
+/* apr_dbd's spelling of a statement (%s, and a literal % doubled) in
+ * SQLite's (?). */
+static const char *native_sql(apr_pool_t *pool, const char *sql)
+{
+    char *out = apr_palloc(pool, strlen(sql) + 1), *o = out;
+
+    for (; *sql; sql++) {
+        if (sql[0] == '%' && (sql[1] == 's' || sql[1] == '%'))
+            *o++ = *++sql == 's' ? '?' : '%';
+        else
+            *o++ = *sql;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Runs statement |id| with |args| bound as text (NULL as SQL NULL). Gives
+ * the rows it changed in |*nrows| and, when |cols| is given, the first two
+ * columns of its first row (NULL for SQL NULL or a missing column) and
+ * whether there was one. */
+static int native_exec(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+                       pv_stmt_id id, const char *const *args, int nargs,
+                       int *nrows, const char **cols, int *found,
+                       const char **why)
+{
+    pv_native_t *n = db->native;
+    sqlite3_stmt *st = n->stmt[id];
+    int rc = SQLITE_OK, i;
+
+    if (!st) {
+        rc = sqlite3_prepare_v3(n->conn, native_sql(pool, store->stmt[id].sql.sql),
+                                -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        n->stmt[id] = st;
+    }
+    for (i = 0; rc == SQLITE_OK && i < nargs; i++)
+        rc = args[i] ? sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC)
+                     : sqlite3_bind_null(st, i + 1);
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            for (i = 0; cols && !*found && i < 2; i++) {
+                const char *v = i < sqlite3_column_count(st)
+                    ? (const char *)sqlite3_column_text(st, i) : NULL;
+
+                cols[i] = v ? apr_pstrdup(pool, v) : NULL;
+            }
+            if (found)
+                *found = 1;
+        }
+        if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+            *nrows = sqlite3_changes(n->conn);
+        }
+    }
+    if (rc != SQLITE_OK)
+        *why = apr_psprintf(pool, "%s: %s", store->stmt[id].label,
+                            sqlite3_errmsg(n->conn));
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    return rc;
 }
 
 void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
@@ -165,10 +270,6 @@ static const char *db_error(pv_db_t *db, apr_pool_t *pool, int rc,
 {
     const char *msg = apr_dbd_error(db->driver, db->handle, rc);
 
-    /* apr_dbd prepares SQLite statements the legacy way: after a schema
-     * change they fail for good (with a generic code; the text tells) */
-    if (msg && strstr(msg, "schema has changed"))
-        db->stale = 1;
     return apr_psprintf(pool, "%s: %s", store->stmt[id].label,
                         msg ? msg : "unknown database error");
 }
@@ -178,15 +279,19 @@ static int run(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                const char **why)
 {
     const pv_stmt_t *s = &store->stmt[id];
-    apr_dbd_prepared_t *stmt = prepared(store, db, id);
+    apr_dbd_prepared_t *stmt;
     const char *args[PV_SQL_MAX_PARAMS];
     int rc;
 
+    pv_sql_bind(&s->sql, values, args);
+    if (db->native)
+        return native_exec(store, db, pool, id, args, s->sql.nparams, nrows,
+                           NULL, NULL, why);
+    stmt = prepared(store, db, id);
     if (!stmt) {
         *why = apr_psprintf(pool, "statement %s is not prepared", s->label);
         return -1;
     }
-    pv_sql_bind(&s->sql, values, args);
     rc = apr_dbd_pquery(db->driver, pool, db->handle, nrows, stmt,
                         s->sql.nparams, args);
     if (rc)
@@ -202,7 +307,7 @@ static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                         const char **cols, int *found, const char **why)
 {
     const pv_stmt_t *s = &store->stmt[id];
-    apr_dbd_prepared_t *stmt = prepared(store, db, id);
+    apr_dbd_prepared_t *stmt;
     const char *args[PV_SQL_MAX_PARAMS];
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
@@ -210,11 +315,15 @@ static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
 
     *found = 0;
     cols[0] = cols[1] = NULL;
+    pv_sql_bind(&s->sql, values, args);
+    if (db->native)
+        return native_exec(store, db, pool, id, args, s->sql.nparams, &k,
+                           cols, found, why);
+    stmt = prepared(store, db, id);
     if (!stmt) {
         *why = apr_psprintf(pool, "statement %s is not prepared", s->label);
         return -1;
     }
-    pv_sql_bind(&s->sql, values, args);
     /* random access (1): the whole result at once, so that a broken
      * connection is an error here and not an empty result later */
     rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1,
@@ -299,17 +408,12 @@ static int record_in_txn(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
 static int sqlite_exec(pv_db_t *db, apr_pool_t *pool, const char *sql,
                        const char **why)
 {
-    sqlite3 *conn = apr_dbd_native_handle(db->driver, db->handle);
+    sqlite3 *conn = db->native->conn;
     int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
 
     if (rc != SQLITE_OK)
         *why = apr_psprintf(pool, "%s: %s", sql, sqlite3_errmsg(conn));
     return rc;
-}
-
-static int is_sqlite(const pv_db_t *db)
-{
-    return !strcmp(apr_dbd_name(db->driver), "sqlite3");
 }
 
 /* BEGIN. */
@@ -319,7 +423,7 @@ static int txn_begin(pv_db_t *db, apr_pool_t *pool, apr_dbd_transaction_t **txn,
     int rc;
 
     *txn = NULL;
-    if (is_sqlite(db))
+    if (db->native)
         return sqlite_exec(db, pool, "BEGIN IMMEDIATE", why);
     /* apr_dbd_pgsql dereferences a NULL transaction when BEGIN fails on a
      * broken connection: hand it a zeroed one, larger than its struct. */
@@ -339,14 +443,13 @@ static int txn_begin(pv_db_t *db, apr_pool_t *pool, apr_dbd_transaction_t **txn,
 static int txn_end(pv_db_t *db, apr_pool_t *pool, apr_dbd_transaction_t *txn,
                    int rc, const char **why)
 {
-    if (is_sqlite(db)) {
+    if (db->native) {
         const char *ignored;
 
         if (!rc && (rc = sqlite_exec(db, pool, "COMMIT", why)) == SQLITE_OK)
             return 0;
         /* a failed COMMIT can leave the transaction open */
-        if (!sqlite3_get_autocommit(apr_dbd_native_handle(db->driver,
-                                                          db->handle)))
+        if (!sqlite3_get_autocommit(db->native->conn))
             sqlite_exec(db, pool, "ROLLBACK", &ignored);
         return rc;
     }
@@ -419,6 +522,7 @@ typedef struct pv_item {
     const char *const *values;
     const pv_outcome_info *info;
     apr_pool_t *pool;           /* its request's; its thread waits meanwhile */
+    apr_thread_cond_t *wake;    /* its thread waits on it */
     int changed, rc;
     pv_outcome recorded;
     const char *why;
@@ -428,7 +532,6 @@ typedef struct pv_item {
 
 struct pv_group {
     apr_thread_mutex_t *lock;
-    apr_thread_cond_t *done;
     pv_item *head, *tail;       /* waiting for the next transaction */
     int running;                /* a transaction of the group is running */
 };
@@ -439,8 +542,6 @@ apr_status_t pv_store_group_create(apr_pool_t *pool, pv_group_t **group)
     apr_status_t rv = apr_thread_mutex_create(&g->lock,
                                               APR_THREAD_MUTEX_DEFAULT, pool);
 
-    if (rv == APR_SUCCESS)
-        rv = apr_thread_cond_create(&g->done, pool);
     *group = rv == APR_SUCCESS ? g : NULL;
     return rv;
 }
@@ -514,18 +615,23 @@ static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
         count_commit(store, n);
 
     apr_thread_mutex_lock(g->lock);
+    /* each thread is woken once: the batch's when it is done, and the first
+     * one still queued, to lead the next transaction */
     for (it = batch; it; it = it->next) {
         if (rc && n > 1) {
             it->state = PV_ITEM_ALONE;
-            continue;
         }
-        it->state = PV_ITEM_DONE;
-        it->rc = rc;
-        if (rc && !it->why)     /* n == 1: the leader's own */
-            it->why = why;
+        else {
+            it->state = PV_ITEM_DONE;
+            it->rc = rc;
+            if (rc && !it->why)     /* n == 1: the leader's own */
+                it->why = why;
+        }
+        apr_thread_cond_signal(it->wake);
     }
     g->running = 0;
-    apr_thread_cond_broadcast(g->done);
+    if (g->head)
+        apr_thread_cond_signal(g->head->wake);
 }
 
 static pv_err record_grouped(const pv_store_t *store, pv_db_t *db,
@@ -542,6 +648,9 @@ static pv_err record_grouped(const pv_store_t *store, pv_db_t *db,
     mine.pool = pool;
     mine.recorded = *recorded;
     mine.state = PV_ITEM_QUEUED;
+    if (apr_thread_cond_create(&mine.wake, pool) != APR_SUCCESS)
+        return record_alone(store, db, pool, values, info, changed, recorded,
+                            why);
     apr_thread_mutex_lock(g->lock);
     if (g->tail)
         g->tail->next = &mine;
@@ -551,7 +660,7 @@ static pv_err record_grouped(const pv_store_t *store, pv_db_t *db,
     /* still queued while nothing runs means queued here: head is set */
     while (mine.state == PV_ITEM_QUEUED) {
         if (g->running)
-            apr_thread_cond_wait(g->done, g->lock);
+            apr_thread_cond_wait(mine.wake, g->lock);
         else
             lead(store, db, &mine);
     }
@@ -610,13 +719,12 @@ apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db)
 {
     apr_pool_t *stmts, *old = NULL;
     apr_dbd_prepared_t *fresh[PV_STMT_COUNT] = {0};
-    int id, sqlite = is_sqlite(db);
+    int id;
 
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
         return APR_EGENERAL;
-    if (sqlite && !db->stale)
-        return APR_SUCCESS;     /* its statements are still good */
-    db->stale = 0;
+    if (db->native)
+        return APR_SUCCESS;     /* SQLite re-prepares its own statements */
     /* Prepare all of them again in a pool of their own, swapped in only when
      * every one prepared (on PostgreSQL, PREPARE fails with "already exists"
      * when nothing was lost). */
@@ -636,8 +744,6 @@ apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db)
         if (fresh[id])
             apr_hash_set(db->prepared, store->stmt[id].label,
                          APR_HASH_KEY_STRING, fresh[id]);
-    /* (apr_dbd_sqlite3 keeps its statements in the connection's own pool
-     * and finalizes them when it closes; only the wrappers are here) */
     apr_pool_userdata_get((void **)&old, "portone_verify_stmts", db->pool);
     apr_pool_userdata_setn(stmts, "portone_verify_stmts", NULL, db->pool);
     if (old)

@@ -56,12 +56,14 @@ typedef struct {
 } pv_store_t;
 
 /* A connection as mod_dbd hands it out (ap_dbd_t without httpd). */
+typedef struct pv_native pv_native_t;
+
 typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;
     apr_pool_t *pool;       /* the connection's own pool */
-    int stale;              /* SQLite said its statements expired */
+    pv_native_t *native;    /* SQLite: the connection itself (pv_store_attach) */
 } pv_db_t;
 
 /* A commit group for one process's writers to one database. */
@@ -73,7 +75,10 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
                           const char *driver, const char *prefix);
 
 /* Runs once per connection before first use (SQLite: busy timeout). */
-void pv_store_connection_setup(pv_db_t *db);
+/* Once per connection, the first time a request uses it: SQLite's busy
+ * timeout, and its statements prepared on the connection itself (kept in
+ * the connection's pool). Sets db->native; nothing to do for the others. */
+void pv_store_attach(pv_db_t *db);
 
 /* The values every statement can ask for, from the payment and outcome. */
 void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,

@@ -135,6 +135,10 @@ LoadModule alias_module {m}/mod_alias.so
 LoadModule mime_module {m}/mod_mime.so
 MaxKeepAliveRequests 0
 TypesConfig /dev/null
+# as in Debian's apache2.conf: no .htaccess look-ups along the path
+<Directory />
+    AllowOverride None
+</Directory>
 ListenBacklog 1024
 Alias /static.json {d}/static.json
 <Directory {d}>

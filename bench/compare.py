@@ -3,6 +3,9 @@
 
     /usr/bin/python3 bench/compare.py path/to/standin NAME=path/to/mod.so NAME=... 
 
+NAME=path/to/mod.so+path/to/lib.so runs that build with lib.so in
+LD_PRELOAD (an experiment that replaces a library function).
+
 For each scenario, each variant runs back to back (scenario 1 on A, B, C,
 then scenario 2 on A, B, C, ...), so that load from elsewhere on the machine
 falls on all variants alike. Every variant gets a freshly started httpd (the
@@ -24,7 +27,10 @@ Ctrl-C or an error. Environment: PV_BENCH_DURATION, PV_BENCH_WARMUP,
 PV_BENCH_KEEP=1 (keep the temp dir), PV_COMPARE_SKIP_PG=1,
 PV_COMPARE_ONLY (scenario numbers in SCENARIOS, as in "1,4"),
 PV_COMPARE_BUDGET (seconds; scenario runs that would start later than this
-after the start are skipped and marked, default 420).
+after the start are skipped and marked, default 420), PV_COMPARE_ROUNDS
+(default 1: run every scenario that many times over, the variants' order
+reversed every other round, and report each figure's median; the machines
+here vary by 10% from one run to the next).
 """
 import hashlib
 import os
@@ -42,6 +48,7 @@ from bench import (DURATION, WARMUP, BenchHttpd, Standin, check_verify, log,  # 
 from harness import _chown_tree, make_tempdir  # noqa: E402
 
 BUDGET = float(os.environ.get("PV_COMPARE_BUDGET", "420"))
+ROUNDS = max(1, int(os.environ.get("PV_COMPARE_ROUNDS", "1")))
 SLOW_MS = 50
 
 # (label, database, orders, connections, added PortOne latency in ms)
@@ -52,6 +59,8 @@ SCENARIOS = (
     ("PostgreSQL, 100k orders (mostly 1st: writes)", "pgsql", 100000, 32, 0),
     ("PostgreSQL, 1k orders", "pgsql", 1000, 32, 0),
     ("PostgreSQL, 100k orders, PortOne +50 ms", "pgsql", 100000, 128, SLOW_MS),
+    ("SQLite, 1M orders (mostly 1st: writes)", "sqlite", 1000000, 32, 0),
+    ("SQLite, 100k orders, PortOne +50 ms", "sqlite", 100000, 128, SLOW_MS),
 )
 
 
@@ -60,7 +69,13 @@ class VariantHttpd(BenchHttpd):
 
     def __init__(self, module, *args, **kw):
         super().__init__(*args, **kw)
-        self.module = module
+        self.module, _, self.preload = module.partition("+")
+
+    def environment(self):
+        env = super().environment()
+        if self.preload:
+            env["LD_PRELOAD"] = self.preload
+        return env
 
 
 class SqliteCopy:
@@ -139,6 +154,18 @@ class PgTemplates:
 
     def stop(self):
         self.cluster.stop()
+
+
+def median_row(rows):
+    """Each figure's median over the rounds (the lower middle one)."""
+    if len(rows) == 1:
+        return rows[0]
+    out = dict(rows[0])
+    for k, v in rows[0].items():
+        if isinstance(v, (int, float)) and all(r.get(k) is not None for r in rows):
+            out[k] = sorted(r[k] for r in rows)[(len(rows) - 1) // 2]
+    out["rounds"] = len(rows)
+    return out
 
 
 def short_hash(path):
@@ -230,30 +257,35 @@ def run(standin_bin, variants):
             if latency:
                 standin.set_latency(latency)
             try:
-                for name, so in variants:
-                    if time.time() - bench.T0 > BUDGET:
-                        log("skipping %s on %s: past the %.0fs budget" % (label, name, BUDGET))
-                        continue
-                    run_no += 1
-                    d = sub("run%02d-%s" % (run_no, re.sub(r"[^A-Za-z0-9_.-]", "_", name)))
-                    if kind == "sqlite":
-                        db = SqliteCopy(sqlite_tpl[orders], d)
-                    else:
-                        db = PgCopy(pg, "tpl_%d" % orders, "run%02d" % run_no)
-                    stack.append(db.drop)
-                    h = VariantHttpd(so, d, db, standin.url, static_dir)
-                    h.start()
-                    stack.append(h.stop)
-                    try:
-                        check_verify(h)
-                        rows[name] = measure("%d. %s [%s]" % (si, label, name), h.url,
-                                             "verify.lua", conns, standin, httpd=h,
-                                             args=(orders,))
-                    finally:
-                        h.stop()
-                        stack.remove(h.stop)
-                        db.drop()
-                        stack.remove(db.drop)
+                samples = {}
+                for rnd in range(ROUNDS):
+                    # alternate the order, so that no variant always runs first
+                    for name, so in (variants if rnd % 2 == 0 else variants[::-1]):
+                        if time.time() - bench.T0 > BUDGET:
+                            log("skipping %s on %s: past the %.0fs budget" % (label, name, BUDGET))
+                            continue
+                        run_no += 1
+                        d = sub("run%02d-%s" % (run_no, re.sub(r"[^A-Za-z0-9_.-]", "_", name)))
+                        if kind == "sqlite":
+                            db = SqliteCopy(sqlite_tpl[orders], d)
+                        else:
+                            db = PgCopy(pg, "tpl_%d" % orders, "run%02d" % run_no)
+                        stack.append(db.drop)
+                        h = VariantHttpd(so, d, db, standin.url, static_dir)
+                        h.start()
+                        stack.append(h.stop)
+                        try:
+                            check_verify(h)
+                            samples.setdefault(name, []).append(
+                                measure("%d. %s [%s] round %d" % (si, label, name, rnd + 1),
+                                        h.url, "verify.lua", conns, standin, httpd=h,
+                                        args=(orders,)))
+                        finally:
+                            h.stop()
+                            stack.remove(h.stop)
+                            db.drop()
+                            stack.remove(db.drop)
+                rows.update({name: median_row(rs) for name, rs in samples.items()})
             finally:
                 if latency:
                     standin.set_latency(0)
@@ -265,10 +297,12 @@ def run(standin_bin, variants):
             "wrk %ds runs after a %ds warm-up; each variant on a fresh httpd (event MPM, "
             "%d x %d threads, DBDMax %d) and a fresh copy of the database; all on 127.0.0.1"
             % (DURATION, WARMUP, bench.HTTPD_SERVERS, bench.HTTPD_THREADS, bench.DBD_MAX),
-            "variants (run in this order within each scenario):",
+            "variants (run in this order within each scenario%s):"
+            % (", reversed every other round; figures: the median of %d rounds" % ROUNDS
+               if ROUNDS > 1 else ""),
         ]
         for name, so in variants:
-            lines.append("  %-9s %s (sha256 %s)" % (name, so, short_hash(so)))
+            lines.append("  %-9s %s (sha256 %s)" % (name, so, short_hash(so.partition("+")[0])))
         lines.append("")
         lines += fmt_table(results, names)
         lines.append("verifs = verifications httpd finished in the measured run (access log); "
@@ -287,8 +321,9 @@ def parse_variants(args):
         name, sep, path = a.partition("=")
         if not sep or not name or not path:
             sys.exit("variant %r: expected NAME=path/to/mod_portone_verify.so" % a)
-        path = os.path.abspath(path)
-        if not os.path.isfile(path):
+        path, plus, pre = path.partition("+")
+        path = os.path.abspath(path) + plus + pre
+        if not os.path.isfile(path.partition("+")[0]):
             sys.exit("variant %s: no such file %s" % (name, path))
         if name in (n for n, _ in variants):
             sys.exit("variant %s given twice" % name)

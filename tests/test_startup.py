@@ -86,6 +86,24 @@ def test_colons_in_strings_and_casts_are_not_parameters(make_httpd, database, em
     verifies(httpd, database, emulator)
 
 
+def test_percent_signs_in_the_sql_are_literal(make_httpd, database, emulator):
+    # the % reaches the database as written (one character), on every driver
+    sql = ("SELECT total_price, currency FROM shop_orders WHERE order_no = :merchant_uid "
+           "AND length('%') = 1 AND order_no NOT LIKE '%-void'")
+    update = ("UPDATE shop_orders SET state = :outcome, paid_imp_uid = :imp_uid, "
+              "updates = updates + 1 WHERE order_no = :merchant_uid AND state NOT LIKE 'x%'")
+    httpd = make_httpd(directives={"PortOneOrderQuery": sql,
+                                   "PortOneOrderUpdateQuery": update})
+    verifies(httpd, database, emulator)
+    assert database.query("SELECT state, updates FROM shop_orders WHERE order_no = 'order_start'") \
+        == [{"state": "paid", "updates": 1}]
+    database.add_order("order_9-void", 10000)
+    emulator.add_payment(imp_uid="imp_void", merchant_uid="order_9-void", amount=10000,
+                         status="paid")
+    status, _, body = httpd.verify("imp_void", "order_9-void")
+    assert status == 404 and body["code"] == "order_not_found", (status, body)
+
+
 def test_order_query_without_currency_column(make_httpd, database, emulator):
     sql = "SELECT total_price FROM shop_orders WHERE order_no = :merchant_uid"
     httpd = make_httpd(directives={"PortOneOrderQuery": sql})
