@@ -27,10 +27,13 @@ all: .libs/mod_portone_verify.so
 # functions of the same names (json_object_get, ...).
 JSONC_A := $(shell pkg-config --variable=libdir json-c 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/libjson-c.a
 
+# libpq's header directory (Debian: /usr/include/postgresql)
+PQ_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+
 .libs/mod_portone_verify.so: $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
-	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc,,$(EXTRA_CFLAGS)) \
+	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc,,$(EXTRA_CFLAGS)) $(PQ_CFLAGS) \
 	    -Wl,-export-symbols-regex -Wl,'^portone_verify_module$$' \
-	    -Wl,-Wl,$(JSONC_A) -lcurl -lsqlite3 $(MODULE_SRCS) $(CORE_SRCS)
+	    -Wl,-Wl,$(JSONC_A) -lcurl -lsqlite3 -lpq $(MODULE_SRCS) $(CORE_SRCS)
 
 install: all
 	$(APXS) -i -n portone_verify mod_portone_verify.la
@@ -53,7 +56,7 @@ $(ASAN_SO): $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
 	mkdir -p build/asan
 	$(CC) $(WARN) -g -O1 -fPIC -shared -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    $(APXS_CFLAGS) $(APR_CFLAGS) -o $@ $(MODULE_SRCS) $(CORE_SRCS) -lcurl -lsqlite3 -ljson-c
+	    $(APXS_CFLAGS) $(APR_CFLAGS) $(PQ_CFLAGS) -o $@ $(MODULE_SRCS) $(CORE_SRCS) -lcurl -lsqlite3 -lpq -ljson-c
 
 asan-test: asan
 	PV_MODULE=$(CURDIR)/$(ASAN_SO) PV_PRELOAD=$$($(CC) -print-file-name=libasan.so) \

@@ -281,7 +281,7 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
         return OK;
     }
     {
-        pv_db_t db = {driver, handle, NULL, pool, NULL};
+        pv_db_t db = {driver, handle, NULL, pool, NULL, NULL};
 
         pv_store_attach(&db);               /* SQLite: wait for locks */
     }

@@ -1,7 +1,9 @@
 #include "pv_store.h"
 
 #include <apr_strings.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The module's own SQL. Forward-only recording is enforced by the WHERE
@@ -162,6 +164,9 @@ void pv_store_attach(pv_db_t *db)
     pv_native_t *n = NULL;
 
     db->native = NULL;
+    db->pg = NULL;
+    if (!strcmp(apr_dbd_name(db->driver), "pgsql"))
+        db->pg = apr_dbd_native_handle(db->driver, db->handle);
     if (!is_sqlite(db))
         return;
     apr_pool_userdata_get((void **)&n, PV_NATIVE_KEY, db->pool);
@@ -583,6 +588,157 @@ static pv_item *by_payment(pv_item *batch)
     return sorted;
 }
 
+/* PostgreSQL: a batch in two or three round trips instead of three per
+ * verification. libpq's pipeline sends statements without waiting for
+ * their answers, which are read back at a sync point. First: BEGIN and
+ * every verification's first record (INSERT). Then the event and the
+ * order update of each payment that INSERT created, and COMMIT when
+ * nothing else is left. A payment recorded before (its INSERT did nothing:
+ * an outcome moving on, or the same payment twice in the batch) then goes
+ * record_in_txn's way, a statement at a time, before COMMIT. The result is
+ * that of the verifications one after the other: the first records in
+ * imp_uid order, then the others. Any error rolls the whole batch back. */
+static int pg_send(PGconn *pg, const pv_store_t *store, pv_stmt_id id,
+                   const char *const *values)
+{
+    const pv_stmt_t *s = &store->stmt[id];
+    const char *args[PV_SQL_MAX_PARAMS];
+
+    pv_sql_bind(&s->sql, values, args);
+    return PQsendQueryPrepared(pg, s->label, s->sql.nparams, args, NULL, NULL,
+                               0) == 1;
+}
+
+/* BEGIN, COMMIT: constant statements, in the pipeline. */
+static int pg_send_plain(PGconn *pg, const char *sql)
+{
+    return PQsendQueryParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+/* Ends the pipeline's |n| statements with a sync point and reads their
+ * results: rows[i], the rows the i-th one changed. 0 when every one
+ * succeeded; else the first error is in |*why|. */
+static int pg_sync(PGconn *pg, apr_pool_t *pool, int n, int *rows,
+                   const char **why)
+{
+    int i = 0, ends = 0, rc = 0;
+
+    if (PQpipelineSync(pg) != 1) {
+        *why = apr_pstrdup(pool, PQerrorMessage(pg));
+        return -1;
+    }
+    for (;;) {
+        PGresult *res = PQgetResult(pg);
+        ExecStatusType st;
+
+        if (!res) {                 /* the end of one statement's results */
+            if (++ends > n) {       /* and no sync point: the link broke */
+                if (!rc)
+                    *why = apr_pstrdup(pool, PQerrorMessage(pg));
+                return -1;
+            }
+            continue;
+        }
+        st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && i < n) {
+            rows[i] = atoi(PQcmdTuples(res));
+        }
+        else if (!rc) {             /* later ones say PGRES_PIPELINE_ABORTED */
+            rc = -1;
+            *why = apr_pstrdup(pool, PQresultErrorMessage(res));
+        }
+        i++;
+        PQclear(res);
+    }
+    if (!rc && i != n) {
+        rc = -1;
+        *why = "the database answered another number of statements";
+    }
+    return rc;
+}
+
+static int pg_exec(PGconn *pg, apr_pool_t *pool, const char *sql,
+                   const char **why)
+{
+    PGresult *res = PQexec(pg, sql);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+
+    if (rc)
+        *why = apr_psprintf(pool, "%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    return rc;
+}
+
+static int pg_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+                    pv_item *batch, const char **why)
+{
+    PGconn *pg = db->pg;
+    int rows[2 * PV_BATCH_MAX + 2];
+    int rc, sent, ok, rest = 0, i;
+    const char *ignored;
+    pv_item *it;
+
+    if (PQenterPipelineMode(pg) != 1) {
+        *why = apr_pstrdup(pool, PQerrorMessage(pg));
+        return -1;
+    }
+    sent = ok = pg_send_plain(pg, "BEGIN");
+    for (it = batch; ok && it; it = it->next)
+        sent += ok = pg_send(pg, store, PV_STMT_INSERT, it->values);
+    rc = pg_sync(pg, pool, sent, rows, why);
+    if (!rc && !ok) {
+        rc = -1;
+        *why = apr_pstrdup(pool, PQerrorMessage(pg));
+    }
+    for (i = 1, it = batch; !rc && it; it = it->next, i++) {
+        it->rc = 0;
+        it->changed = rows[i] > 0;
+        rest += !it->changed;
+    }
+    if (!rc) {
+        sent = 0;
+        ok = 1;
+        for (it = batch; ok && it; it = it->next) {
+            if (!it->changed)
+                continue;
+            if (it->info->writes_event)
+                sent += ok = pg_send(pg, store, PV_STMT_EVENT, it->values);
+            if (ok && it->info->updates_order
+                && store->stmt[PV_STMT_ORDER_UPDATE].label)
+                sent += ok = pg_send(pg, store, PV_STMT_ORDER_UPDATE,
+                                     it->values);
+        }
+        if (ok && !rest)
+            sent += ok = pg_send_plain(pg, "COMMIT");
+        rc = pg_sync(pg, pool, sent, rows, why);
+        if (!rc && !ok) {
+            rc = -1;
+            *why = apr_pstrdup(pool, PQerrorMessage(pg));
+        }
+    }
+    if (PQexitPipelineMode(pg) != 1) {
+        /* results still pending: of no use to apr_dbd; start afresh */
+        if (!rc)
+            *why = apr_pstrdup(pool, PQerrorMessage(pg));
+        PQreset(pg);
+        return -1;
+    }
+    for (it = batch; !rc && rest && it; it = it->next)
+        if (!it->changed)
+            rc = it->rc = record_in_txn(store, db, it->pool, it->values,
+                                        it->info, &it->changed, &it->recorded,
+                                        &it->why);
+    if (!rc && rest)
+        rc = pg_exec(pg, pool, "COMMIT", why);
+    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+        pg_exec(pg, pool, "ROLLBACK", &ignored);
+    return rc;
+}
+
 /* The leader's part, with g->lock held on entry and on return. */
 static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
 {
@@ -601,8 +757,10 @@ static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
     apr_thread_mutex_unlock(g->lock);
     batch = by_payment(batch);
 
-    rc = txn_begin(db, leader->pool, &txn, &why);
-    if (!rc) {
+    if (db->pg) {
+        rc = pg_batch(store, db, leader->pool, batch, &why);
+    }
+    else if (!(rc = txn_begin(db, leader->pool, &txn, &why))) {
         for (it = batch; !rc && it; it = it->next)
             rc = it->rc = record_in_txn(store, db, it->pool, it->values,
                                         it->info, &it->changed, &it->recorded,

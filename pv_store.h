@@ -57,6 +57,7 @@ typedef struct {
 
 /* A connection as mod_dbd hands it out (ap_dbd_t without httpd). */
 typedef struct pv_native pv_native_t;
+struct pg_conn;                 /* libpq's PGconn */
 
 typedef struct {
     const apr_dbd_driver_t *driver;
@@ -64,6 +65,7 @@ typedef struct {
     apr_hash_t *prepared;
     apr_pool_t *pool;       /* the connection's own pool */
     pv_native_t *native;    /* SQLite: the connection itself (pv_store_attach) */
+    struct pg_conn *pg;     /* PostgreSQL: the connection itself, for batches */
 } pv_db_t;
 
 /* A commit group for one process's writers to one database. */
@@ -77,7 +79,7 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
 /* Runs once per connection before first use (SQLite: busy timeout). */
 /* Once per connection, the first time a request uses it: SQLite's busy
  * timeout, and its statements prepared on the connection itself (kept in
- * the connection's pool). Sets db->native; nothing to do for the others. */
+ * the connection's pool). Sets db->native (SQLite) or db->pg (PostgreSQL). */
 void pv_store_attach(pv_db_t *db);
 
 /* The values every statement can ask for, from the payment and outcome. */
