@@ -564,6 +564,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
     ap_dbd_t *dbd = dbd_open_fn(r->pool, r->server);
     pv_db_t db;
     pv_order_t order = {NULL, NULL};
+    pv_prior_t prior;
     pv_err err = PV_OK;
     int attempt, found = 0;
 
@@ -586,7 +587,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
                 break;
         }
         err = pv_store_load_order(&c->store, &db, r->pool, values, &order,
-                                  &found, why);
+                                  &found, &prior, why);
         if (err != PV_OK)
             continue;
         if (!found)
@@ -594,7 +595,7 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
         pv_decide(pay, &order, c->sandbox == 1, claim->merchant_uid, dec);
         pv_store_values(pay, dec->outcome, values, r->pool);
         err = pv_store_record(&c->store, &db, r->pool, values, dec->outcome,
-                              changed, recorded, why);
+                              &prior, changed, recorded, why);
         if (err == PV_OK)
             break;
     }

@@ -354,13 +354,161 @@ static int select_first(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     return 0;
 }
 
+/* PostgreSQL: libpq's pipeline sends statements without waiting for their
+ * answers, which are read back at a sync point: one round trip for several
+ * statements (the statements are those apr_dbd prepared, by their labels). */
+static int pg_send(PGconn *pg, const pv_store_t *store, pv_stmt_id id,
+                   const char *const *values)
+{
+    const pv_stmt_t *s = &store->stmt[id];
+    const char *args[PV_SQL_MAX_PARAMS];
+
+    pv_sql_bind(&s->sql, values, args);
+    return PQsendQueryPrepared(pg, s->label, s->sql.nparams, args, NULL, NULL,
+                               0) == 1;
+}
+
+/* BEGIN, COMMIT: constant statements, in the pipeline. */
+static int pg_send_plain(PGconn *pg, const char *sql)
+{
+    return PQsendQueryParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+/* Ends the pipeline's |n| statements with a sync point and reads their
+ * results: rows[i], the rows the i-th one changed, and with |keep| its
+ * result itself (the caller clears it). 0 when every one succeeded; else
+ * the first error is in |*why|. */
+static int pg_sync(PGconn *pg, apr_pool_t *pool, int n, int *rows,
+                   PGresult **keep, const char **why)
+{
+    int i = 0, ends = 0, rc = 0;
+
+    if (PQpipelineSync(pg) != 1) {
+        *why = apr_pstrdup(pool, PQerrorMessage(pg));
+        return -1;
+    }
+    for (;;) {
+        PGresult *res = PQgetResult(pg);
+        ExecStatusType st;
+
+        if (!res) {                 /* the end of one statement's results */
+            if (++ends > n) {       /* and no sync point: the link broke */
+                if (!rc)
+                    *why = apr_pstrdup(pool, PQerrorMessage(pg));
+                return -1;
+            }
+            continue;
+        }
+        st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && i < n) {
+            rows[i] = atoi(PQcmdTuples(res));
+            if (keep) {
+                keep[i++] = res;
+                continue;
+            }
+        }
+        else if (!rc) {             /* later ones say PGRES_PIPELINE_ABORTED */
+            rc = -1;
+            *why = apr_pstrdup(pool, PQresultErrorMessage(res));
+        }
+        i++;
+        PQclear(res);
+    }
+    if (!rc && i != n) {
+        rc = -1;
+        *why = "the database answered another number of statements";
+    }
+    return rc;
+}
+
+static int pg_exec(PGconn *pg, apr_pool_t *pool, const char *sql,
+                   const char **why)
+{
+    PGresult *res = PQexec(pg, sql);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+
+    if (rc)
+        *why = apr_psprintf(pool, "%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    return rc;
+}
+
+/* Leaves pipeline mode; a connection with results still pending is of no
+ * use to apr_dbd, so it starts afresh (its statements are prepared again by
+ * pv_store_recover). */
+static int pg_pipeline_end(PGconn *pg, apr_pool_t *pool, int rc,
+                           const char **why)
+{
+    if (PQexitPipelineMode(pg) == 1)
+        return rc;
+    if (!rc)
+        *why = apr_pstrdup(pool, PQerrorMessage(pg));
+    PQreset(pg);
+    return -1;
+}
+
+/* The first two columns of a result's first row (NULL for SQL NULL or a
+ * missing column); whether it has a row. */
+static int pg_first_row(PGresult *res, apr_pool_t *pool, const char **cols)
+{
+    int i;
+
+    for (i = 0; i < 2; i++)
+        cols[i] = PQntuples(res) > 0 && i < PQnfields(res) && !PQgetisnull(res, 0, i)
+                  ? apr_pstrdup(pool, PQgetvalue(res, 0, i)) : NULL;
+    return PQntuples(res) > 0;
+}
+
+/* The order and the payment's record in one round trip. */
+static int pg_load(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+                   const char *const *values, const char **order, int *found,
+                   pv_prior_t *prior, const char **why)
+{
+    PGconn *pg = db->pg;
+    PGresult *res[2] = {NULL, NULL};
+    const char *cols[2];
+    int rows[2], sent, ok, rc;
+
+    if (PQenterPipelineMode(pg) != 1) {
+        *why = apr_pstrdup(pool, PQerrorMessage(pg));
+        return -1;
+    }
+    sent = ok = pg_send(pg, store, PV_STMT_ORDER, values);
+    if (ok)
+        sent += ok = pg_send(pg, store, PV_STMT_CURRENT, values);
+    rc = pg_sync(pg, pool, sent, rows, res, why);
+    if (!rc && !ok) {
+        rc = -1;
+        *why = apr_pstrdup(pool, PQerrorMessage(pg));
+    }
+    rc = pg_pipeline_end(pg, pool, rc, why);
+    if (!rc) {
+        *found = pg_first_row(res[0], pool, order);
+        prior->found = pg_first_row(res[1], pool, cols);
+        prior->outcome = cols[0];
+        prior->response = cols[1];
+        prior->known = 1;
+    }
+    PQclear(res[0]);            /* NULL is a no-op */
+    PQclear(res[1]);
+    return rc;
+}
+
 pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
                            apr_pool_t *pool, const char *const *values,
-                           pv_order_t *order, int *found, const char **why)
+                           pv_order_t *order, int *found, pv_prior_t *prior,
+                           const char **why)
 {
     const char *cols[2];
 
-    if (select_first(store, db, pool, PV_STMT_ORDER, values, cols, found, why))
+    prior->known = 0;
+    if (db->pg ? pg_load(store, db, pool, values, cols, found, prior, why)
+               : select_first(store, db, pool, PV_STMT_ORDER, values, cols,
+                              found, why))
         return PV_E_DATABASE_UNAVAILABLE;
     order->amount = cols[0];
     order->currency = cols[1];
@@ -598,81 +746,6 @@ static pv_item *by_payment(pv_item *batch)
  * record_in_txn's way, a statement at a time, before COMMIT. The result is
  * that of the verifications one after the other: the first records in
  * imp_uid order, then the others. Any error rolls the whole batch back. */
-static int pg_send(PGconn *pg, const pv_store_t *store, pv_stmt_id id,
-                   const char *const *values)
-{
-    const pv_stmt_t *s = &store->stmt[id];
-    const char *args[PV_SQL_MAX_PARAMS];
-
-    pv_sql_bind(&s->sql, values, args);
-    return PQsendQueryPrepared(pg, s->label, s->sql.nparams, args, NULL, NULL,
-                               0) == 1;
-}
-
-/* BEGIN, COMMIT: constant statements, in the pipeline. */
-static int pg_send_plain(PGconn *pg, const char *sql)
-{
-    return PQsendQueryParams(pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
-}
-
-/* Ends the pipeline's |n| statements with a sync point and reads their
- * results: rows[i], the rows the i-th one changed. 0 when every one
- * succeeded; else the first error is in |*why|. */
-static int pg_sync(PGconn *pg, apr_pool_t *pool, int n, int *rows,
-                   const char **why)
-{
-    int i = 0, ends = 0, rc = 0;
-
-    if (PQpipelineSync(pg) != 1) {
-        *why = apr_pstrdup(pool, PQerrorMessage(pg));
-        return -1;
-    }
-    for (;;) {
-        PGresult *res = PQgetResult(pg);
-        ExecStatusType st;
-
-        if (!res) {                 /* the end of one statement's results */
-            if (++ends > n) {       /* and no sync point: the link broke */
-                if (!rc)
-                    *why = apr_pstrdup(pool, PQerrorMessage(pg));
-                return -1;
-            }
-            continue;
-        }
-        st = PQresultStatus(res);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(res);
-            break;
-        }
-        if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && i < n) {
-            rows[i] = atoi(PQcmdTuples(res));
-        }
-        else if (!rc) {             /* later ones say PGRES_PIPELINE_ABORTED */
-            rc = -1;
-            *why = apr_pstrdup(pool, PQresultErrorMessage(res));
-        }
-        i++;
-        PQclear(res);
-    }
-    if (!rc && i != n) {
-        rc = -1;
-        *why = "the database answered another number of statements";
-    }
-    return rc;
-}
-
-static int pg_exec(PGconn *pg, apr_pool_t *pool, const char *sql,
-                   const char **why)
-{
-    PGresult *res = PQexec(pg, sql);
-    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
-
-    if (rc)
-        *why = apr_psprintf(pool, "%s: %s", sql, PQresultErrorMessage(res));
-    PQclear(res);
-    return rc;
-}
-
 static int pg_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                     pv_item *batch, const char **why)
 {
@@ -689,7 +762,7 @@ static int pg_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     sent = ok = pg_send_plain(pg, "BEGIN");
     for (it = batch; ok && it; it = it->next)
         sent += ok = pg_send(pg, store, PV_STMT_INSERT, it->values);
-    rc = pg_sync(pg, pool, sent, rows, why);
+    rc = pg_sync(pg, pool, sent, rows, NULL, why);
     if (!rc && !ok) {
         rc = -1;
         *why = apr_pstrdup(pool, PQerrorMessage(pg));
@@ -714,19 +787,14 @@ static int pg_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
         }
         if (ok && !rest)
             sent += ok = pg_send_plain(pg, "COMMIT");
-        rc = pg_sync(pg, pool, sent, rows, why);
+        rc = pg_sync(pg, pool, sent, rows, NULL, why);
         if (!rc && !ok) {
             rc = -1;
             *why = apr_pstrdup(pool, PQerrorMessage(pg));
         }
     }
-    if (PQexitPipelineMode(pg) != 1) {
-        /* results still pending: of no use to apr_dbd; start afresh */
-        if (!rc)
-            *why = apr_pstrdup(pool, PQerrorMessage(pg));
-        PQreset(pg);
+    if (pg_pipeline_end(pg, pool, 0, why))
         return -1;
-    }
     for (it = batch; !rc && rest && it; it = it->next)
         if (!it->changed)
             rc = it->rc = record_in_txn(store, db, it->pool, it->values,
@@ -837,7 +905,8 @@ static pv_err record_grouped(const pv_store_t *store, pv_db_t *db,
 
 pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       int *changed, pv_outcome *recorded, const char **why)
+                       const pv_prior_t *prior, int *changed,
+                       pv_outcome *recorded, const char **why)
 {
     const pv_outcome_info *info = pv_outcome_lookup(outcome);
 
@@ -849,19 +918,24 @@ pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
      * very same answer. Anything else goes to the transaction, which
      * decides for itself. */
     {
+        pv_prior_t now = {0, 0, NULL, NULL};
         const char *cols[2];
-        int found;
 
-        if (select_first(store, db, pool, PV_STMT_CURRENT, values, cols,
-                         &found, why))
-            return PV_E_DATABASE_UNAVAILABLE;
-        if (found) {
-            pv_outcome cur = pv_outcome_from_name(cols[0]);
+        if (!prior || !prior->known) {
+            if (select_first(store, db, pool, PV_STMT_CURRENT, values, cols,
+                             &now.found, why))
+                return PV_E_DATABASE_UNAVAILABLE;
+            now.outcome = cols[0];
+            now.response = cols[1];
+            prior = &now;
+        }
+        if (prior->found) {
+            pv_outcome cur = pv_outcome_from_name(prior->outcome);
             int cur_rank = pv_outcome_lookup(cur)->rank;
 
             if (cur_rank > info->rank || (cur_rank == info->rank && cur != outcome)
-                || (cur == outcome && cols[1] && values[PV_P_RESPONSE]
-                    && !strcmp(cols[1], values[PV_P_RESPONSE]))) {
+                || (cur == outcome && prior->response && values[PV_P_RESPONSE]
+                    && !strcmp(prior->response, values[PV_P_RESPONSE]))) {
                 *recorded = cur;
                 return PV_OK;
             }

@@ -87,16 +87,26 @@ void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
                      const char **values, apr_pool_t *pool);
 
 /* Loads the order: PV_OK with |*found| 0 or 1, or PV_E_DATABASE_UNAVAILABLE. */
+/* The payment's record as it was when its order was loaded: PostgreSQL
+ * reads it in the same round trip; elsewhere |known| is 0 and
+ * pv_store_record reads it itself. */
+typedef struct {
+    int known, found;
+    const char *outcome, *response;
+} pv_prior_t;
+
 pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
                            apr_pool_t *pool, const char *const *values,
-                           pv_order_t *order, int *found, const char **why);
+                           pv_order_t *order, int *found, pv_prior_t *prior,
+                           const char **why);
 
 /* Records the verification in one transaction (contract section 6).
  * |*changed| is 1 when the outcome of the payment changed; |*recorded| is
  * the payment's outcome afterwards (a stale look-up leaves a newer one). */
 pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       int *changed, pv_outcome *recorded, const char **why);
+                       const pv_prior_t *prior, int *changed,
+                       pv_outcome *recorded, const char **why);
 
 /* After a failure: checks the connection (which may reconnect) and prepares
  * every statement again where they were lost: PostgreSQL loses them with a
