@@ -154,20 +154,16 @@ static apr_status_t native_finalize(void *data)
     return APR_SUCCESS;
 }
 
-static int is_sqlite(const pv_db_t *db)
-{
-    return !strcmp(apr_dbd_name(db->driver), "sqlite3");
-}
-
 void pv_store_attach(pv_db_t *db)
 {
+    const char *name = apr_dbd_name(db->driver);
     pv_native_t *n = NULL;
 
     db->native = NULL;
     db->pg = NULL;
-    if (!strcmp(apr_dbd_name(db->driver), "pgsql"))
+    if (!strcmp(name, "pgsql"))
         db->pg = apr_dbd_native_handle(db->driver, db->handle);
-    if (!is_sqlite(db))
+    if (strcmp(name, "sqlite3"))
         return;
     apr_pool_userdata_get((void **)&n, PV_NATIVE_KEY, db->pool);
     if (!n) {
