@@ -1,6 +1,8 @@
 """make leakcheck: valgrind memcheck on `httpd -X` with the module, through a
 few hundred verifications of every outcome and error; fails when a
-definitely-lost block has a frame in the module's code."""
+definitely-lost block has a frame in the module's code. On SQLite, then on
+PostgreSQL (PV_LEAK_DBS, default "sqlite3,pgsql"): each driver has its own
+statement code in pv_store.c."""
 import os
 import re
 import sys
@@ -10,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import Httpd, SqliteDB, make_tempdir, wait_port  # noqa: E402
 from portone_emulator import Emulator  # noqa: E402
+import pgcluster  # noqa: E402
 
 ROUNDS = int(os.environ.get("PV_LEAK_ROUNDS", "40"))
 OURS = re.compile(r"mod_portone_verify\.c|pv_[a-z]+\.c")
@@ -48,13 +51,30 @@ def drive(h, emu, db, n):
     return sent
 
 
-def main():
+def check(kind):
+    """One valgrind run on database |kind|; True when nothing is ours."""
     d = make_tempdir("pv-leak-")
     emu = Emulator().start()
-    db = SqliteDB(d)
+    cluster = None
+    try:
+        if kind == "pgsql":
+            cluster = pgcluster.PgCluster(make_tempdir("pv-leak-pg-")).start()
+            db = pgcluster.PgDB(cluster)
+        else:
+            db = SqliteDB(d)
+        return run(d, emu, db, kind)
+    finally:
+        emu.stop()
+        if cluster:
+            cluster.stop()
+
+
+def run(d, emu, db, kind):
     h = Httpd(d, db, emu.url, directives={"PortOneTimeout": "30"})
     vlog = os.path.join(d, "valgrind.log")
     wrapper = ["valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
+               # httpd unloads the module before the report: keep its symbols
+               "--keep-debuginfo=yes",
                "--errors-for-leak-kinds=definite", "--num-callers=40", "--log-file=" + vlog]
     total = 0
     try:
@@ -63,18 +83,16 @@ def main():
         t0 = time.time()
         for n in range(ROUNDS):
             total += drive(h, emu, db, n)
-        print("leakcheck: %d requests in %.0f s" % (total, time.time() - t0))
+        print("leakcheck (%s): %d requests in %.0f s" % (kind, total, time.time() - t0))
     finally:
         h.stop()
-        emu.stop()
     seen = set(re.findall(r'" \d{3} (\S+) ', h.read_access_log()))
     wanted = {"paid", "vbank_issued", "pending", "cancelled", "failed", "forgery",
               "payment_not_found", "order_not_found", "upstream_error", "invalid_request",
               "unsupported_media_type"}
     if not wanted <= seen:
-        print("leakcheck: these outcomes never happened: %s" % sorted(wanted - seen))
-        print("0 passed, 1 failed")
-        sys.exit(1)
+        print("leakcheck (%s): these outcomes never happened: %s" % (kind, sorted(wanted - seen)))
+        return False
     text = open(vlog, encoding="utf-8", errors="replace").read()
     summary = re.search(r"definitely lost: ([\d,]+) bytes in ([\d,]+) blocks", text)
     errors = re.search(r"ERROR SUMMARY: (\d+) errors", text)
@@ -82,19 +100,24 @@ def main():
     ours = [r for r in records if OURS.search(r)]
     invalid = [r for r in re.split(r"\n==\d+== \n", text)
                if re.search(r"Invalid (read|write)|uninitialised", r) and OURS.search(r)]
-    print("leakcheck: valgrind: definitely lost %s bytes in %s blocks overall; "
+    print("leakcheck (%s): valgrind: definitely lost %s bytes in %s blocks overall; "
           "%d loss records with a frame in the module; %d memory errors in the module"
-          % (summary.group(1) if summary else "0", summary.group(2) if summary else "0",
+          % (kind, summary.group(1) if summary else "0", summary.group(2) if summary else "0",
              len(ours), len(invalid)))
     if errors:
-        print("leakcheck: valgrind ERROR SUMMARY: %s errors (all sources)" % errors.group(1))
+        print("leakcheck (%s): valgrind ERROR SUMMARY: %s errors (all sources)"
+              % (kind, errors.group(1)))
     for r in (ours + invalid)[:5]:
         print(r)
-    print("leakcheck: log at %s" % vlog)
-    if ours or invalid:
-        print("0 passed, 1 failed")
-        sys.exit(1)
-    print("1 passed, 0 failed")
+    print("leakcheck (%s): log at %s" % (kind, vlog))
+    return not (ours or invalid)
+
+
+def main():
+    kinds = os.environ.get("PV_LEAK_DBS", "sqlite3,pgsql").split(",")
+    results = [check(k) for k in kinds]
+    print("%d passed, %d failed" % (results.count(True), results.count(False)))
+    sys.exit(0 if all(results) else 1)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Every test: a warning-free build, the C unit tests, the fuzzers briefly,
-# then the pytest integration suite (httpd + SQLite + PostgreSQL + the
+# valgrind on httpd with the module, then the pytest integration suite (httpd + SQLite + PostgreSQL + the
 # PortOne emulator), whose summary line ends the output.
 set -e
 cd "$(dirname "$0")/.."
@@ -23,6 +23,9 @@ if [ -f fuzz/run.sh ]; then
     echo "== fuzzers (${PV_FUZZ_SECONDS:-20} s each)"
     sh fuzz/run.sh "${PV_FUZZ_SECONDS:-20}"
 fi
+
+echo "== valgrind memcheck on httpd -X with the module (SQLite, PostgreSQL)"
+$PYTHON tests/leakcheck.py
 
 echo "== integration tests against the module built with ASan and UBSan"
 make asan >/dev/null
