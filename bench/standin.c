@@ -8,7 +8,9 @@
  *   GET  /payments/{imp}    a full PaymentAnnotation (portone-api.md 1.4) from a
  *                           fixed template: imp_uid from the path, merchant_uid
  *                           derived from it (imp_b12345 -> order_12345, other
- *                           imp_X -> order_X), amount 10000, KRW, status paid.
+ *                           imp_X -> order_X; with orders=N set, imp_bK ->
+ *                           order_((K-1) mod N + 1), so that many payments
+ *                           share N orders), amount 10000, KRW, status paid.
  *                           Needs an Authorization (or X-ImpTokenHeader)
  *                           header carrying the token, else 401 code -1.
  *                           Answered after the added latency (nanosleep in
@@ -17,6 +19,7 @@
  *   GET  /__stats           {"token_calls","payment_calls","connections",
  *                            "open_connections","requests","latency_ms"}
  *   POST /__config?latency_ms=N   changes the added latency at run time.
+ *   POST /__config?orders=N       maps payments onto N orders (0: one each).
  *
  * Prints "listening <port>" on stdout once it accepts connections. */
 #define _GNU_SOURCE
@@ -42,6 +45,7 @@
 static unsigned long n_token, n_payment, n_conn, n_requests;
 static long n_open;
 static int latency_ms;
+static long orders_mod;         /* 0: imp_bK pays order_K */
 
 #define INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 #define DEC(x) __atomic_sub_fetch(&(x), 1, __ATOMIC_RELAXED)
@@ -134,7 +138,11 @@ static int payment_answer(int fd, const char *imp, size_t ilen, int keep)
               || (c >= '0' && c <= '9') || c == '_' || c == '-'))
             return respond(fd, 404, ERR_404, strlen(ERR_404), keep);
     }
-    if (ilen > 5 && !memcmp(imp, "imp_b", 5))
+    if (ilen > 5 && !memcmp(imp, "imp_b", 5) && GET(orders_mod) > 0
+        && imp[5] >= '1' && imp[5] <= '9')
+        snprintf(merchant, sizeof(merchant), "order_%ld",
+                 (atol(imp + 5) - 1) % GET(orders_mod) + 1);
+    else if (ilen > 5 && !memcmp(imp, "imp_b", 5))
         snprintf(merchant, sizeof(merchant), "order_%.*s", (int)(ilen - 5), imp + 5);
     else if (ilen > 4 && !memcmp(imp, "imp_", 4))
         snprintf(merchant, sizeof(merchant), "order_%.*s", (int)(ilen - 4), imp + 4);
@@ -343,6 +351,12 @@ static void *serve(void *arg)
                  && !memcmp(target, "/__config?latency_ms=", 21)) {
             int ms = atoi(target + 21);
             __atomic_store_n(&latency_ms, ms < 0 ? 0 : ms, __ATOMIC_RELAXED);
+            rc = stats_answer(fd, keep);
+        }
+        else if (mlen == 4 && !memcmp(method, "POST", 4) && tlen > 16
+                 && !memcmp(target, "/__config?orders=", 17)) {
+            long n = atol(target + 17);
+            __atomic_store_n(&orders_mod, n < 0 ? 0 : n, __ATOMIC_RELAXED);
             rc = stats_answer(fd, keep);
         }
         else {

@@ -2,7 +2,12 @@
 -- N in 1..orders to /payments/complete, counts answers by status class and
 -- prints one "BENCHJSON {...}" line at the end for bench.py.
 --
---   wrk ... -s verify.lua URL -- ORDERS [TOTAL NTHREADS]
+--   wrk ... -s verify.lua URL -- ORDERS [TOTAL NTHREADS [PAYMENTS]]
+--
+-- With PAYMENTS > 0 the payment is imp_bK for a random K in 1..PAYMENTS and
+-- its order is order_((K-1) mod ORDERS + 1), as the stand-in answers after
+-- POST /__config?orders=ORDERS: many payments share the orders, so that
+-- nearly every verification is a first one even with few orders.
 --
 -- With TOTAL > 0 the run is counted: the threads send exactly TOTAL
 -- verifications between them, then stop (any request a stopping thread
@@ -26,6 +31,7 @@ function init(args)
    orders = tonumber(args[1]) or 100000
    local total = tonumber(args[2]) or 0
    local nthreads = tonumber(args[3]) or 1
+   payments = tonumber(args[4]) or 0
    quota = 0
    if total > 0 then
       quota = math.floor(total / nthreads)
@@ -50,7 +56,12 @@ function request()
    end
    sent = sent + 1
    local n = math.random(orders)
-   local body = '{"imp_uid":"imp_b' .. n .. '","merchant_uid":"order_' .. n .. '"}'
+   local k = n
+   if payments > 0 then
+      k = math.random(payments)
+      n = (k - 1) % orders + 1
+   end
+   local body = '{"imp_uid":"imp_b' .. k .. '","merchant_uid":"order_' .. n .. '"}'
    return wrk.format("POST", "/payments/complete", headers, body)
 end
 
