@@ -7,7 +7,7 @@ PYTHON  ?= /usr/bin/python3
 CC      ?= cc
 
 MODULE_SRCS = mod_portone_verify.c
-CORE_SRCS   = pv_client.c pv_decide.c pv_decimal.c pv_error.c pv_portone.c \
+CORE_SRCS   = pv_client.c pv_decide.c pv_decimal.c pv_error.c pv_json.c pv_portone.c \
               pv_request.c pv_sqlparam.c pv_stats.c pv_store.c
 HEADERS     = $(wildcard pv_*.h)
 WARN        = -Wall -Wextra
@@ -41,7 +41,7 @@ install: all
 # C unit tests of the pure layer: no httpd, no network, no database.
 tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(CORE_SRCS) $(HEADERS)
 	$(CC) $(WARN) -g -O1 -I. $(APR_CFLAGS) -o $@ tests/unit/*.c \
-	    pv_decide.c pv_decimal.c pv_error.c pv_portone.c pv_request.c \
+	    pv_decide.c pv_decimal.c pv_error.c pv_json.c pv_portone.c pv_request.c \
 	    pv_sqlparam.c $(APR_LIBS) -ljson-c
 
 unit: tests/unit/run_unit

@@ -1,7 +1,7 @@
 dnl mod_portone_verify inside httpd's source tree: ./buildconf; ./configure --enable-portone-verify
 APACHE_MODPATH_INIT(portone_verify)
 
-portone_verify_objs="mod_portone_verify.lo pv_client.lo pv_decide.lo pv_decimal.lo pv_error.lo pv_portone.lo pv_request.lo pv_sqlparam.lo pv_stats.lo pv_store.lo"
+portone_verify_objs="mod_portone_verify.lo pv_client.lo pv_decide.lo pv_decimal.lo pv_error.lo pv_json.lo pv_portone.lo pv_request.lo pv_sqlparam.lo pv_stats.lo pv_store.lo"
 
 APACHE_MODULE(portone_verify, PortOne payment verification (needs mod_dbd, libcurl, json-c, libsqlite3 and libpq), $portone_verify_objs, , no, [
   AC_CHECK_HEADERS([curl/curl.h json-c/json.h sqlite3.h], [], [enable_portone_verify=no])

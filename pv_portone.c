@@ -1,49 +1,27 @@
 #include "pv_portone.h"
 
 #include <apr_strings.h>
-#include <json-c/json.h>
 #include <string.h>
 
 #include "pv_decimal.h"
+#include "pv_json.h"
 #include "pv_request.h"
 
-static apr_status_t json_put_cleanup(void *obj)
+/* Checks a whole body as strict JSON (pv_json.h). */
+static int parse_body(const char *body, size_t len, pv_json_t *root)
 {
-    json_object_put(obj);
-    return APR_SUCCESS;
+    if (!body || len == 0 || memchr(body, 0, len))
+        return -1;
+    return pv_json_parse(body, len, PV_JSON_DEPTH, root);
 }
 
-/* Parses a whole body as strict JSON; the object lives as long as |pool|. */
-static struct json_object *parse_body(apr_pool_t *pool, const char *body,
-                                      size_t len)
+/* A member of an object that is a number without fraction or exponent:
+ * json-c's "int". Whether it is zero, by its text ("0", "-0"). */
+static int int_is_zero(const pv_json_t *v)
 {
-    struct json_tokener *tok;
-    struct json_object *root;
+    size_t i = v->at[0] == '-';
 
-    if (!body || len == 0 || len > (size_t)0x7fffffff || memchr(body, 0, len))
-        return NULL;
-    tok = json_tokener_new_ex(PV_JSON_DEPTH);
-    if (!tok)
-        return NULL;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    root = json_tokener_parse_ex(tok, body, (int)len);
-    if (root && (json_tokener_get_error(tok) != json_tokener_success
-                 || (size_t)tok->char_offset < len)) {
-        size_t i;
-
-        for (i = (size_t)tok->char_offset; i < len; i++)
-            if (!strchr(" \t\r\n", body[i]))
-                break;
-        if (i < len || json_tokener_get_error(tok) != json_tokener_success) {
-            json_object_put(root);
-            root = NULL;
-        }
-    }
-    json_tokener_free(tok);
-    if (root)
-        apr_pool_cleanup_register(pool, root, json_put_cleanup,
-                                  apr_pool_cleanup_null);
-    return root;
+    return v->len == i + 1 && v->at[i] == '0';
 }
 
 typedef enum { ENV_OK, ENV_BAD, ENV_CODE } env_result;
@@ -52,35 +30,34 @@ typedef enum { ENV_OK, ENV_BAD, ENV_CODE } env_result;
  * response object, ENV_CODE for a non-zero code, ENV_BAD for anything not of
  * the documented shape; |*why| says what. */
 static env_result envelope(apr_pool_t *pool, const char *body, size_t len,
-                           struct json_object **resp, const char **why)
+                           pv_json_t *resp, const char **why)
 {
-    struct json_object *root = parse_body(pool, body, len), *code, *msg;
+    static const char *const keys[] = {"code", "message", "response"};
+    pv_json_t root, m[3];
 
-    if (!root || !json_object_is_type(root, json_type_object)) {
+    if (parse_body(body, len, &root) || root.type != PV_JSON_OBJECT) {
         *why = "the answer is not a JSON object";
         return ENV_BAD;
     }
-    if (!json_object_object_get_ex(root, "code", &code)
-        || !json_object_is_type(code, json_type_int)) {
+    pv_json_members(&root, keys, 3, m);
+    if (m[0].type != PV_JSON_INT) {
         *why = "the answer has no integer \"code\"";
         return ENV_BAD;
     }
-    if (json_object_get_int64(code) != 0) {
-        const char *m = NULL;
+    if (!int_is_zero(&m[0])) {
+        size_t n;
+        const char *msg = pv_json_string(pool, &m[1], &n);
 
-        if (json_object_object_get_ex(root, "message", &msg)
-            && json_object_is_type(msg, json_type_string))
-            m = json_object_get_string(msg);
-        *why = apr_psprintf(pool, "PortOne answered code %" APR_INT64_T_FMT
-                            ": %.200s", (apr_int64_t)json_object_get_int64(code),
-                            m ? m : "(no message)");
+        *why = apr_psprintf(pool, "PortOne answered code %.*s: %.200s",
+                            m[0].len > 20 ? 20 : (int)m[0].len, m[0].at,
+                            msg ? msg : "(no message)");
         return ENV_CODE;
     }
-    if (!json_object_object_get_ex(root, "response", resp)
-        || !json_object_is_type(*resp, json_type_object)) {
+    if (m[2].type != PV_JSON_OBJECT) {
         *why = "the answer has no \"response\" object";
         return ENV_BAD;
     }
+    *resp = m[2];
     return ENV_OK;
 }
 
@@ -88,7 +65,8 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
                               const char *body, size_t len, pv_token_t *out,
                               const char **why)
 {
-    struct json_object *resp = NULL, *v;
+    static const char *const keys[] = {"access_token", "now", "expired_at"};
+    pv_json_t resp, m[3];
     const char *tok;
     size_t tlen, i;
 
@@ -111,13 +89,12 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
     case ENV_OK:
         break;
     }
-    if (!json_object_object_get_ex(resp, "access_token", &v)
-        || !json_object_is_type(v, json_type_string)) {
+    pv_json_members(&resp, keys, 3, m);
+    tok = pv_json_string(pool, &m[0], &tlen);
+    if (!tok) {
         *why = "getToken answer has no access_token";
         return PV_E_UPSTREAM_ERROR;
     }
-    tok = json_object_get_string(v);
-    tlen = (size_t)json_object_get_string_len(v);
     if (tlen == 0 || tlen > PV_TOKEN_MAX) {
         *why = "getToken answer has an access_token of a bad length";
         return PV_E_UPSTREAM_ERROR;
@@ -131,121 +108,45 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
     }
     memcpy(out->access_token, tok, tlen);
     out->access_token[tlen] = '\0';
-    if (!json_object_object_get_ex(resp, "now", &v)
-        || !json_object_is_type(v, json_type_int)) {
+    if (pv_json_int64(&m[1], &out->now)) {
         *why = "getToken answer has no integer \"now\"";
         return PV_E_UPSTREAM_ERROR;
     }
-    out->now = json_object_get_int64(v);
-    if (!json_object_object_get_ex(resp, "expired_at", &v)
-        || !json_object_is_type(v, json_type_int)) {
+    if (pv_json_int64(&m[2], &out->expired_at)) {
         *why = "getToken answer has no integer \"expired_at\"";
         return PV_E_UPSTREAM_ERROR;
     }
-    out->expired_at = json_object_get_int64(v);
     return PV_OK;
-}
-
-/* Skips one JSON value of text that json-c already accepted as strict JSON;
- * returns the position after it. */
-static const char *skip_value(const char *p, const char *end)
-{
-    int depth = 0;
-
-    for (; p < end; p++) {
-        char c = *p;
-
-        if (c == '"') {
-            for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\')
-                    p++;
-            if (depth == 0)
-                return p + 1;               /* a string */
-        }
-        else if (c == '{' || c == '[') {
-            depth++;
-        }
-        else if (c == '}' || c == ']') {
-            if (--depth <= 0)
-                return depth == 0 ? p + 1   /* an object or array */
-                                  : p;      /* a literal, then the end */
-        }
-        else if (depth == 0 && strchr(", \t\r\n", c)) {
-            return p;                       /* a number or literal */
-        }
-    }
-    return p;
-}
-
-/* The text of member |key| of the top-level object of |body| exactly as
- * PortOne sent it, so that storing it needs no second serialisation; the
- * last one if the key repeats, as json-c keeps the last. NULL when not found
- * as plain text (json-c serialises it then). */
-static const char *raw_member(apr_pool_t *pool, const char *body, size_t len,
-                              const char *key)
-{
-    const char *p = body, *end = body + len, *found = NULL;
-    size_t klen = strlen(key), flen = 0;
-
-    while (p < end && *p != '{')
-        p++;
-    for (p++; p < end;) {
-        const char *k;
-
-        while (p < end && strchr(" \t\r\n,", *p))
-            p++;
-        if (p >= end || *p != '"')
-            break;
-        for (k = ++p; p < end && *p != '"' && *p != '\\'; p++)
-            ;
-        if (p >= end || *p != '"')
-            return NULL;                    /* an escaped key */
-        {
-            int match = (size_t)(p - k) == klen && !memcmp(k, key, klen);
-            const char *v;
-
-            for (p++; p < end && *p != ':'; p++)
-                ;
-            for (p++; p < end && strchr(" \t\r\n", *p); p++)
-                ;
-            v = p;
-            p = skip_value(p, end);
-            if (match) {
-                found = v;
-                flen = (size_t)(p - v);
-            }
-        }
-    }
-    return found ? apr_pstrmemdup(pool, found, flen) : NULL;
 }
 
 typedef enum { F_STRING, F_NUMBER, F_INT } field_type;
 
 /* Reads an optional field: NULL when absent or null; |*bad| set when it has
- * another type. Numbers come back as their JSON text. */
-static const char *field(apr_pool_t *pool, struct json_object *obj,
+ * another type. Numbers come back as their exact JSON text. */
+static const char *field(apr_pool_t *pool, const pv_json_t *v,
                          const char *name, field_type type, const char **bad)
 {
-    struct json_object *v;
+    long long ignored;
+    const char *text;
+    size_t n;
 
-    if (!json_object_object_get_ex(obj, name, &v)
-        || json_object_is_type(v, json_type_null))
+    if (v->type == PV_JSON_NONE || v->type == PV_JSON_NULL)
         return NULL;
     switch (type) {
     case F_STRING:
         /* a \u0000 inside would cut the value short for every later check */
-        if (json_object_is_type(v, json_type_string)
-            && !memchr(json_object_get_string(v), '\0',
-                       (size_t)json_object_get_string_len(v)))
-            return apr_pstrmemdup(pool, json_object_get_string(v),
-                                  (size_t)json_object_get_string_len(v));
+        text = pv_json_string(pool, v, &n);
+        if (text && !memchr(text, '\0', n))
+            return text;
+        break;
+    case F_INT:
+        /* seconds, stored as BIGINT */
+        if (!pv_json_int64(v, &ignored))
+            return apr_pstrmemdup(pool, v->at, v->len);
         break;
     case F_NUMBER:
-    case F_INT:
-        if (json_object_is_type(v, json_type_int)
-            || (type == F_NUMBER && json_object_is_type(v, json_type_double)))
-            return apr_pstrdup(pool, json_object_to_json_string_ext(
-                                   v, JSON_C_TO_STRING_PLAIN));
+        if (v->type == PV_JSON_INT || v->type == PV_JSON_NUMBER)
+            return apr_pstrmemdup(pool, v->at, v->len);
         break;
     }
     *bad = name;
@@ -258,7 +159,13 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
                                 const char *body, size_t len,
                                 pv_payment_t *out, const char **why)
 {
-    struct json_object *resp = NULL, *sb;
+    /* the fields read, in the order of the values below */
+    static const char *const keys[] = {
+        "imp_uid", "merchant_uid", "status", "amount", "cancel_amount",
+        "currency", "pay_method", "paid_at", "vbank_num", "vbank_name",
+        "vbank_date", "sandbox"
+    };
+    pv_json_t resp, m[sizeof(keys) / sizeof(keys[0])];
     const char *bad = NULL;
     size_t i;
 
@@ -275,24 +182,22 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
     if (envelope(pool, body, len, &resp, why) != ENV_OK)
         return PV_E_UPSTREAM_ERROR;
 
-    out->imp_uid = field(pool, resp, "imp_uid", F_STRING, &bad);
-    out->merchant_uid = field(pool, resp, "merchant_uid", F_STRING, &bad);
-    out->status_text = field(pool, resp, "status", F_STRING, &bad);
-    out->amount = field(pool, resp, "amount", F_NUMBER, &bad);
-    out->cancel_amount = field(pool, resp, "cancel_amount", F_NUMBER, &bad);
-    out->currency = field(pool, resp, "currency", F_STRING, &bad);
-    out->pay_method = field(pool, resp, "pay_method", F_STRING, &bad);
-    out->paid_at = field(pool, resp, "paid_at", F_INT, &bad);
-    out->vbank_num = field(pool, resp, "vbank_num", F_STRING, &bad);
-    out->vbank_name = field(pool, resp, "vbank_name", F_STRING, &bad);
-    out->vbank_date = field(pool, resp, "vbank_date", F_INT, &bad);
-    if (json_object_object_get_ex(resp, "sandbox", &sb)
-        && !json_object_is_type(sb, json_type_null)) {
-        if (json_object_is_type(sb, json_type_boolean))
-            out->sandbox = json_object_get_boolean(sb);
-        else
-            bad = "sandbox";
-    }
+    pv_json_members(&resp, keys, (int)(sizeof(keys) / sizeof(keys[0])), m);
+    out->imp_uid = field(pool, &m[0], keys[0], F_STRING, &bad);
+    out->merchant_uid = field(pool, &m[1], keys[1], F_STRING, &bad);
+    out->status_text = field(pool, &m[2], keys[2], F_STRING, &bad);
+    out->amount = field(pool, &m[3], keys[3], F_NUMBER, &bad);
+    out->cancel_amount = field(pool, &m[4], keys[4], F_NUMBER, &bad);
+    out->currency = field(pool, &m[5], keys[5], F_STRING, &bad);
+    out->pay_method = field(pool, &m[6], keys[6], F_STRING, &bad);
+    out->paid_at = field(pool, &m[7], keys[7], F_INT, &bad);
+    out->vbank_num = field(pool, &m[8], keys[8], F_STRING, &bad);
+    out->vbank_name = field(pool, &m[9], keys[9], F_STRING, &bad);
+    out->vbank_date = field(pool, &m[10], keys[10], F_INT, &bad);
+    if (m[11].type == PV_JSON_TRUE || m[11].type == PV_JSON_FALSE)
+        out->sandbox = m[11].type == PV_JSON_TRUE;
+    else if (m[11].type != PV_JSON_NONE && m[11].type != PV_JSON_NULL)
+        bad = keys[11];
     if (bad) {
         *why = apr_psprintf(pool, "payment field \"%s\" has the wrong type", bad);
         return PV_E_UPSTREAM_ERROR;
@@ -329,9 +234,7 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
         return PV_E_UPSTREAM_ERROR;
     }
     out->status = (pv_status)i;
-    out->response_json = raw_member(pool, body, len, "response");
-    if (!out->response_json)
-        out->response_json = apr_pstrdup(pool, json_object_to_json_string_ext(
-            resp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    /* stored as PortOne sent it: no second serialisation */
+    out->response_json = apr_pstrmemdup(pool, resp.at, resp.len);
     return PV_OK;
 }

@@ -16,7 +16,7 @@ esac
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 build=$here/build
-names="fuzz_request fuzz_portone fuzz_sqlparam fuzz_decimal"
+names="fuzz_request fuzz_portone fuzz_json fuzz_sqlparam fuzz_decimal"
 
 if ! make -s -f "$here/Makefile" all >&2; then
     echo "fuzz: build FAILED" >&2
@@ -29,7 +29,7 @@ for name in $names; do
     corpus=$build/corpus/$name
     log=$build/logs/$name.log
     case $name in
-    fuzz_request | fuzz_portone) dict=$here/dict/json.dict ;;
+    fuzz_request | fuzz_portone | fuzz_json) dict=$here/dict/json.dict ;;
     fuzz_sqlparam) dict=$here/dict/sql.dict ;;
     *) dict=$here/dict/decimal.dict ;;
     esac

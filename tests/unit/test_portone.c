@@ -581,6 +581,13 @@ TEST(portone_payment_amounts)
     PAY_FIELD_FAILS("amount", "Infinity");
     PAY_FIELD_FAILS("amount", "0x10");
     PAY_FIELD_FAILS("amount", "01");
+    PAY_FIELD_FAILS("amount", "1.");
+    /* beyond 64 bits the text is kept as PortOne sent it (json-c clamped
+     * 99999999999999999999 to 18446744073709551615, a different amount) */
+    p = PAY_OK("amount", "99999999999999999999");
+    CHECK_STR_EQ(p.amount, "99999999999999999999");
+    p = PAY_OK("amount", "-0");
+    CHECK_STR_EQ(p.amount, "-0");
 }
 
 TEST(portone_payment_cancel_amount)
@@ -632,6 +639,11 @@ TEST(portone_payment_optional_field_types)
     PAY_FIELD_FAILS("vbank_num", "123456");
     PAY_FIELD_FAILS("vbank_name", "false");
     PAY_FIELD_FAILS("vbank_date", "\"2023-11-16\"");
+    /* seconds are stored as BIGINT: a value beyond it is refused */
+    p = PAY_OK("paid_at", "9223372036854775807");
+    CHECK_STR_EQ(p.paid_at, "9223372036854775807");
+    PAY_FIELD_FAILS("paid_at", "9223372036854775808");
+    PAY_FIELD_FAILS("vbank_date", "-99999999999999999999");
 }
 
 TEST(portone_payment_response_json)

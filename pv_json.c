@@ -1,0 +1,460 @@
+#include "pv_json.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------ checking */
+
+typedef struct {
+    const char *p, *end;
+    int depth, max;
+} scan_t;
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The four hex digits at |p| (there are four bytes), or -1. */
+static long hex4(const char *p)
+{
+    long v = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        int d = hex_digit(p[i]);
+
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* A string; s->p is on its opening quote. */
+static int scan_string(scan_t *s)
+{
+    const char *p = s->p + 1, *end = s->end;
+
+    while (p < end) {
+        char c = *p;
+
+        if (c == '"') {
+            s->p = p + 1;
+            return 0;
+        }
+        if (c == '\0')
+            return -1;
+        if (c != '\\') {
+            p++;
+            continue;
+        }
+        if (end - p < 2)
+            return -1;
+        if (p[1] == 'u') {
+            if (end - p < 6 || hex4(p + 2) < 0)
+                return -1;
+            p += 6;
+        }
+        else if (p[1] != '\0' && strchr("\"\\/bfnrt", p[1])) {
+            p += 2;
+        }
+        else {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number(scan_t *s, pv_json_type *type)
+{
+    const char *p = s->p, *end = s->end;
+
+    *type = PV_JSON_INT;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if (p < end && *p >= '1' && *p <= '9')
+        while (p < end && is_digit(*p))
+            p++;
+    else
+        return -1;
+    if (p < end && *p == '.') {
+        *type = PV_JSON_NUMBER;
+        if (++p >= end || !is_digit(*p))
+            return -1;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        *type = PV_JSON_NUMBER;
+        if (++p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !is_digit(*p))
+            return -1;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    s->p = p;
+    return 0;
+}
+
+static int scan_literal(scan_t *s, const char *word, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
+        return -1;
+    s->p += n;
+    return 0;
+}
+
+static int scan_value(scan_t *s, pv_json_t *v);
+
+/* An object or an array; s->p is on its opening bracket. */
+static int scan_container(scan_t *s, char close)
+{
+    pv_json_t member;
+
+    if (++s->depth > s->max)
+        return -1;
+    s->p = skip_ws(s->p + 1, s->end);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+    for (;;) {
+        if (close == '}') {
+            s->p = skip_ws(s->p, s->end);
+            if (s->p >= s->end || *s->p != '"' || scan_string(s))
+                return -1;
+            s->p = skip_ws(s->p, s->end);
+            if (s->p >= s->end || *s->p != ':')
+                return -1;
+            s->p++;
+        }
+        if (scan_value(s, &member))
+            return -1;
+        s->p = skip_ws(s->p, s->end);
+        if (s->p >= s->end)
+            return -1;
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p != close)
+            return -1;
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+}
+
+static int scan_value(scan_t *s, pv_json_t *v)
+{
+    int rc;
+
+    s->p = skip_ws(s->p, s->end);
+    if (s->p >= s->end)
+        return -1;
+    v->at = s->p;
+    switch (*s->p) {
+    case '{':
+        v->type = PV_JSON_OBJECT;
+        rc = scan_container(s, '}');
+        break;
+    case '[':
+        v->type = PV_JSON_ARRAY;
+        rc = scan_container(s, ']');
+        break;
+    case '"':
+        v->type = PV_JSON_STRING;
+        rc = scan_string(s);
+        break;
+    case 't':
+        v->type = PV_JSON_TRUE;
+        rc = scan_literal(s, "true", 4);
+        break;
+    case 'f':
+        v->type = PV_JSON_FALSE;
+        rc = scan_literal(s, "false", 5);
+        break;
+    case 'n':
+        v->type = PV_JSON_NULL;
+        rc = scan_literal(s, "null", 4);
+        break;
+    default:
+        rc = scan_number(s, &v->type);
+        break;
+    }
+    v->len = (size_t)(s->p - v->at);
+    return rc;
+}
+
+int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root)
+{
+    scan_t s;
+
+    if (!body)
+        return -1;
+    s.p = body;
+    s.end = body + len;
+    s.depth = 0;
+    s.max = depth;
+    if (scan_value(&s, root))
+        return -1;
+    return skip_ws(s.p, s.end) == s.end ? 0 : -1;
+}
+
+/* ------------------------------------------- reading checked values */
+
+/* After the string whose opening quote is at |p| (checked text). */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p + 1;
+}
+
+/* After the value at |p| (checked text). */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+
+    if (*p == '"')
+        return skip_string(p, end);
+    if (*p != '{' && *p != '[') {           /* a number or a literal */
+        while (p < end && !strchr(",}] \t\r\n", *p))
+            p++;
+        return p;
+    }
+    for (; p < end; p++) {
+        if (*p == '"')
+            p = skip_string(p, end) - 1;
+        else if (*p == '{' || *p == '[')
+            depth++;
+        else if ((*p == '}' || *p == ']') && --depth == 0)
+            return p + 1;
+    }
+    return p;
+}
+
+static pv_json_type type_at(const char *p, size_t len)
+{
+    switch (*p) {
+    case '{': return PV_JSON_OBJECT;
+    case '[': return PV_JSON_ARRAY;
+    case '"': return PV_JSON_STRING;
+    case 't': return PV_JSON_TRUE;
+    case 'f': return PV_JSON_FALSE;
+    case 'n': return PV_JSON_NULL;
+    default:
+        return memchr(p, '.', len) || memchr(p, 'e', len) || memchr(p, 'E', len)
+               ? PV_JSON_NUMBER : PV_JSON_INT;
+    }
+}
+
+static void put_utf8(char **o, unsigned long cp)
+{
+    unsigned char *u = (unsigned char *)*o;
+
+    if (cp < 0x80) {
+        *u++ = (unsigned char)cp;
+    }
+    else if (cp < 0x800) {
+        *u++ = (unsigned char)(0xC0 | (cp >> 6));
+        *u++ = (unsigned char)(0x80 | (cp & 0x3F));
+    }
+    else if (cp < 0x10000) {
+        *u++ = (unsigned char)(0xE0 | (cp >> 12));
+        *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *u++ = (unsigned char)(0x80 | (cp & 0x3F));
+    }
+    else {
+        *u++ = (unsigned char)(0xF0 | (cp >> 18));
+        *u++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *u++ = (unsigned char)(0x80 | (cp & 0x3F));
+    }
+    *o = (char *)u;
+}
+
+/* One character of the checked string content at |p| (before |end|),
+ * unescaped into |out| (at most 4 bytes, their number in |*n|); returns the
+ * position after it. */
+static const char *unescape_one(const char *p, const char *end, char *out,
+                                size_t *n)
+{
+    char *o = out;
+    long cp;
+
+    if (*p != '\\') {
+        *out = *p;
+        *n = 1;
+        return p + 1;
+    }
+    if (p[1] != 'u') {
+        switch (p[1]) {
+        case 'b': *out = '\b'; break;
+        case 'f': *out = '\f'; break;
+        case 'n': *out = '\n'; break;
+        case 'r': *out = '\r'; break;
+        case 't': *out = '\t'; break;
+        default: *out = p[1]; break;        /* " \ / */
+        }
+        *n = 1;
+        return p + 2;
+    }
+    cp = hex4(p + 2);
+    p += 6;
+    if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\'
+        && p[1] == 'u') {
+        long lo = hex4(p + 2);
+
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            p += 6;
+        }
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF)
+        cp = 0xFFFD;                        /* an unpaired surrogate */
+    put_utf8(&o, (unsigned long)cp);
+    *n = (size_t)(o - out);
+    return p;
+}
+
+/* The checked string content [p, end) unescaped into |out|, which has room
+ * for end - p bytes (unescaping never lengthens); the length written. */
+static size_t unescape(const char *p, const char *end, char *out)
+{
+    size_t len = 0, n;
+
+    while (p < end) {
+        p = unescape_one(p, end, out + len, &n);
+        len += n;
+    }
+    return len;
+}
+
+/* Whether the checked key [k, kend) (without quotes) unescapes to |key|. */
+static int key_is(const char *k, const char *kend, const char *key,
+                  size_t klen)
+{
+    size_t n = (size_t)(kend - k), done = 0;
+    char c[4];
+
+    if (!memchr(k, '\\', n))
+        return n == klen && !memcmp(k, key, klen);
+    while (k < kend) {
+        k = unescape_one(k, kend, c, &n);
+        if (done + n > klen || memcmp(key + done, c, n))
+            return 0;
+        done += n;
+    }
+    return done == klen;
+}
+
+void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
+                     pv_json_t *out)
+{
+    const char *p, *end;
+    size_t klens[PV_JSON_KEYS_MAX];
+    int i;
+
+    for (i = 0; i < n; i++) {
+        out[i].type = PV_JSON_NONE;
+        out[i].at = NULL;
+        out[i].len = 0;
+    }
+    if (!obj || obj->type != PV_JSON_OBJECT || n > PV_JSON_KEYS_MAX)
+        return;
+    for (i = 0; i < n; i++)
+        klens[i] = strlen(keys[i]);
+    p = obj->at + 1;
+    end = obj->at + obj->len;
+    for (;;) {
+        const char *k, *kend, *v;
+
+        p = skip_ws(p, end);
+        if (p >= end || *p != '"')
+            return;                         /* the closing brace */
+        k = p + 1;
+        p = skip_string(p, end);
+        kend = p - 1;
+        p = skip_ws(p, end) + 1;            /* past the colon */
+        v = p = skip_ws(p, end);
+        p = skip_value(p, end);
+        for (i = 0; i < n; i++) {
+            if (key_is(k, kend, keys[i], klens[i])) {
+                out[i].at = v;
+                out[i].len = (size_t)(p - v);
+                out[i].type = type_at(v, out[i].len);
+            }
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',')
+            p++;
+    }
+}
+
+const char *pv_json_string(apr_pool_t *pool, const pv_json_t *v, size_t *len)
+{
+    char *out;
+
+    if (v->type != PV_JSON_STRING || v->len < 2)
+        return NULL;
+    out = apr_palloc(pool, v->len - 1);
+    *len = unescape(v->at + 1, v->at + v->len - 1, out);
+    out[*len] = '\0';
+    return out;
+}
+
+int pv_json_int64(const pv_json_t *v, long long *out)
+{
+    const char *p, *end;
+    unsigned long long n = 0, limit = 9223372036854775807ULL;
+    int neg = 0;
+
+    if (v->type != PV_JSON_INT)
+        return -1;
+    p = v->at;
+    end = v->at + v->len;
+    if (*p == '-') {
+        neg = 1;
+        limit++;                            /* -9223372036854775808 */
+        p++;
+    }
+    for (; p < end; p++) {
+        unsigned d = (unsigned)(*p - '0');
+
+        if (n > (limit - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *out = !neg ? (long long)n : n == 0 ? 0 : -(long long)(n - 1) - 1;
+    return 0;
+}
