@@ -231,13 +231,25 @@ int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root)
 
 /* ------------------------------------------- reading checked values */
 
-/* After the string whose opening quote is at |p| (checked text). */
+/* After the string whose opening quote is at |p| (checked text): the first
+ * quote after it that an even number of backslashes precedes. */
 static const char *skip_string(const char *p, const char *end)
 {
-    for (p++; p < end && *p != '"'; p++)
-        if (*p == '\\')
-            p++;
-    return p + 1;
+    const char *start = ++p;
+
+    while (p < end) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        size_t bs = 0;
+
+        if (!q)
+            return end;
+        while (q - bs > start && q[-1 - (long)bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return q + 1;
+        p = q + 1;
+    }
+    return end;
 }
 
 /* After the value at |p| (checked text). */
@@ -360,15 +372,14 @@ static size_t unescape(const char *p, const char *end, char *out)
     return len;
 }
 
-/* Whether the checked key [k, kend) (without quotes) unescapes to |key|. */
-static int key_is(const char *k, const char *kend, const char *key,
-                  size_t klen)
+/* Whether the checked key [k, kend) (without quotes), which has escapes,
+ * unescapes to |key|. */
+static int escaped_key_is(const char *k, const char *kend, const char *key,
+                          size_t klen)
 {
-    size_t n = (size_t)(kend - k), done = 0;
+    size_t n, done = 0;
     char c[4];
 
-    if (!memchr(k, '\\', n))
-        return n == klen && !memcmp(k, key, klen);
     while (k < kend) {
         k = unescape_one(k, kend, c, &n);
         if (done + n > klen || memcmp(key + done, c, n))
@@ -398,6 +409,7 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
     end = obj->at + obj->len;
     for (;;) {
         const char *k, *kend, *v;
+        int escaped;
 
         p = skip_ws(p, end);
         if (p >= end || *p != '"')
@@ -408,8 +420,12 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
         p = skip_ws(p, end) + 1;            /* past the colon */
         v = p = skip_ws(p, end);
         p = skip_value(p, end);
+        /* plain keys (nearly all) compare by length, then bytes */
+        escaped = memchr(k, '\\', (size_t)(kend - k)) != NULL;
         for (i = 0; i < n; i++) {
-            if (key_is(k, kend, keys[i], klens[i])) {
+            if (escaped ? escaped_key_is(k, kend, keys[i], klens[i])
+                        : (size_t)(kend - k) == klens[i]
+                          && !memcmp(k, keys[i], klens[i])) {
                 out[i].at = v;
                 out[i].len = (size_t)(p - v);
                 out[i].type = type_at(v, out[i].len);

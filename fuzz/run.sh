@@ -6,6 +6,8 @@
 # to fuzz/build/artifacts/, each run's output to fuzz/build/logs/<name>.log.
 # Runnable from any directory.
 #
+# PV_FUZZ_ONLY="fuzz_json fuzz_portone" runs only those harnesses.
+#
 # Reproduce a crash:  fuzz/build/<name> fuzz/build/artifacts/<name>-crash-...
 set -u
 
@@ -16,7 +18,7 @@ esac
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 build=$here/build
-names="fuzz_request fuzz_portone fuzz_json fuzz_sqlparam fuzz_decimal"
+names="${PV_FUZZ_ONLY:-fuzz_request fuzz_portone fuzz_json fuzz_sqlparam fuzz_decimal}"
 
 if ! make -s -f "$here/Makefile" all >&2; then
     echo "fuzz: build FAILED" >&2
