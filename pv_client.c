@@ -9,11 +9,18 @@
 /* Refresh this long before PortOne's expired_at (contract section 7). */
 #define PV_TOKEN_MARGIN apr_time_from_sec(60)
 
+/* An idle handle (and its connection) not needed for this long is closed,
+ * so that the pool follows the concurrency of the last minute, not the
+ * highest ever seen (each handle holds about 80 KB). Servers close idle
+ * keep-alive connections sooner anyway; curl reuses none older than 118 s. */
+#define PV_IDLE_MAX_AGE apr_time_from_sec(60)
+
 typedef struct pv_conn_t {
     CURL *curl;
     char *buf;                  /* the answer, reused across requests */
     size_t len, cap;
     int overflow;
+    apr_time_t idle_since;      /* when it went back to the pool */
     char errbuf[CURL_ERROR_SIZE];
 } pv_conn_t;
 
@@ -22,7 +29,8 @@ struct pv_client_t {
     pv_client_trace_fn *trace;
     void *baton;
     apr_thread_mutex_t *pool_lock;      /* guards idle[] */
-    pv_conn_t **idle;                   /* conf.max_idle of them */
+    pv_conn_t **idle;                   /* conf.max_idle of them; a stack,
+                                         * the longest idle at the bottom */
     int nidle;
     apr_thread_mutex_t *token_lock;     /* held while fetching a token */
     char token[PV_TOKEN_MAX + 1];
@@ -154,17 +162,31 @@ static pv_conn_t *conn_acquire(pv_client_t *c)
 }
 
 /* A handle goes back only after a clean exchange; otherwise it is dropped
- * with whatever connection state it had. */
+ * with whatever connection state it had. The pool is a stack: the handles
+ * at its bottom are the ones no request needed lately, and one of them that
+ * has been idle for PV_IDLE_MAX_AGE is closed at each release. */
 static void conn_release(pv_client_t *c, pv_conn_t *conn, int clean)
 {
+    pv_conn_t *stale = NULL;
+
     if (clean) {
+        apr_time_t now = apr_time_now();
+
+        conn->idle_since = now;
         apr_thread_mutex_lock(c->pool_lock);
+        if (c->nidle > 0 && now - c->idle[0]->idle_since > PV_IDLE_MAX_AGE) {
+            stale = c->idle[0];
+            memmove(c->idle, c->idle + 1,
+                    (size_t)(c->nidle - 1) * sizeof(*c->idle));
+            c->nidle--;
+        }
         if (c->nidle < c->conf.max_idle) {
             c->idle[c->nidle++] = conn;
             conn = NULL;
         }
         apr_thread_mutex_unlock(c->pool_lock);
     }
+    conn_free(stale);
     conn_free(conn);
 }
 

@@ -85,6 +85,46 @@ def test_concurrent_verifications_fetch_one_token_per_process(make_httpd, databa
     assert len(database.query("SELECT imp_uid FROM portone_events")) == n
 
 
+def test_idle_portone_connections_are_kept_for_a_minute_then_closed(
+        make_httpd, database, emulator):
+    """After a burst, the connections to PortOne stay open for reuse, and
+    those that no request needed for 60 s are closed (the pool follows the
+    recent concurrency, not the highest ever seen). Slow (over a minute):
+    run on SQLite only, the pool does not depend on the database."""
+    if database.driver != "sqlite3":
+        pytest.skip("the connection pool is the same on every database")
+    httpd = make_httpd()
+    n = 24
+    for i in range(n):
+        add_paid(database, emulator, "imp_idle_%d" % i, "order_idle_%d" % i)
+    # every look-up held up for a while, so that the burst overlaps
+    emulator.add_fault("/payments/", "delay", seconds=0.5)
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        answers = list(pool.map(lambda i: httpd.verify("imp_idle_%d" % i, "order_idle_%d" % i),
+                                range(n)))
+    emulator.clear_faults()
+    assert [a[0] for a in answers] == [200] * n
+    burst = emulator.counters()
+    assert burst["open_connections"] >= n // 2, burst["open_connections"]
+
+    # within the minute: reused, none opened and none closed
+    for i in range(10):
+        verify_ok(httpd, "imp_idle_%d" % i, "order_idle_%d" % i)
+    c = emulator.counters()
+    assert c["connections"] == burst["connections"]
+    assert c["open_connections"] == burst["open_connections"]
+
+    time.sleep(62)
+    for i in range(2 * n):
+        verify_ok(httpd, "imp_idle_%d" % (i % n), "order_idle_%d" % (i % n))
+    deadline = time.time() + 5
+    while time.time() < deadline and emulator.counters()["open_connections"] > httpd.servers:
+        time.sleep(0.1)
+    assert emulator.counters()["open_connections"] <= httpd.servers
+    # and the module still answers over what is left
+    verify_ok(httpd, "imp_idle_0", "order_idle_0")
+
+
 def test_token_is_reused_and_sent_as_bearer(make_httpd, database, emulator):
     httpd = make_httpd()
     for i in range(6):
