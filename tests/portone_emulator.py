@@ -355,7 +355,6 @@ class Emulator:
         with self._lock:
             return {"get_token_calls": self._get_token_calls,
                     "connections": self._connections,
-                    "open_connections": len(self._open_socks),
                     "requests": copy.deepcopy(self._requests),
                     "tokens_issued": self._tokens_issued}
 
