@@ -373,11 +373,11 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
     char token[PV_TOKEN_MAX + 1];
     unsigned long gen = 0;
     pv_answer_t ans;
-    pv_err err;
     int attempt;
 
     for (attempt = 0; attempt < 2; attempt++) {
-        err = get_token(c, pool, deadline, gen, token, &gen, why);
+        pv_err err = get_token(c, pool, deadline, gen, token, &gen, why);
+
         if (err == PV_OK)
             err = exchange(c, pool, deadline, path, token, NULL, &ans, why);
         memset(token, 0, sizeof(token));

@@ -16,12 +16,13 @@ static struct json_object *jsonc_parse(const char *body, size_t len)
 {
     struct json_tokener *tok = json_tokener_new_ex(DEPTH);
     struct json_object *root;
-    size_t i;
 
     FUZZ_CHECK(tok != NULL);
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     root = json_tokener_parse_ex(tok, body, (int)len);
     if (root && json_tokener_get_error(tok) == json_tokener_success) {
+        size_t i;
+
         for (i = (size_t)tok->char_offset; i < len; i++)
             if (!strchr(" \t\r\n", body[i]))
                 break;
@@ -121,7 +122,6 @@ static void same_member(apr_pool_t *pool, const pv_json_t *obj,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    apr_pool_t *pool;
     char *body;
     pv_json_t root;
     struct json_object *jroot;
@@ -141,9 +141,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(jroot != NULL && json_object_is_type(jroot, json_type_object));
     /* json-c cuts keys at a \u0000; pv_json keeps it: skip those bodies */
     if (!strstr(body, "\\u0000")) {
-        pool = fuzz_pool();
-        json_object_object_foreach(jroot, key, val)
-            same_member(pool, &root, key, val);
+        struct json_object_iterator it = json_object_iter_begin(jroot);
+        struct json_object_iterator last = json_object_iter_end(jroot);
+        apr_pool_t *pool = fuzz_pool();
+
+        for (; !json_object_iter_equal(&it, &last); json_object_iter_next(&it))
+            same_member(pool, &root, json_object_iter_peek_name(&it),
+                        json_object_iter_peek_value(&it));
         apr_pool_destroy(pool);
     }
     json_object_put(jroot);
