@@ -28,7 +28,7 @@ static const char *skip_ws(const char *p, const char *end)
 
 static int hex_digit(char c)
 {
-    if (c >= '0' && c <= '9')
+    if (is_digit(c))
         return c - '0';
     if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
@@ -89,11 +89,10 @@ static int scan_string(scan_t *s)
 }
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int scan_number(scan_t *s, pv_json_type *type)
+static int scan_number(scan_t *s)
 {
     const char *p = s->p, *end = s->end;
 
-    *type = PV_JSON_INT;
     if (p < end && *p == '-')
         p++;
     if (p < end && *p == '0')
@@ -104,14 +103,12 @@ static int scan_number(scan_t *s, pv_json_type *type)
     else
         return -1;
     if (p < end && *p == '.') {
-        *type = PV_JSON_NUMBER;
         if (++p >= end || !is_digit(*p))
             return -1;
         while (p < end && is_digit(*p))
             p++;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
-        *type = PV_JSON_NUMBER;
         if (++p < end && (*p == '+' || *p == '-'))
             p++;
         if (p >= end || !is_digit(*p))
@@ -131,13 +128,11 @@ static int scan_literal(scan_t *s, const char *word, size_t n)
     return 0;
 }
 
-static int scan_value(scan_t *s, pv_json_t *v);
+static int scan_value(scan_t *s);
 
 /* An object or an array; s->p is on its opening bracket. */
 static int scan_container(scan_t *s, char close)
 {
-    pv_json_t member;
-
     if (++s->depth > s->max)
         return -1;
     s->p = skip_ws(s->p + 1, s->end);
@@ -156,7 +151,7 @@ static int scan_container(scan_t *s, char close)
                 return -1;
             s->p++;
         }
-        if (scan_value(s, &member))
+        if (scan_value(s))
             return -1;
         s->p = skip_ws(s->p, s->end);
         if (s->p >= s->end)
@@ -173,46 +168,25 @@ static int scan_container(scan_t *s, char close)
     }
 }
 
-static int scan_value(scan_t *s, pv_json_t *v)
+/* Any value, after whitespace; its type is read off its text when needed
+ * (type_at), not here. */
+static int scan_value(scan_t *s)
 {
-    int rc;
-
     s->p = skip_ws(s->p, s->end);
     if (s->p >= s->end)
         return -1;
-    v->at = s->p;
     switch (*s->p) {
-    case '{':
-        v->type = PV_JSON_OBJECT;
-        rc = scan_container(s, '}');
-        break;
-    case '[':
-        v->type = PV_JSON_ARRAY;
-        rc = scan_container(s, ']');
-        break;
-    case '"':
-        v->type = PV_JSON_STRING;
-        rc = scan_string(s);
-        break;
-    case 't':
-        v->type = PV_JSON_TRUE;
-        rc = scan_literal(s, "true", 4);
-        break;
-    case 'f':
-        v->type = PV_JSON_FALSE;
-        rc = scan_literal(s, "false", 5);
-        break;
-    case 'n':
-        v->type = PV_JSON_NULL;
-        rc = scan_literal(s, "null", 4);
-        break;
-    default:
-        rc = scan_number(s, &v->type);
-        break;
+    case '{': return scan_container(s, '}');
+    case '[': return scan_container(s, ']');
+    case '"': return scan_string(s);
+    case 't': return scan_literal(s, "true", 4);
+    case 'f': return scan_literal(s, "false", 5);
+    case 'n': return scan_literal(s, "null", 4);
+    default: return scan_number(s);
     }
-    v->len = (size_t)(s->p - v->at);
-    return rc;
 }
+
+static pv_json_type type_at(const char *p, size_t len);
 
 int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root)
 {
@@ -220,13 +194,16 @@ int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root)
 
     if (!body)
         return -1;
-    s.p = body;
     s.end = body + len;
+    s.p = skip_ws(body, s.end);
     s.depth = 0;
     s.max = depth;
-    if (scan_value(&s, root))
+    root->at = s.p;
+    if (scan_value(&s) || skip_ws(s.p, s.end) != s.end)
         return -1;
-    return skip_ws(s.p, s.end) == s.end ? 0 : -1;
+    root->len = (size_t)(s.p - root->at);
+    root->type = type_at(root->at, root->len);
+    return 0;
 }
 
 /* ------------------------------------------- reading checked values */
@@ -275,6 +252,7 @@ static const char *skip_value(const char *p, const char *end)
     return p;
 }
 
+/* The type of the checked value whose text is [p, p + len). */
 static pv_json_type type_at(const char *p, size_t len)
 {
     switch (*p) {

@@ -7,16 +7,7 @@
 #include "pv_json.h"
 #include "pv_request.h"
 
-/* Checks a whole body as strict JSON (pv_json.h). */
-static int parse_body(const char *body, size_t len, pv_json_t *root)
-{
-    if (!body || len == 0 || memchr(body, 0, len))
-        return -1;
-    return pv_json_parse(body, len, PV_JSON_DEPTH, root);
-}
-
-/* A member of an object that is a number without fraction or exponent:
- * json-c's "int". Whether it is zero, by its text ("0", "-0"). */
+/* Whether an integer value is zero, by its text ("0", "-0"). */
 static int int_is_zero(const pv_json_t *v)
 {
     size_t i = v->at[0] == '-';
@@ -35,7 +26,9 @@ static env_result envelope(apr_pool_t *pool, const char *body, size_t len,
     static const char *const keys[] = {"code", "message", "response"};
     pv_json_t root, m[3];
 
-    if (parse_body(body, len, &root) || root.type != PV_JSON_OBJECT) {
+    /* pv_json refuses NUL bytes, an empty body and NULL itself */
+    if (pv_json_parse(body, len, PV_JSON_DEPTH, &root)
+        || root.type != PV_JSON_OBJECT) {
         *why = "the answer is not a JSON object";
         return ENV_BAD;
     }

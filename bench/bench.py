@@ -650,18 +650,18 @@ def run(standin_bin):
         size_rows = []
         for n, name in ((1000, "1,000"), (1000000, "1,000,000")):
             h = start_httpd("sqlite-%d" % n, dbs[n])
+            handles = sqlite_handles(h, dbs[n].path)
             standin.set_orders(n)
             try:
                 size_rows.append(measure("verify, SQLite, %s orders, 1M payments" % name,
                                          h.url, "verify.lua", MAIN_CONNS, standin, httpd=h,
-                                         args=(n, 0, 1, SIZE_PAYMENTS),
-                                         sampler_fn=sqlite_handles(h, dbs[n].path)))
+                                         args=(n, 0, 1, SIZE_PAYMENTS), sampler_fn=handles))
             finally:
                 standin.set_orders(0)
             if n == 1000:
                 repeats_row = measure("verify, SQLite, 1,000 orders, repeats", h.url,
                                       "verify.lua", MAIN_CONNS, standin, httpd=h, args=(n,),
-                                      sampler_fn=sqlite_handles(h, dbs[n].path))
+                                      sampler_fn=handles)
             stop(h)
 
         # --- PostgreSQL, 100,000 orders

@@ -138,12 +138,15 @@ static int payment_answer(int fd, const char *imp, size_t ilen, int keep)
               || (c >= '0' && c <= '9') || c == '_' || c == '-'))
             return respond(fd, 404, ERR_404, strlen(ERR_404), keep);
     }
-    if (ilen > 5 && !memcmp(imp, "imp_b", 5) && GET(orders_mod) > 0
-        && imp[5] >= '1' && imp[5] <= '9')
-        snprintf(merchant, sizeof(merchant), "order_%ld",
-                 (atol(imp + 5) - 1) % GET(orders_mod) + 1);
-    else if (ilen > 5 && !memcmp(imp, "imp_b", 5))
-        snprintf(merchant, sizeof(merchant), "order_%.*s", (int)(ilen - 5), imp + 5);
+    if (ilen > 5 && !memcmp(imp, "imp_b", 5)) {
+        long mod = GET(orders_mod);
+
+        if (mod > 0 && imp[5] >= '1' && imp[5] <= '9')
+            snprintf(merchant, sizeof(merchant), "order_%ld",
+                     (atol(imp + 5) - 1) % mod + 1);
+        else
+            snprintf(merchant, sizeof(merchant), "order_%.*s", (int)(ilen - 5), imp + 5);
+    }
     else if (ilen > 4 && !memcmp(imp, "imp_", 4))
         snprintf(merchant, sizeof(merchant), "order_%.*s", (int)(ilen - 4), imp + 4);
     else

@@ -7,9 +7,8 @@ import json
 import os
 import re
 import time
-import urllib.parse
 import urllib.request
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -90,7 +89,7 @@ def test_concurrent_verifications_fetch_one_token_per_process(make_httpd, databa
 def portone_connections(httpd, emulator):
     """Established TCP connections from this httpd's children to the
     emulator (other servers of the session keep theirs open too)."""
-    port = urllib.parse.urlsplit(emulator.url).port
+    port = urlsplit(emulator.url).port
     inodes = set()
     for pid in httpd.child_pids():
         try:
