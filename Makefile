@@ -18,7 +18,7 @@ APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
 APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
               $(shell apu-1-config --link-ld --libs 2>/dev/null)
 
-.PHONY: all install clean test unit run deps bench bench-compare asan asan-test leakcheck fuzz fuzz-quick
+.PHONY: all install clean test unit run deps bench bench-callgrind bench-compare asan asan-test leakcheck fuzz fuzz-quick
 
 all: .libs/mod_portone_verify.so
 
@@ -87,6 +87,13 @@ run: deps all
 
 bench: deps all
 	sh bench/run.sh
+
+# Instructions per request under callgrind (httpd -X; bench/callgrind.py):
+# exact where requests/s on a shared machine are noisy. PV_CG_MODULE=other.so
+bench-callgrind: deps all
+	mkdir -p bench/build
+	$(CC) -O2 -pthread -Wall -Wextra -o bench/build/standin bench/standin.c
+	$(PYTHON) bench/callgrind.py
 
 # A/B comparison of module builds, interleaved in one run (bench/compare.py):
 #   make bench-compare VARIANTS="old=/tmp/old/mod_portone_verify.so new=.libs/mod_portone_verify.so"

@@ -568,6 +568,17 @@ def fmt_targets(static_rps, sqlite_main, pg_rows, sqlite_slow, scaling_rows, siz
 
 # ---------------------------------------------------------------- the run
 
+def make_static_dir(tmp):
+    """<tmp>/static with static.json (STATIC_BODY), readable by httpd."""
+    static_dir = os.path.join(tmp, "static")
+    os.makedirs(static_dir)
+    os.chmod(static_dir, 0o755)
+    with open(os.path.join(static_dir, "static.json"), "w") as f:
+        f.write(STATIC_BODY + "\n")
+    os.chmod(os.path.join(static_dir, "static.json"), 0o644)
+    return static_dir
+
+
 def run(standin_bin):
     tmp = make_tempdir("pv-bench-")
     stack = []                          # stop functions, run in reverse
@@ -575,12 +586,7 @@ def run(standin_bin):
     perf_dir = tmp if os.environ.get("PV_BENCH_PERF") == "1" else None
     with_pg = os.environ.get("PV_BENCH_SKIP_PG") != "1"
     try:
-        static_dir = os.path.join(tmp, "static")
-        os.makedirs(static_dir)
-        os.chmod(static_dir, 0o755)
-        with open(os.path.join(static_dir, "static.json"), "w") as f:
-            f.write(STATIC_BODY + "\n")
-        os.chmod(os.path.join(static_dir, "static.json"), 0o644)
+        static_dir = make_static_dir(tmp)
         static_size = os.path.getsize(os.path.join(static_dir, "static.json"))
 
         standin = Standin(standin_bin, tmp).start()

@@ -224,12 +224,7 @@ def run(standin_bin, variants):
                  if (with_pg or s[1] != "pgsql") and (not only or str(i) in only.split(","))]
     results = []
     try:
-        static_dir = os.path.join(tmp, "static")
-        os.makedirs(static_dir)
-        os.chmod(static_dir, 0o755)
-        with open(os.path.join(static_dir, "static.json"), "w") as f:
-            f.write(bench.STATIC_BODY + "\n")
-        os.chmod(os.path.join(static_dir, "static.json"), 0o644)
+        static_dir = bench.make_static_dir(tmp)
 
         standin = Standin(standin_bin, tmp).start()
         stack.append(standin.stop)
