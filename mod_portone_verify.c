@@ -12,7 +12,6 @@
 #include <apr_lib.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
-#include <json-c/json.h>
 
 #include "mod_dbd.h"
 #include "mod_status.h"
@@ -20,6 +19,7 @@
 
 #include "pv_client.h"
 #include "pv_decide.h"
+#include "pv_json.h"
 #include "pv_request.h"
 #include "pv_stats.h"
 #include "pv_store.h"
@@ -435,31 +435,42 @@ static void pv_child_init(apr_pool_t *p, server_rec *main_s)
 
 /* ----------------------------------------------------------------- answers */
 
-static int send_json(request_rec *r, int status, struct json_object *obj)
+/* The members of an answer (at most those of a vbank_issued one). */
+#define PV_REPLY_MAX 8
+
+typedef struct {
+    pv_json_out_t m[PV_REPLY_MAX];
+    int n;
+} pv_reply_t;
+
+static void add_str(pv_reply_t *a, const char *key, const char *val)
 {
-    const char *text = json_object_to_json_string_ext(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (a->n < PV_REPLY_MAX) {
+        a->m[a->n].key = key;
+        a->m[a->n].value = val;         /* NULL: left out */
+        a->m[a->n].raw = 0;
+        a->n++;
+    }
+}
+
+static int send_json(request_rec *r, int status, const pv_reply_t *a)
+{
+    size_t len;
+    const char *text = pv_json_object(r->pool, a->m, a->n, &len);
 
     r->status = status;
     ap_set_content_type(r, "application/json; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    ap_set_content_length(r, (apr_off_t)strlen(text));
+    ap_set_content_length(r, (apr_off_t)len);
     if (!r->header_only)
-        ap_rwrite(text, (int)strlen(text), r);
-    json_object_put(obj);
+        ap_rwrite(text, (int)len, r);
     return OK;
-}
-
-static void add_str(struct json_object *obj, const char *key, const char *val)
-{
-    if (val)
-        json_object_object_add(obj, key, json_object_new_string(val));
 }
 
 static int answer_error(request_rec *r, pv_err err, const char *detail)
 {
     const pv_err_info *info = pv_err_lookup(err);
-    struct json_object *obj = json_object_new_object();
+    pv_reply_t a = {{{NULL, NULL, 0}}, 0};
 
     apr_table_setn(r->notes, "portone-outcome", info->code);
     if (stats) {
@@ -467,16 +478,16 @@ static int answer_error(request_rec *r, pv_err err, const char *detail)
         if (err == PV_E_DATABASE_UNAVAILABLE)
             pv_stats_add(&stats->db_errors, 1);
     }
-    add_str(obj, "status", "error");
-    add_str(obj, "code", info->code);
-    add_str(obj, "message", detail ? detail : info->message);
+    add_str(&a, "status", "error");
+    add_str(&a, "code", info->code);
+    add_str(&a, "message", detail ? detail : info->message);
     if (err == PV_E_METHOD_NOT_ALLOWED)
         apr_table_setn(r->headers_out, "Allow", "POST");
     /* the rest of a refused body is not read: close instead */
     if (err == PV_E_PAYLOAD_TOO_LARGE || err == PV_E_METHOD_NOT_ALLOWED
         || err == PV_E_UNSUPPORTED_MEDIA_TYPE)
         r->connection->keepalive = AP_CONN_CLOSE;
-    return send_json(r, info->http_status, obj);
+    return send_json(r, info->http_status, &a);
 }
 
 /* ------------------------------------------------------------------ body */
@@ -618,7 +629,7 @@ static int pv_handler(request_rec *r)
     pv_decision_t dec;
     pv_outcome recorded = PV_OUT_PENDING;
     const pv_outcome_info *info;
-    struct json_object *obj;
+    pv_reply_t a = {{{NULL, NULL, 0}}, 0};
     const char *why = NULL, *handler;
     char *body = NULL;
     apr_size_t len = 0;
@@ -701,29 +712,30 @@ static int pv_handler(request_rec *r)
                   ? apr_psprintf(r->pool, "; forged claim: merchant_uid %s is "
                                  "not PortOne's", claim.merchant_uid) : "");
 
-    obj = json_object_new_object();
     if (dec.claim_mismatch) {
         const pv_outcome_info *forgery = pv_outcome_lookup(PV_OUT_FORGERY);
 
-        add_str(obj, "status", forgery->answer_status);
-        add_str(obj, "message", forgery->message);
-        add_str(obj, "imp_uid", claim.imp_uid);
-        add_str(obj, "merchant_uid", claim.merchant_uid);
-        return send_json(r, forgery->http_status, obj);
+        add_str(&a, "status", forgery->answer_status);
+        add_str(&a, "message", forgery->message);
+        add_str(&a, "imp_uid", claim.imp_uid);
+        add_str(&a, "merchant_uid", claim.merchant_uid);
+        return send_json(r, forgery->http_status, &a);
     }
-    add_str(obj, "status", webhook ? info->name : info->answer_status);
+    add_str(&a, "status", webhook ? info->name : info->answer_status);
     if (!webhook)
-        add_str(obj, "message", info->message);
-    add_str(obj, "imp_uid", pay.imp_uid);
-    add_str(obj, "merchant_uid", pay.merchant_uid);
+        add_str(&a, "message", info->message);
+    add_str(&a, "imp_uid", pay.imp_uid);
+    add_str(&a, "merchant_uid", pay.merchant_uid);
     if (!webhook && recorded == PV_OUT_VBANK_ISSUED) {
-        add_str(obj, "vbank_num", pay.vbank_num);
-        add_str(obj, "vbank_name", pay.vbank_name);
-        if (pay.vbank_date)
-            json_object_object_add(obj, "vbank_date", json_object_new_int64(
-                                       apr_atoi64(pay.vbank_date)));
+        add_str(&a, "vbank_num", pay.vbank_num);
+        add_str(&a, "vbank_name", pay.vbank_name);
+        if (pay.vbank_date) {           /* an integer, as PortOne's */
+            add_str(&a, "vbank_date", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                                   apr_atoi64(pay.vbank_date)));
+            a.m[a.n - 1].raw = 1;
+        }
     }
-    return send_json(r, webhook ? HTTP_OK : info->http_status, obj);
+    return send_json(r, webhook ? HTTP_OK : info->http_status, &a);
 }
 
 /* ------------------------------------------------------------ mod_status */

@@ -1,5 +1,6 @@
 #include "pv_json.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ checking */
@@ -53,24 +54,30 @@ static long hex4(const char *p)
     return v;
 }
 
+/* The bytes a string's scan stops at: its end, an escape, NUL. */
+static const unsigned char string_stop[256] = {
+    [0] = 1, ['"'] = 1, ['\\'] = 1
+};
+
 /* A string; s->p is on its opening quote. */
 static int scan_string(scan_t *s)
 {
     const char *p = s->p + 1, *end = s->end;
 
     while (p < end) {
-        char c = *p;
+        char c;
 
+        while (p < end && !string_stop[(unsigned char)*p])
+            p++;
+        if (p >= end)
+            break;
+        c = *p;
         if (c == '"') {
             s->p = p + 1;
             return 0;
         }
         if (c == '\0')
             return -1;
-        if (c != '\\') {
-            p++;
-            continue;
-        }
         if (end - p < 2)
             return -1;
         if (p[1] == 'u') {
@@ -229,6 +236,16 @@ static const char *skip_string(const char *p, const char *end)
     return end;
 }
 
+/* The bytes after a number or a literal (checked text). */
+static const unsigned char scalar_end[256] = {
+    [','] = 1, ['}'] = 1, [']'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1
+};
+
+/* The bytes that matter when skipping a container (checked text). */
+static const unsigned char container_stop[256] = {
+    ['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1
+};
+
 /* After the value at |p| (checked text). */
 static const char *skip_value(const char *p, const char *end)
 {
@@ -237,16 +254,20 @@ static const char *skip_value(const char *p, const char *end)
     if (*p == '"')
         return skip_string(p, end);
     if (*p != '{' && *p != '[') {           /* a number or a literal */
-        while (p < end && !strchr(",}] \t\r\n", *p))
+        while (p < end && !scalar_end[(unsigned char)*p])
             p++;
         return p;
     }
     for (; p < end; p++) {
+        while (p < end && !container_stop[(unsigned char)*p])
+            p++;
+        if (p >= end)
+            break;
         if (*p == '"')
             p = skip_string(p, end) - 1;
         else if (*p == '{' || *p == '[')
             depth++;
-        else if ((*p == '}' || *p == ']') && --depth == 0)
+        else if (--depth == 0)
             return p + 1;
     }
     return p;
@@ -367,11 +388,16 @@ static int escaped_key_is(const char *k, const char *kend, const char *key,
     return done == klen;
 }
 
+/* Keys up to this length are looked up by length (a bit per key). */
+#define SHORT_KEY 31
+
 void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
                      pv_json_t *out)
 {
     const char *p, *end;
     size_t klens[PV_JSON_KEYS_MAX];
+    uint32_t by_len[SHORT_KEY + 1];     /* the keys of each length */
+    uint32_t long_keys = 0;
     int i;
 
     for (i = 0; i < n; i++) {
@@ -381,29 +407,45 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
     }
     if (!obj || obj->type != PV_JSON_OBJECT || n > PV_JSON_KEYS_MAX)
         return;
-    for (i = 0; i < n; i++)
+    memset(by_len, 0, sizeof(by_len));
+    for (i = 0; i < n; i++) {
         klens[i] = strlen(keys[i]);
+        if (klens[i] <= SHORT_KEY)
+            by_len[klens[i]] |= (uint32_t)1 << i;
+        else
+            long_keys |= (uint32_t)1 << i;
+    }
     p = obj->at + 1;
     end = obj->at + obj->len;
     for (;;) {
-        const char *k, *kend, *v;
-        int escaped;
+        const char *k, *v;
+        size_t klen;
+        uint32_t match = 0;
 
         p = skip_ws(p, end);
         if (p >= end || *p != '"')
             return;                         /* the closing brace */
         k = p + 1;
         p = skip_string(p, end);
-        kend = p - 1;
+        klen = (size_t)(p - 1 - k);
         p = skip_ws(p, end) + 1;            /* past the colon */
         v = p = skip_ws(p, end);
         p = skip_value(p, end);
-        /* plain keys (nearly all) compare by length, then bytes */
-        escaped = memchr(k, '\\', (size_t)(kend - k)) != NULL;
-        for (i = 0; i < n; i++) {
-            if (escaped ? escaped_key_is(k, kend, keys[i], klens[i])
-                        : (size_t)(kend - k) == klens[i]
-                          && !memcmp(k, keys[i], klens[i])) {
+        if (memchr(k, '\\', klen)) {      /* escaped: unescape to compare */
+            for (i = 0; i < n; i++)
+                if (escaped_key_is(k, k + klen, keys[i], klens[i]))
+                    match |= (uint32_t)1 << i;
+        }
+        else {                              /* plain: the keys of its length */
+            uint32_t same = klen <= SHORT_KEY ? by_len[klen] : long_keys;
+
+            for (i = 0; same; i++, same >>= 1)
+                if ((same & 1) && klens[i] == klen && (!klen || k[0] == keys[i][0])
+                    && !memcmp(k, keys[i], klen))
+                    match |= (uint32_t)1 << i;
+        }
+        for (i = 0; match; i++, match >>= 1) {
+            if (match & 1) {
                 out[i].at = v;
                 out[i].len = (size_t)(p - v);
                 out[i].type = type_at(v, out[i].len);
@@ -451,4 +493,107 @@ int pv_json_int64(const pv_json_t *v, long long *out)
     }
     *out = !neg ? (long long)n : n == 0 ? 0 : -(long long)(n - 1) - 1;
     return 0;
+}
+
+/* ------------------------------------------------------------- writing */
+
+/* The escaped form of |c| when it has a short one, else NULL. */
+static const char *short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default: return NULL;
+    }
+}
+
+/* Writes |s| escaped at |o| (NULL: only counts); its length. */
+static size_t put_escaped(char *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *e = short_escape(c);
+
+        if (e) {
+            if (o)
+                memcpy(o + n, e, 2);
+            n += 2;
+        }
+        else if (c < 0x20) {
+            if (o) {
+                memcpy(o + n, "\\u00", 4);
+                o[n + 4] = hex[c >> 4];
+                o[n + 5] = hex[c & 0xf];
+            }
+            n += 6;
+        }
+        else {
+            if (o)
+                o[n] = (char)c;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Writes the object at |o| (NULL: only counts); its length. */
+static size_t put_object(char *o, const pv_json_out_t *m, int n)
+{
+    size_t len = 1;
+    int i, first = 1;
+
+    if (o)
+        o[0] = '{';
+    for (i = 0; i < n; i++) {
+        if (!m[i].value)
+            continue;
+        if (!first) {
+            if (o)
+                o[len] = ',';
+            len++;
+        }
+        first = 0;
+        if (o)
+            o[len] = '"';
+        len += 1 + put_escaped(o ? o + len + 1 : NULL, m[i].key);
+        if (o)
+            memcpy(o + len, m[i].raw ? "\":" : "\":\"", m[i].raw ? 2 : 3);
+        len += m[i].raw ? 2 : 3;
+        if (m[i].raw) {
+            size_t vlen = strlen(m[i].value);
+
+            if (o)
+                memcpy(o + len, m[i].value, vlen);
+            len += vlen;
+        }
+        else {
+            len += put_escaped(o ? o + len : NULL, m[i].value);
+            if (o)
+                o[len] = '"';
+            len++;
+        }
+    }
+    if (o)
+        o[len] = '}';
+    return len + 1;
+}
+
+char *pv_json_object(apr_pool_t *pool, const pv_json_out_t *m, int n,
+                     size_t *len)
+{
+    char *out;
+
+    *len = put_object(NULL, m, n);
+    out = apr_palloc(pool, *len + 1);
+    put_object(out, m, n);
+    out[*len] = '\0';
+    return out;
 }

@@ -57,4 +57,22 @@ const char *pv_json_string(apr_pool_t *pool, const pv_json_t *v, size_t *len);
 /* An integer value that fits in 64 bits: 0 and |*out|; -1 otherwise. */
 int pv_json_int64(const pv_json_t *v, long long *out);
 
+/* ------------------------------------------------------------- writing */
+
+/* A member of an object pv_json_object writes: |value| as a JSON string,
+ * or with |raw| as JSON text written as it is (a number). */
+typedef struct {
+    const char *key;
+    const char *value;
+    int raw;
+} pv_json_out_t;
+
+/* {"key":"value",...} in |pool|: the |n| members in order, those whose
+ * value is NULL left out. Strings are escaped as json-c writes them
+ * (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE): \" \\ \b \f
+ * \n \r \t, other bytes below 0x20 as \u00xx, every other byte as it is.
+ * |*len| is the text's length. */
+char *pv_json_object(apr_pool_t *pool, const pv_json_out_t *m, int n,
+                     size_t *len);
+
 #endif

@@ -3,6 +3,8 @@
  * mode accepts too, and every member of a top-level object reads the same
  * in both (type, string bytes, integer value, number text). pv_json may
  * refuse more (single quotes, NaN, "1.": see pv_json.h), never less.
+ * And pv_json_object writes the input (up to its first NUL) as a string
+ * byte for byte as json-c does.
  *
  * Input: the body. */
 #include <json-c/json.h>
@@ -120,6 +122,26 @@ static void same_member(apr_pool_t *pool, const pv_json_t *obj,
     }
 }
 
+/* pv_json_object writes a string (the input up to its first NUL) as json-c
+ * writes it in the module's answers. */
+static void same_text(const char *s)
+{
+    const pv_json_out_t m[3] = {{"v", s, 0}, {"none", NULL, 0}, {"n", "12", 1}};
+    struct json_object *o = json_object_new_object();
+    apr_pool_t *pool = fuzz_pool();
+    const char *mine, *theirs;
+    size_t len;
+
+    mine = pv_json_object(pool, m, 3, &len);
+    json_object_object_add(o, "v", json_object_new_string(s));
+    json_object_object_add(o, "n", json_object_new_int(12));
+    theirs = json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    FUZZ_CHECK(len == strlen(theirs) && !strcmp(mine, theirs));
+    json_object_put(o);
+    apr_pool_destroy(pool);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *body;
@@ -129,6 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 65536)
         return 0;
     body = fuzz_cstr(data, size);
+    same_text(body);
     /* answers are objects (json-c's tokener, reading a stream, cannot tell
      * where a bare top-level number ends) */
     if (pv_json_parse(body, size, DEPTH, &root) != 0

@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include <apr_strings.h>
+#include <json-c/json.h>
 
 #include "pv_json.h"
 
@@ -15,9 +16,8 @@ static int parses(const char *text)
 /* The value of member |key| of the object |text| (which must parse). */
 static pv_json_t member(const char *text, const char *key)
 {
-    pv_json_t root, v;
+    pv_json_t root, v = {PV_JSON_NONE, NULL, 0};
 
-    v.type = PV_JSON_NONE;
     if (pv_json_parse(text, strlen(text), 32, &root) == 0)
         pv_json_members(&root, &key, 1, &v);
     return v;
@@ -131,6 +131,41 @@ TEST(json_duplicate_keys_last_wins)
     CHECK_INT_EQ(member("{\"a\":\"1\",\"a\":{}}", "a").type, PV_JSON_OBJECT);
 }
 
+TEST(json_members_of_the_same_length_long_and_empty)
+{
+    /* keys looked up by length: several of one length, one over 31 bytes,
+     * an empty one, and the 32 a call may ask for */
+    static const char *const text =
+        "{\"paid_at\":1,\"imp_uid\":\"i\",\"sandbox\":true,\"samebox\":2,"
+        "\"a_key_of_forty_bytes_0123456789_abcdefg\":3,"
+        "\"a_key_of_forty_bytes_0123456789_abcdefh\":4,\"\":5,\"k31\":6}";
+    const char *keys[PV_JSON_KEYS_MAX];
+    pv_json_t root, m[PV_JSON_KEYS_MAX];
+    int i;
+
+    keys[0] = "imp_uid";
+    keys[1] = "sandbox";
+    keys[2] = "paid_at";
+    keys[3] = "a_key_of_forty_bytes_0123456789_abcdefh";
+    keys[4] = "";
+    keys[5] = "samebox";
+    keys[6] = "missing";
+    for (i = 7; i < PV_JSON_KEYS_MAX; i++)
+        keys[i] = apr_psprintf(pool, "k%d", i);
+    CHECK(pv_json_parse(text, strlen(text), 32, &root) == 0);
+    pv_json_members(&root, keys, PV_JSON_KEYS_MAX, m);
+    CHECK_STR_EQ(apr_pstrmemdup(pool, m[0].at, m[0].len), "\"i\"");
+    CHECK_INT_EQ(m[1].type, PV_JSON_TRUE);
+    CHECK_STR_EQ(apr_pstrmemdup(pool, m[2].at, m[2].len), "1");
+    CHECK_STR_EQ(apr_pstrmemdup(pool, m[3].at, m[3].len), "4");
+    CHECK_STR_EQ(apr_pstrmemdup(pool, m[4].at, m[4].len), "5");
+    CHECK_STR_EQ(apr_pstrmemdup(pool, m[5].at, m[5].len), "2");
+    CHECK_INT_EQ(m[6].type, PV_JSON_NONE);
+    CHECK_STR_EQ(apr_pstrmemdup(pool, m[31].at, m[31].len), "6");
+    for (i = 7; i < 31; i++)
+        CHECK_INT_EQ(m[i].type, PV_JSON_NONE);
+}
+
 TEST(json_escaped_keys)
 {
     size_t n;
@@ -193,3 +228,45 @@ TEST(json_int64)
     v = member("{\"a\":\"1\"}", "a");
     CHECK(pv_json_int64(&v, &x) != 0);
 }
+
+/* What json-c writes for {"v":s,"n":12} in the module's answers. */
+static const char *jsonc_text(apr_pool_t *pool, const char *s)
+{
+    struct json_object *o = json_object_new_object();
+    const char *text;
+
+    json_object_object_add(o, "v", json_object_new_string(s));
+    json_object_object_add(o, "n", json_object_new_int(12));
+    text = apr_pstrdup(pool, json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return text;
+}
+
+TEST(json_object_writes_as_json_c)
+{
+    static const char *const samples[] = {
+        "", "success", "\xec\x9d\xbc\xeb\xb0\x98 \xea\xb2\xb0\xec\xa0\x9c",
+        "a\"b\\c/d", "\b\f\n\r\t\x01\x1f\x7f\xff", "order_1\u2028"
+    };
+    char all[256];
+    pv_json_out_t m[3] = {{"v", NULL, 0}, {"gone", NULL, 0}, {"n", "12", 1}};
+    size_t len;
+    int i;
+
+    for (i = 1; i < 256; i++)                   /* every byte but NUL */
+        all[i - 1] = (char)i;
+    all[255] = '\0';
+    m[0].value = all;
+    CHECK_STR_EQ(pv_json_object(pool, m, 3, &len), jsonc_text(pool, all));
+    CHECK_INT_EQ(len, strlen(jsonc_text(pool, all)));
+    for (i = 0; i < (int)(sizeof(samples) / sizeof(samples[0])); i++) {
+        m[0].value = samples[i];
+        CHECK_STR_EQ(pv_json_object(pool, m, 3, &len), jsonc_text(pool, samples[i]));
+    }
+    CHECK_STR_EQ(pv_json_object(pool, m, 0, &len), "{}");
+    CHECK_INT_EQ(len, 2);
+    m[0].value = NULL;
+    CHECK_STR_EQ(pv_json_object(pool, m, 3, &len), "{\"n\":12}");
+}
+
