@@ -22,23 +22,19 @@ APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
 
 all: .libs/mod_portone_verify.so
 
-# json-c is linked in statically and kept private: httpd loads modules into
-# one global namespace, where jansson (mod_md, mod_auth_openidc) defines
-# functions of the same names (json_object_get, ...).
-JSONC_A := $(shell pkg-config --variable=libdir json-c 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/libjson-c.a
-
 # libpq's header directory (Debian: /usr/include/postgresql)
 PQ_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 
 .libs/mod_portone_verify.so: $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
 	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc,,$(EXTRA_CFLAGS)) $(PQ_CFLAGS) \
 	    -Wl,-export-symbols-regex -Wl,'^portone_verify_module$$' \
-	    -Wl,-Wl,$(JSONC_A) -lcurl -lsqlite3 -lpq $(MODULE_SRCS) $(CORE_SRCS)
+	    -lcurl -lsqlite3 -lpq $(MODULE_SRCS) $(CORE_SRCS)
 
 install: all
 	$(APXS) -i -n portone_verify mod_portone_verify.la
 
-# C unit tests of the pure layer: no httpd, no network, no database.
+# C unit tests of the pure layer: no httpd, no network, no database (json-c
+# only as the reference that pv_json's output is compared with).
 tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(CORE_SRCS) $(HEADERS)
 	$(CC) $(WARN) -g -O1 -I. $(APR_CFLAGS) -o $@ tests/unit/*.c \
 	    pv_decide.c pv_decimal.c pv_error.c pv_json.c pv_portone.c pv_request.c \
@@ -56,7 +52,7 @@ $(ASAN_SO): $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
 	mkdir -p build/asan
 	$(CC) $(WARN) -g -O1 -fPIC -shared -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    $(APXS_CFLAGS) $(APR_CFLAGS) $(PQ_CFLAGS) -o $@ $(MODULE_SRCS) $(CORE_SRCS) -lcurl -lsqlite3 -lpq -ljson-c
+	    $(APXS_CFLAGS) $(APR_CFLAGS) $(PQ_CFLAGS) -o $@ $(MODULE_SRCS) $(CORE_SRCS) -lcurl -lsqlite3 -lpq
 
 asan-test: asan
 	PV_MODULE=$(CURDIR)/$(ASAN_SO) PV_PRELOAD=$$($(CC) -print-file-name=libasan.so) \

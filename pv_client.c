@@ -3,8 +3,10 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <curl/curl.h>
-#include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "pv_json.h"
 
 /* Refresh this long before PortOne's expired_at (contract section 7). */
 #define PV_TOKEN_MARGIN apr_time_from_sec(60)
@@ -288,21 +290,16 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
 static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                           const char **why)
 {
-    struct json_object *req = json_object_new_object();
+    const pv_json_out_t req[2] = {{"imp_key", c->conf.key, 0},
+                                  {"imp_secret", c->conf.secret, 0}};
     pv_answer_t ans;
     pv_token_t tok;
     pv_err err;
-    char *body;
-
-    json_object_object_add(req, "imp_key", json_object_new_string(c->conf.key));
-    json_object_object_add(req, "imp_secret",
-                           json_object_new_string(c->conf.secret));
-    body = apr_pstrdup(pool, json_object_to_json_string_ext(
-                           req, JSON_C_TO_STRING_PLAIN));
-    json_object_put(req);
+    size_t len;
+    char *body = pv_json_object(pool, req, 2, &len);
 
     err = exchange(c, pool, deadline, "/users/getToken", NULL, body, &ans, why);
-    memset(body, 0, strlen(body));      /* the secret leaves memory early */
+    memset(body, 0, len);               /* the secret leaves memory early */
     if (err != PV_OK)
         return err;
     err = pv_portone_parse_token(pool, ans.status, ans.body, ans.len, &tok, why);

@@ -1,6 +1,7 @@
 #include "pv_json.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ checking */
@@ -388,14 +389,39 @@ static int escaped_key_is(const char *k, const char *kend, const char *key,
     return done == klen;
 }
 
+/* The member of a checked object at |*p| (after its opening brace or the
+ * comma before): its key [*k, *k + *klen) without quotes, escapes as they
+ * are, and its value [*v, *v + *vlen); |*p| moves past it. 0 at the closing
+ * brace. */
+static inline int next_member(const char **p, const char *end, const char **k,
+                       size_t *klen, const char **v, size_t *vlen)
+{
+    const char *q = skip_ws(*p, end);
+
+    if (q >= end || *q != '"')
+        return 0;
+    *k = q + 1;
+    q = skip_string(q, end);
+    *klen = (size_t)(q - 1 - *k);
+    q = skip_ws(q, end) + 1;                /* past the colon */
+    *v = q = skip_ws(q, end);
+    q = skip_value(q, end);
+    *vlen = (size_t)(q - *v);
+    q = skip_ws(q, end);
+    if (q < end && *q == ',')
+        q++;
+    *p = q;
+    return 1;
+}
+
 /* Keys up to this length are looked up by length (a bit per key). */
 #define SHORT_KEY 31
 
 void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
                      pv_json_t *out)
 {
-    const char *p, *end;
-    size_t klens[PV_JSON_KEYS_MAX];
+    const char *p, *end, *k, *v;
+    size_t klens[PV_JSON_KEYS_MAX], klen, vlen;
     uint32_t by_len[SHORT_KEY + 1];     /* the keys of each length */
     uint32_t long_keys = 0;
     int i;
@@ -417,20 +443,9 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
     }
     p = obj->at + 1;
     end = obj->at + obj->len;
-    for (;;) {
-        const char *k, *v;
-        size_t klen;
+    while (next_member(&p, end, &k, &klen, &v, &vlen)) {
         uint32_t match = 0;
 
-        p = skip_ws(p, end);
-        if (p >= end || *p != '"')
-            return;                         /* the closing brace */
-        k = p + 1;
-        p = skip_string(p, end);
-        klen = (size_t)(p - 1 - k);
-        p = skip_ws(p, end) + 1;            /* past the colon */
-        v = p = skip_ws(p, end);
-        p = skip_value(p, end);
         if (memchr(k, '\\', klen)) {      /* escaped: unescape to compare */
             for (i = 0; i < n; i++)
                 if (escaped_key_is(k, k + klen, keys[i], klens[i]))
@@ -447,14 +462,56 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
         for (i = 0; match; i++, match >>= 1) {
             if (match & 1) {
                 out[i].at = v;
-                out[i].len = (size_t)(p - v);
-                out[i].type = type_at(v, out[i].len);
+                out[i].len = vlen;
+                out[i].type = type_at(v, vlen);
             }
         }
-        p = skip_ws(p, end);
-        if (p < end && *p == ',')
-            p++;
     }
+}
+
+/* A key of an object: its text in the body, or unescaped in a pool. */
+typedef struct {
+    const char *at;
+    size_t len;
+} span_t;
+
+static int key_cmp(const void *a, const void *b)
+{
+    const span_t *x = a, *y = b;
+
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->at, y->at, x->len);
+}
+
+int pv_json_duplicate_keys(apr_pool_t *pool, const pv_json_t *obj)
+{
+    const char *p, *end, *k, *v;
+    size_t klen, vlen, n = 0, i;
+    span_t *all;
+
+    if (!obj || obj->type != PV_JSON_OBJECT)
+        return 0;
+    /* a member takes 4 bytes at least ("":0), its comma another */
+    all = apr_palloc(pool, (obj->len / 4 + 1) * sizeof(*all));
+    p = obj->at + 1;
+    end = obj->at + obj->len;
+    while (next_member(&p, end, &k, &klen, &v, &vlen)) {
+        all[n].at = k;
+        all[n].len = klen;
+        if (memchr(k, '\\', klen)) {
+            char *u = apr_palloc(pool, klen + 1);
+
+            all[n].at = u;
+            all[n].len = unescape(k, k + klen, u);
+        }
+        n++;
+    }
+    qsort(all, n, sizeof(*all), key_cmp);
+    for (i = 1; i < n; i++)
+        if (!key_cmp(&all[i - 1], &all[i]))
+            return 1;
+    return 0;
 }
 
 const char *pv_json_string(apr_pool_t *pool, const pv_json_t *v, size_t *len)

@@ -49,6 +49,10 @@ int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root);
 void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
                      pv_json_t *out);
 
+/* Whether object |obj| (a value pv_json_parse accepted) has a key twice,
+ * keys compared unescaped ("a" and "\u0061" are the same). */
+int pv_json_duplicate_keys(apr_pool_t *pool, const pv_json_t *obj);
+
 /* A string value unescaped into |pool| and NUL-terminated; |*len| is its
  * length, which counts any NUL that \u0000 put inside. NULL when |v| is not
  * a string. */

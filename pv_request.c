@@ -1,8 +1,9 @@
 #include "pv_request.h"
 
 #include <apr_strings.h>
-#include <json-c/json.h>
 #include <string.h>
+
+#include "pv_json.h"
 
 #define PV_BODY_JSON_DEPTH 8
 
@@ -113,76 +114,57 @@ static const char *set_field(apr_pool_t *pool, pv_claim_t *out,
     return NULL;
 }
 
-/* Counts the keys of the top-level object of |body|, which json-c already
- * accepted as strict JSON. json-c keeps the last of duplicate keys; a body
- * that names a field twice is ambiguous and refused. */
-static int count_top_keys(const char *body, size_t len)
+/* The whole body is UTF-8 (the fields are checked again, with the rest of
+ * what pv_request_check_id asks). */
+static int utf8_valid(const char *body, size_t len)
 {
-    int depth = 0, keys = 0, expect_key = 0;
-    size_t i;
+    const unsigned char *u = (const unsigned char *)body;
+    size_t i = 0;
 
-    for (i = 0; i < len; i++) {
-        char c = body[i];
+    while (i < len) {
+        size_t n = u[i] < 0x80 ? 1 : utf8_seq(u + i, len - i);
 
-        if (c == '"') {
-            if (depth == 1 && expect_key)
-                keys++;
-            expect_key = 0;
-            for (i++; i < len && body[i] != '"'; i++)
-                if (body[i] == '\\')
-                    i++;
-        }
-        else if (c == '{' || c == '[') {
-            depth++;
-            expect_key = (c == '{' && depth == 1);
-        }
-        else if (c == '}' || c == ']')
-            depth--;
-        else if (c == ',' && depth == 1)
-            expect_key = 1;
+        if (n == 0)
+            return 0;
+        i += n;
     }
-    return keys;
+    return 1;
 }
 
 static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
                               pv_claim_t *out)
 {
-    struct json_tokener *tok = json_tokener_new_ex(PV_BODY_JSON_DEPTH);
-    struct json_object *root;
+    const char *keys[NFIELDS];
+    pv_json_t root, m[NFIELDS];
     const char *why = NULL;
-    size_t i, end;
+    size_t i;
 
-    if (!tok)
-        return "out of memory";
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    root = json_tokener_parse_ex(tok, body, (int)len);
-    end = tok->char_offset;
-    if (!root || json_tokener_get_error(tok) != json_tokener_success)
-        why = "the body is not valid JSON";
-    json_tokener_free(tok);
-    for (; !why && end < len; end++)
-        if (body[end] != ' ' && body[end] != '\t' && body[end] != '\r'
-            && body[end] != '\n')
-            why = "the body has data after the JSON value";
-    if (!why && !json_object_is_type(root, json_type_object))
-        why = "the body is not a JSON object";
-    if (!why && count_top_keys(body, len) != json_object_object_length(root))
-        why = "the body names a field twice";
+    if (!utf8_valid(body, len))
+        return "the body is not valid UTF-8";
+    if (pv_json_parse(body, len, PV_BODY_JSON_DEPTH, &root))
+        return "the body is not valid JSON";
+    if (root.type != PV_JSON_OBJECT)
+        return "the body is not a JSON object";
+    /* pv_json keeps the last of duplicate keys; a body that names a field
+     * twice is ambiguous and refused */
+    if (pv_json_duplicate_keys(pool, &root))
+        return "the body names a field twice";
+    for (i = 0; i < NFIELDS; i++)
+        keys[i] = fields[i].name;
+    pv_json_members(&root, keys, (int)NFIELDS, m);
     for (i = 0; !why && i < NFIELDS; i++) {
-        struct json_object *v = NULL;
+        size_t n;
+        const char *v;
 
-        if (!json_object_object_get_ex(root, fields[i].name, &v)
-            || json_object_is_type(v, json_type_null)) {
+        if (m[i].type == PV_JSON_NONE || m[i].type == PV_JSON_NULL) {
             if (fields[i].required)
                 why = apr_psprintf(pool, "%s is missing", fields[i].name);
         }
-        else if (!json_object_is_type(v, json_type_string))
+        else if (!(v = pv_json_string(pool, &m[i], &n)))
             why = apr_psprintf(pool, "%s is not a string", fields[i].name);
         else
-            why = set_field(pool, out, &fields[i], json_object_get_string(v),
-                            (size_t)json_object_get_string_len(v));
+            why = set_field(pool, out, &fields[i], v, n);
     }
-    json_object_put(root);
     return why;
 }
 
