@@ -6,9 +6,18 @@
 
 /* ------------------------------------------------------------ checking */
 
+/* Keys looked up in an object, and where their values go. */
+typedef struct key_set key_set_t;
+
+/* A member with key [k, k + klen) (escapes as they are) and value
+ * [v, v + vlen): its value goes to the keys it matches. */
+static void key_set_found(const key_set_t *ks, const char *k, size_t klen,
+                          const char *v, size_t vlen);
+
 typedef struct {
     const char *p, *end;
     int depth, max;
+    const key_set_t *top;       /* the top-level object's keys, or NULL */
 } scan_t;
 
 static int is_ws(char c)
@@ -141,6 +150,8 @@ static int scan_value(scan_t *s);
 /* An object or an array; s->p is on its opening bracket. */
 static int scan_container(scan_t *s, char close)
 {
+    const char *kend = NULL;
+
     if (++s->depth > s->max)
         return -1;
     s->p = skip_ws(s->p + 1, s->end);
@@ -150,17 +161,24 @@ static int scan_container(scan_t *s, char close)
         return 0;
     }
     for (;;) {
+        const char *k = NULL, *v;
+
         if (close == '}') {
             s->p = skip_ws(s->p, s->end);
+            k = s->p + 1;
             if (s->p >= s->end || *s->p != '"' || scan_string(s))
                 return -1;
+            kend = s->p - 1;
             s->p = skip_ws(s->p, s->end);
             if (s->p >= s->end || *s->p != ':')
                 return -1;
             s->p++;
         }
+        v = s->p = skip_ws(s->p, s->end);
         if (scan_value(s))
             return -1;
+        if (k && s->top && s->depth == 1)
+            key_set_found(s->top, k, (size_t)(kend - k), v, (size_t)(s->p - v));
         s->p = skip_ws(s->p, s->end);
         if (s->p >= s->end)
             return -1;
@@ -196,7 +214,11 @@ static int scan_value(scan_t *s)
 
 static pv_json_type type_at(const char *p, size_t len);
 
-int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root)
+static void key_set_init(key_set_t *ks, const char *const *keys, int n,
+                         pv_json_t *out);
+
+static int parse(const char *body, size_t len, int depth, pv_json_t *root,
+                 const key_set_t *top)
 {
     scan_t s;
 
@@ -206,12 +228,18 @@ int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root)
     s.p = skip_ws(body, s.end);
     s.depth = 0;
     s.max = depth;
+    s.top = top;
     root->at = s.p;
     if (scan_value(&s) || skip_ws(s.p, s.end) != s.end)
         return -1;
     root->len = (size_t)(s.p - root->at);
     root->type = type_at(root->at, root->len);
     return 0;
+}
+
+int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root)
+{
+    return parse(body, len, depth, root, NULL);
 }
 
 /* ------------------------------------------- reading checked values */
@@ -417,13 +445,20 @@ static inline int next_member(const char **p, const char *end, const char **k,
 /* Keys up to this length are looked up by length (a bit per key). */
 #define SHORT_KEY 31
 
-void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
-                     pv_json_t *out)
-{
-    const char *p, *end, *k, *v;
-    size_t klens[PV_JSON_KEYS_MAX], klen, vlen;
+struct key_set {
+    const char *const *keys;
+    int n;
+    pv_json_t *out;
+    size_t klens[PV_JSON_KEYS_MAX];
     uint32_t by_len[SHORT_KEY + 1];     /* the keys of each length */
-    uint32_t long_keys = 0;
+    uint32_t long_keys;
+};
+
+/* out[0 .. n - 1] set to PV_JSON_NONE; more than PV_JSON_KEYS_MAX keys
+ * are not looked up (none is found). */
+static void key_set_init(key_set_t *ks, const char *const *keys, int n,
+                         pv_json_t *out)
+{
     int i;
 
     for (i = 0; i < n; i++) {
@@ -431,42 +466,77 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
         out[i].at = NULL;
         out[i].len = 0;
     }
-    if (!obj || obj->type != PV_JSON_OBJECT || n > PV_JSON_KEYS_MAX)
-        return;
-    memset(by_len, 0, sizeof(by_len));
-    for (i = 0; i < n; i++) {
-        klens[i] = strlen(keys[i]);
-        if (klens[i] <= SHORT_KEY)
-            by_len[klens[i]] |= (uint32_t)1 << i;
+    ks->keys = keys;
+    ks->n = n > PV_JSON_KEYS_MAX ? 0 : n;
+    ks->out = out;
+    ks->long_keys = 0;
+    memset(ks->by_len, 0, sizeof(ks->by_len));
+    for (i = 0; i < ks->n; i++) {
+        ks->klens[i] = strlen(keys[i]);
+        if (ks->klens[i] <= SHORT_KEY)
+            ks->by_len[ks->klens[i]] |= (uint32_t)1 << i;
         else
-            long_keys |= (uint32_t)1 << i;
+            ks->long_keys |= (uint32_t)1 << i;
     }
+}
+
+static void key_set_found(const key_set_t *ks, const char *k, size_t klen,
+                          const char *v, size_t vlen)
+{
+    uint32_t match = 0;
+    int i;
+
+    if (memchr(k, '\\', klen)) {          /* escaped: unescape to compare */
+        for (i = 0; i < ks->n; i++)
+            if (escaped_key_is(k, k + klen, ks->keys[i], ks->klens[i]))
+                match |= (uint32_t)1 << i;
+    }
+    else {                                  /* plain: the keys of its length */
+        uint32_t same = klen <= SHORT_KEY ? ks->by_len[klen] : ks->long_keys;
+
+        for (i = 0; same; i++, same >>= 1)
+            if ((same & 1) && ks->klens[i] == klen
+                && (!klen || k[0] == ks->keys[i][0])
+                && !memcmp(k, ks->keys[i], klen))
+                match |= (uint32_t)1 << i;
+    }
+    for (i = 0; match; i++, match >>= 1) {
+        if (match & 1) {                    /* the last of duplicates wins */
+            ks->out[i].at = v;
+            ks->out[i].len = vlen;
+            ks->out[i].type = type_at(v, vlen);
+        }
+    }
+}
+
+void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
+                     pv_json_t *out)
+{
+    const char *p, *end, *k, *v;
+    size_t klen, vlen;
+    key_set_t ks;
+
+    key_set_init(&ks, keys, n, out);
+    if (!ks.n || !obj || obj->type != PV_JSON_OBJECT)
+        return;
     p = obj->at + 1;
     end = obj->at + obj->len;
-    while (next_member(&p, end, &k, &klen, &v, &vlen)) {
-        uint32_t match = 0;
+    while (next_member(&p, end, &k, &klen, &v, &vlen))
+        key_set_found(&ks, k, klen, v, vlen);
+}
 
-        if (memchr(k, '\\', klen)) {      /* escaped: unescape to compare */
-            for (i = 0; i < n; i++)
-                if (escaped_key_is(k, k + klen, keys[i], klens[i]))
-                    match |= (uint32_t)1 << i;
-        }
-        else {                              /* plain: the keys of its length */
-            uint32_t same = klen <= SHORT_KEY ? by_len[klen] : long_keys;
+int pv_json_parse_object(const char *body, size_t len, int depth,
+                         const char *const *keys, int n, pv_json_t *root,
+                         pv_json_t *out)
+{
+    key_set_t ks;
 
-            for (i = 0; same; i++, same >>= 1)
-                if ((same & 1) && klens[i] == klen && (!klen || k[0] == keys[i][0])
-                    && !memcmp(k, keys[i], klen))
-                    match |= (uint32_t)1 << i;
-        }
-        for (i = 0; match; i++, match >>= 1) {
-            if (match & 1) {
-                out[i].at = v;
-                out[i].len = vlen;
-                out[i].type = type_at(v, vlen);
-            }
-        }
+    key_set_init(&ks, keys, n, out);
+    if (parse(body, len, depth, root, &ks)) {
+        key_set_init(&ks, keys, n, out);    /* nothing of a refused body */
+        return -1;
     }
+    return 0;
 }
 
 /* A key of an object: its text in the body, or unescaped in a pool. */

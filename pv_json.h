@@ -53,6 +53,13 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
  * keys compared unescaped ("a" and "\u0061" are the same). */
 int pv_json_duplicate_keys(apr_pool_t *pool, const pv_json_t *obj);
 
+/* pv_json_parse, and pv_json_members on the top-level value in the same
+ * pass: out[i] is the value of keys[i] when the body is an object. On
+ * failure (-1) every out[i] is of type PV_JSON_NONE. */
+int pv_json_parse_object(const char *body, size_t len, int depth,
+                         const char *const *keys, int n, pv_json_t *root,
+                         pv_json_t *out);
+
 /* A string value unescaped into |pool| and NUL-terminated; |*len| is its
  * length, which counts any NUL that \u0000 put inside. NULL when |v| is not
  * a string. */

@@ -27,12 +27,11 @@ static env_result envelope(apr_pool_t *pool, const char *body, size_t len,
     pv_json_t root, m[3];
 
     /* pv_json refuses NUL bytes, an empty body and NULL itself */
-    if (pv_json_parse(body, len, PV_JSON_DEPTH, &root)
+    if (pv_json_parse_object(body, len, PV_JSON_DEPTH, keys, 3, &root, m)
         || root.type != PV_JSON_OBJECT) {
         *why = "the answer is not a JSON object";
         return ENV_BAD;
     }
-    pv_json_members(&root, keys, 3, m);
     if (m[0].type != PV_JSON_INT) {
         *why = "the answer has no integer \"code\"";
         return ENV_BAD;

@@ -141,7 +141,10 @@ static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
 
     if (!utf8_valid(body, len))
         return "the body is not valid UTF-8";
-    if (pv_json_parse(body, len, PV_BODY_JSON_DEPTH, &root))
+    for (i = 0; i < NFIELDS; i++)
+        keys[i] = fields[i].name;
+    if (pv_json_parse_object(body, len, PV_BODY_JSON_DEPTH, keys, (int)NFIELDS,
+                             &root, m))
         return "the body is not valid JSON";
     if (root.type != PV_JSON_OBJECT)
         return "the body is not a JSON object";
@@ -149,9 +152,6 @@ static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
      * twice is ambiguous and refused */
     if (pv_json_duplicate_keys(pool, &root))
         return "the body names a field twice";
-    for (i = 0; i < NFIELDS; i++)
-        keys[i] = fields[i].name;
-    pv_json_members(&root, keys, (int)NFIELDS, m);
     for (i = 0; !why && i < NFIELDS; i++) {
         size_t n;
         const char *v;

@@ -4,7 +4,8 @@
  * in both (type, string bytes, integer value, number text). pv_json may
  * refuse more (single quotes, NaN, "1.": see pv_json.h), never less.
  * And pv_json_object writes the input (up to its first NUL) as a string
- * byte for byte as json-c does.
+ * byte for byte as json-c does, and pv_json_parse_object finds what
+ * pv_json_parse and pv_json_members find.
  *
  * Input: the body. */
 #include <json-c/json.h>
@@ -142,6 +143,27 @@ static void same_text(const char *s)
     apr_pool_destroy(pool);
 }
 
+/* pv_json_parse_object is pv_json_parse and pv_json_members in one. */
+static void same_object(const char *body, size_t size)
+{
+    static const char *const keys[] = {"a", "b", "code", "response", "", "imp_uid",
+                                       "a_key_longer_than_thirty_one_bytes"};
+    enum { N = sizeof(keys) / sizeof(keys[0]) };
+    pv_json_t root, root2, m[N], m2[N];
+    int rc = pv_json_parse_object(body, size, DEPTH, keys, N, &root, m), i;
+
+    FUZZ_CHECK(rc == pv_json_parse(body, size, DEPTH, &root2));
+    if (rc == 0) {
+        FUZZ_CHECK(root.at == root2.at && root.len == root2.len && root.type == root2.type);
+        pv_json_members(&root2, keys, N, m2);
+    }
+    for (i = 0; i < N; i++) {
+        FUZZ_CHECK(rc == 0 || m[i].type == PV_JSON_NONE);
+        FUZZ_CHECK(rc != 0 || (m[i].type == m2[i].type && m[i].at == m2[i].at
+                               && m[i].len == m2[i].len));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *body;
@@ -152,6 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     body = fuzz_cstr(data, size);
     same_text(body);
+    same_object(body, size);
     /* answers are objects (json-c's tokener, reading a stream, cannot tell
      * where a bare top-level number ends) */
     if (pv_json_parse(body, size, DEPTH, &root) != 0

@@ -166,6 +166,31 @@ TEST(json_members_of_the_same_length_long_and_empty)
         CHECK_INT_EQ(m[i].type, PV_JSON_NONE);
 }
 
+TEST(json_parse_object_finds_top_level_members)
+{
+    static const char *const keys[] = {"a", "k", "z"};
+    static const char *const text = "{\"a\":1,\"o\":{\"k\":2,\"a\":3},\"l\":[{\"k\":4}],"
+                                    "\"a\":\"last\",\"z\":null}";
+    const char *bad;
+    pv_json_t root, m[3];
+
+    CHECK(pv_json_parse_object(text, strlen(text), 32, keys, 3, &root, m) == 0);
+    CHECK_INT_EQ(root.type, PV_JSON_OBJECT);
+    CHECK_STR_EQ(apr_pstrmemdup(pool, m[0].at, m[0].len), "\"last\"");
+    CHECK_INT_EQ(m[1].type, PV_JSON_NONE);      /* only nested */
+    CHECK_INT_EQ(m[2].type, PV_JSON_NULL);
+    /* a refused body finds nothing, even members read before the error */
+    bad = "{\"a\":1,\"z\":2,}";
+    CHECK(pv_json_parse_object(bad, strlen(bad), 32, keys, 3, &root, m) != 0);
+    CHECK_INT_EQ(m[0].type, PV_JSON_NONE);
+    CHECK_INT_EQ(m[2].type, PV_JSON_NONE);
+    /* not an object: nothing */
+    bad = "[{\"a\":1}]";
+    CHECK(pv_json_parse_object(bad, strlen(bad), 32, keys, 3, &root, m) == 0);
+    CHECK_INT_EQ(root.type, PV_JSON_ARRAY);
+    CHECK_INT_EQ(m[0].type, PV_JSON_NONE);
+}
+
 TEST(json_escaped_keys)
 {
     size_t n;
