@@ -443,20 +443,28 @@ typedef struct {
     int n;
 } pv_reply_t;
 
-static void add_str(pv_reply_t *a, const char *key, const char *val)
+/* |val| as a JSON string, or with |raw| as it is (a number); NULL: left
+ * out. */
+static void add_member(pv_reply_t *reply, const char *key, const char *val,
+                       int raw)
 {
-    if (a->n < PV_REPLY_MAX) {
-        a->m[a->n].key = key;
-        a->m[a->n].value = val;         /* NULL: left out */
-        a->m[a->n].raw = 0;
-        a->n++;
+    if (reply->n < PV_REPLY_MAX) {
+        reply->m[reply->n].key = key;
+        reply->m[reply->n].value = val;
+        reply->m[reply->n].raw = raw;
+        reply->n++;
     }
 }
 
-static int send_json(request_rec *r, int status, const pv_reply_t *a)
+static void add_str(pv_reply_t *reply, const char *key, const char *val)
+{
+    add_member(reply, key, val, 0);
+}
+
+static int send_json(request_rec *r, int status, const pv_reply_t *reply)
 {
     size_t len;
-    const char *text = pv_json_object(r->pool, a->m, a->n, &len);
+    const char *text = pv_json_object(r->pool, reply->m, reply->n, &len);
 
     r->status = status;
     ap_set_content_type(r, "application/json; charset=utf-8");
@@ -470,7 +478,7 @@ static int send_json(request_rec *r, int status, const pv_reply_t *a)
 static int answer_error(request_rec *r, pv_err err, const char *detail)
 {
     const pv_err_info *info = pv_err_lookup(err);
-    pv_reply_t a = {{{NULL, NULL, 0}}, 0};
+    pv_reply_t reply = {{{NULL, NULL, 0}}, 0};
 
     apr_table_setn(r->notes, "portone-outcome", info->code);
     if (stats) {
@@ -478,16 +486,16 @@ static int answer_error(request_rec *r, pv_err err, const char *detail)
         if (err == PV_E_DATABASE_UNAVAILABLE)
             pv_stats_add(&stats->db_errors, 1);
     }
-    add_str(&a, "status", "error");
-    add_str(&a, "code", info->code);
-    add_str(&a, "message", detail ? detail : info->message);
+    add_str(&reply, "status", "error");
+    add_str(&reply, "code", info->code);
+    add_str(&reply, "message", detail ? detail : info->message);
     if (err == PV_E_METHOD_NOT_ALLOWED)
         apr_table_setn(r->headers_out, "Allow", "POST");
     /* the rest of a refused body is not read: close instead */
     if (err == PV_E_PAYLOAD_TOO_LARGE || err == PV_E_METHOD_NOT_ALLOWED
         || err == PV_E_UNSUPPORTED_MEDIA_TYPE)
         r->connection->keepalive = AP_CONN_CLOSE;
-    return send_json(r, info->http_status, &a);
+    return send_json(r, info->http_status, &reply);
 }
 
 /* ------------------------------------------------------------------ body */
@@ -629,7 +637,7 @@ static int pv_handler(request_rec *r)
     pv_decision_t dec;
     pv_outcome recorded = PV_OUT_PENDING;
     const pv_outcome_info *info;
-    pv_reply_t a = {{{NULL, NULL, 0}}, 0};
+    pv_reply_t reply = {{{NULL, NULL, 0}}, 0};
     const char *why = NULL, *handler;
     char *body = NULL;
     apr_size_t len = 0;
@@ -715,27 +723,26 @@ static int pv_handler(request_rec *r)
     if (dec.claim_mismatch) {
         const pv_outcome_info *forgery = pv_outcome_lookup(PV_OUT_FORGERY);
 
-        add_str(&a, "status", forgery->answer_status);
-        add_str(&a, "message", forgery->message);
-        add_str(&a, "imp_uid", claim.imp_uid);
-        add_str(&a, "merchant_uid", claim.merchant_uid);
-        return send_json(r, forgery->http_status, &a);
+        add_str(&reply, "status", forgery->answer_status);
+        add_str(&reply, "message", forgery->message);
+        add_str(&reply, "imp_uid", claim.imp_uid);
+        add_str(&reply, "merchant_uid", claim.merchant_uid);
+        return send_json(r, forgery->http_status, &reply);
     }
-    add_str(&a, "status", webhook ? info->name : info->answer_status);
+    add_str(&reply, "status", webhook ? info->name : info->answer_status);
     if (!webhook)
-        add_str(&a, "message", info->message);
-    add_str(&a, "imp_uid", pay.imp_uid);
-    add_str(&a, "merchant_uid", pay.merchant_uid);
+        add_str(&reply, "message", info->message);
+    add_str(&reply, "imp_uid", pay.imp_uid);
+    add_str(&reply, "merchant_uid", pay.merchant_uid);
     if (!webhook && recorded == PV_OUT_VBANK_ISSUED) {
-        add_str(&a, "vbank_num", pay.vbank_num);
-        add_str(&a, "vbank_name", pay.vbank_name);
-        if (pay.vbank_date) {           /* an integer, as PortOne's */
-            add_str(&a, "vbank_date", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                                   apr_atoi64(pay.vbank_date)));
-            a.m[a.n - 1].raw = 1;
-        }
+        add_str(&reply, "vbank_num", pay.vbank_num);
+        add_str(&reply, "vbank_name", pay.vbank_name);
+        if (pay.vbank_date)             /* an integer, as PortOne's */
+            add_member(&reply, "vbank_date",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                    apr_atoi64(pay.vbank_date)), 1);
     }
-    return send_json(r, webhook ? HTTP_OK : info->http_status, &a);
+    return send_json(r, webhook ? HTTP_OK : info->http_status, &reply);
 }
 
 /* ------------------------------------------------------------ mod_status */
