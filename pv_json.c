@@ -150,8 +150,6 @@ static int scan_value(scan_t *s);
 /* An object or an array; s->p is on its opening bracket. */
 static int scan_container(scan_t *s, char close)
 {
-    const char *kend = NULL;
-
     if (++s->depth > s->max)
         return -1;
     s->p = skip_ws(s->p + 1, s->end);
@@ -161,7 +159,7 @@ static int scan_container(scan_t *s, char close)
         return 0;
     }
     for (;;) {
-        const char *k = NULL, *v;
+        const char *k = NULL, *kend = NULL, *v;
 
         if (close == '}') {
             s->p = skip_ws(s->p, s->end);
@@ -194,11 +192,11 @@ static int scan_container(scan_t *s, char close)
     }
 }
 
-/* Any value, after whitespace; its type is read off its text when needed
- * (type_at), not here. */
+/* Any value; s->p is on its first byte (its callers skip the whitespace
+ * before it). Its type is read off its text when needed (type_at), not
+ * here. */
 static int scan_value(scan_t *s)
 {
-    s->p = skip_ws(s->p, s->end);
     if (s->p >= s->end)
         return -1;
     switch (*s->p) {
@@ -213,9 +211,6 @@ static int scan_value(scan_t *s)
 }
 
 static pv_json_type type_at(const char *p, size_t len);
-
-static void key_set_init(key_set_t *ks, const char *const *keys, int n,
-                         pv_json_t *out);
 
 static int parse(const char *body, size_t len, int depth, pv_json_t *root,
                  const key_set_t *top)
@@ -639,78 +634,64 @@ static const char *short_escape(unsigned char c)
     }
 }
 
-/* Writes |s| escaped at |o| (NULL: only counts); its length. */
-static size_t put_escaped(char *o, const char *s)
+/* Appends |n| bytes of |text| at o + *len (o NULL: only counts). */
+static void put(char *o, size_t *len, const char *text, size_t n)
+{
+    if (o)
+        memcpy(o + *len, text, n);
+    *len += n;
+}
+
+/* Appends |s| escaped. */
+static void put_escaped(char *o, size_t *len, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t n = 0;
 
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         const char *e = short_escape(c);
 
         if (e) {
-            if (o)
-                memcpy(o + n, e, 2);
-            n += 2;
+            put(o, len, e, 2);
         }
         else if (c < 0x20) {
-            if (o) {
-                memcpy(o + n, "\\u00", 4);
-                o[n + 4] = hex[c >> 4];
-                o[n + 5] = hex[c & 0xf];
-            }
-            n += 6;
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+
+            put(o, len, u, 6);
         }
         else {
-            if (o)
-                o[n] = (char)c;
-            n++;
+            put(o, len, s, 1);
         }
     }
-    return n;
 }
 
 /* Writes the object at |o| (NULL: only counts); its length. */
 static size_t put_object(char *o, const pv_json_out_t *m, int n)
 {
-    size_t len = 1;
+    size_t len = 0;
     int i, first = 1;
 
-    if (o)
-        o[0] = '{';
+    put(o, &len, "{", 1);
     for (i = 0; i < n; i++) {
         if (!m[i].value)
             continue;
-        if (!first) {
-            if (o)
-                o[len] = ',';
-            len++;
-        }
+        if (!first)
+            put(o, &len, ",", 1);
         first = 0;
-        if (o)
-            o[len] = '"';
-        len += 1 + put_escaped(o ? o + len + 1 : NULL, m[i].key);
-        if (o)
-            memcpy(o + len, m[i].raw ? "\":" : "\":\"", m[i].raw ? 2 : 3);
-        len += m[i].raw ? 2 : 3;
+        put(o, &len, "\"", 1);
+        put_escaped(o, &len, m[i].key);
         if (m[i].raw) {
-            size_t vlen = strlen(m[i].value);
-
-            if (o)
-                memcpy(o + len, m[i].value, vlen);
-            len += vlen;
+            put(o, &len, "\":", 2);
+            put(o, &len, m[i].value, strlen(m[i].value));
         }
         else {
-            len += put_escaped(o ? o + len : NULL, m[i].value);
-            if (o)
-                o[len] = '"';
-            len++;
+            put(o, &len, "\":\"", 3);
+            put_escaped(o, &len, m[i].value);
+            put(o, &len, "\"", 1);
         }
     }
-    if (o)
-        o[len] = '}';
-    return len + 1;
+    put(o, &len, "}", 1);
+    return len;
 }
 
 char *pv_json_object(apr_pool_t *pool, const pv_json_out_t *m, int n,

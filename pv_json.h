@@ -1,8 +1,10 @@
-/* A strict JSON reader (RFC 8259) for PortOne's answers. One pass checks a
- * whole body without allocating anything; values are then found as spans of
- * the body, and only the strings that are read are unescaped (into a pool).
- * It replaces json-c's tree on the path of every verification: json-c
- * allocates every key, value and hash table of a ~2 KB answer with malloc.
+/* Strict JSON (RFC 8259), the module's only JSON code: it reads PortOne's
+ * answers and the request bodies, and writes the answers and the getToken
+ * body. One pass checks a whole body without allocating anything (and can
+ * find the top-level object's keys on the way); values are then found as
+ * spans of the body, and only the strings that are read are unescaped (into
+ * a pool). It replaced json-c, which allocated every key, value and hash
+ * table of a ~2 KB answer with malloc.
  *
  * What it accepts, against json-c's JSON_TOKENER_STRICT:
  * - stricter: no single-quoted strings, NaN, Infinity or "1." (json-c takes
@@ -43,8 +45,8 @@ int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root);
 
 #define PV_JSON_KEYS_MAX 32
 
-/* Looks up |n| (at most PV_JSON_KEYS_MAX) keys in object |obj| (a value pv_json_parse accepted) in one
- * pass: out[i] is the value of keys[i], the last one when the key repeats
+/* Looks up |n| (at most PV_JSON_KEYS_MAX) keys in object |obj| (a value
+ * pv_json_parse accepted) in one pass: out[i] is the value of keys[i], the last one when the key repeats
  * (as json-c keeps the last), or of type PV_JSON_NONE. */
 void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
                      pv_json_t *out);

@@ -6,7 +6,7 @@ counts are the same from one run to the next, so they show small changes
 (syscalls, context switches, page copies) is not counted.
 
     PV_CG_MODULE=/path/to/mod_portone_verify.so   another build (default: .libs)
-    PV_CG_REQUESTS=1000                           requests per measured window
+    PV_CG_REQUESTS=1000                           requests counted (after 200 of warm-up)
 
 Prints, per request: instructions by shared object (self cost), and the
 functions under the module's handler (inclusive). Writes the callgrind
@@ -26,21 +26,13 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
 import bench  # noqa: E402
-from bench import BenchHttpd, Standin, sqlite_db  # noqa: E402
+from bench import Standin, sqlite_db  # noqa: E402
+from compare import VariantHttpd  # noqa: E402
 from harness import RUN_USER, make_tempdir, wait_port  # noqa: E402
 
 REQUESTS = int(os.environ.get("PV_CG_REQUESTS", "1000"))
 ORDERS = 100000
 WARMUP = 200
-
-
-class ModuleHttpd(BenchHttpd):
-    """The bench's httpd, optionally with another build of the module."""
-
-    def __init__(self, module, *args, **kw):
-        super().__init__(*args, **kw)
-        if module:
-            self.module = module
 
 
 def requests(url, n, verify, first):
@@ -164,7 +156,8 @@ def report(static, verify):
     lines.append("-" * 64)
     lines.append("%-34s %14s %14s" % ("total", "{:,.0f}".format(s_total), "{:,.0f}".format(v_total)))
     lines.append("%-34s %14s %14.1f" % ("verification / static file", "", v_total / s_total))
-    handler = v_incl.get(("mod_portone_verify.so", "pv_handler"), 0)
+    # by name: the module's file may be another build's (PV_CG_MODULE)
+    handler = max((ir for (_, fn), ir in v_incl.items() if fn == "pv_handler"), default=0)
     lines += ["", "Inclusive, per verification: the module's handler (100%) and the functions "
               "below it that cost the most (named ones):"]
     top = sorted((v for v in v_incl.items()
@@ -190,7 +183,7 @@ def main():
         module = os.environ.get("PV_CG_MODULE")
 
         def factory(hdir):
-            return ModuleHttpd(module, hdir, db, standin.url, static_dir, dbd_max=4)
+            return VariantHttpd(module, hdir, db, standin.url, static_dir, dbd_max=4)
         files = {}
         for kind, verify in (("static", False), ("verify", True)):
             for n in (0, REQUESTS):

@@ -65,11 +65,13 @@ SCENARIOS = (
 
 
 class VariantHttpd(BenchHttpd):
-    """bench.py's httpd with another build of the module."""
+    """bench.py's httpd with another build of the module ("" or None: this
+    one); "build.so+lib.so" puts lib.so in LD_PRELOAD."""
 
     def __init__(self, module, *args, **kw):
         super().__init__(*args, **kw)
-        self.module, _, self.preload = module.partition("+")
+        build, _, self.preload = (module or "").partition("+")
+        self.module = build or self.module
 
     def environment(self):
         env = super().environment()
