@@ -34,11 +34,12 @@ install: all
 	$(APXS) -i -n portone_verify mod_portone_verify.la
 
 # C unit tests of the pure layer: no httpd, no network, no database (json-c
-# only as the reference that pv_json's output is compared with).
+# only as the reference that pv_json's output is compared with); pv_client
+# only against loopback sockets that never answer (which one it dials).
 tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(CORE_SRCS) $(HEADERS)
 	$(CC) $(WARN) -g -O1 -I. $(APR_CFLAGS) -o $@ tests/unit/*.c \
-	    pv_decide.c pv_decimal.c pv_error.c pv_json.c pv_portone.c pv_request.c \
-	    pv_sqlparam.c $(APR_LIBS) -ljson-c
+	    pv_client.c pv_decide.c pv_decimal.c pv_error.c pv_json.c pv_portone.c \
+	    pv_request.c pv_sqlparam.c $(APR_LIBS) -ljson-c -lcurl
 
 unit: tests/unit/run_unit
 	tests/unit/run_unit

@@ -9,9 +9,14 @@
 #include "http_request.h"
 #include "ap_mpm.h"
 #include <apr_dbd.h>
+#include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_optional.h>
+#include <apr_sha1.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_uri.h>
+#include <arpa/inet.h>
 
 #include "mod_dbd.h"
 #include "mod_status.h"
@@ -28,20 +33,45 @@ module AP_MODULE_DECLARE_DATA portone_verify_module;
 
 #define PV_UNSET -1
 
+/* The admin's SQL of one directive in one scope. It is rewritten and
+ * prepared once the database driver is known (post_config), for each
+ * dialect that a server using it has, under a label of its own. */
+typedef struct {
+    const char *directive;      /* PortOneOrderQuery, PortOneOrderUpdateQuery */
+    const char *raw;
+    const char *where;          /* config file:line */
+    const char *order_key;      /* the order query's SHA-1: which orders */
+    int update;                 /* PortOneOrderUpdateQuery */
+    int logged;                 /* its order_key was logged at start-up */
+    pv_stmt_t by_driver[3];     /* by pv_sql_dialect: sqlite3, pgsql, mysql */
+} pv_sqldef_t;
+
+/* One scope: server config, <VirtualHost>, <Location> or <Directory>; a
+ * section's values override its server's (merge_dir). */
 typedef struct {
     const char *api_key;
     const char *api_secret;
     const char *api_url;
     const char *tier;
     const char *ca_file;
+    const char *proxy;
+    const char *currency;
     int sandbox;
     apr_interval_time_t timeout;
     apr_interval_time_t connect_timeout;
-    const pv_stmt_t *order;         /* PortOneOrderQuery */
-    const pv_stmt_t *order_update;  /* PortOneOrderUpdateQuery */
-    pv_store_t store;               /* every statement, after post_config */
-    pv_client_t *client;            /* per child process */
-} pv_conf;
+    pv_sqldef_t *order;         /* PortOneOrderQuery */
+    pv_sqldef_t *order_update;  /* PortOneOrderUpdateQuery */
+    const char *where;          /* the section, for start-up messages */
+    int identity;               /* sets an account or SQL of its own */
+} pv_dir;
+
+/* One server's database: the module's statements in its dialect. */
+typedef struct {
+    pv_store_t store;
+    int driver;                 /* its pv_sql_dialect; -1: not in use */
+} pv_srv;
+
+static const char *const drivers[3] = {"sqlite3", "pgsql", "mysql"};
 
 /* counters of all processes, for mod_status; NULL: not available */
 static pv_stats_t *stats;
@@ -50,81 +80,144 @@ static pv_stats_t *stats;
 #define PV_SQLITE_MUTEX "portone-verify-sqlite"
 static apr_global_mutex_t *sqlite_mutex;
 
+/* Every SQL directive of the configuration, to prepare on the servers that
+ * can see it (a vhost sees its own and the main server's sections). */
+static apr_array_header_t *sqldefs;     /* pv_sqldef_t *, with its server */
+static apr_array_header_t *sqldef_servers;
+
+/* PortOne clients of this process, one per account (URL, key, secret and
+ * the settings of the connection): the token cache and the kept
+ * connections are an account's, never another scope's. */
+static apr_hash_t *clients;
+static apr_thread_mutex_t *clients_lock;
+static apr_pool_t *clients_pool;
+static server_rec *main_server;
+
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close_fn;
 
 /* ------------------------------------------------------------------ config */
 
-static void *create_conf(apr_pool_t *p, server_rec *s)
+static void *create_dir(apr_pool_t *p, char *path)
 {
-    pv_conf *c = apr_pcalloc(p, sizeof(*c));
+    pv_dir *c = apr_pcalloc(p, sizeof(*c));
 
-    (void)s;
     c->sandbox = PV_UNSET;
     c->timeout = PV_UNSET;
     c->connect_timeout = PV_UNSET;
+    c->where = path;
     return c;
 }
 
 #define MERGE(f, unset) c->f = (add->f != (unset)) ? add->f : base->f
 
-static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
+static void *merge_dir(apr_pool_t *p, void *basev, void *addv)
 {
-    pv_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+    pv_dir *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
 
     MERGE(api_key, NULL);
     MERGE(api_secret, NULL);
     MERGE(api_url, NULL);
     MERGE(tier, NULL);
     MERGE(ca_file, NULL);
+    MERGE(proxy, NULL);
+    MERGE(currency, NULL);
     MERGE(sandbox, PV_UNSET);
     MERGE(timeout, PV_UNSET);
     MERGE(connect_timeout, PV_UNSET);
     MERGE(order, NULL);
     MERGE(order_update, NULL);
+    c->where = add->where ? add->where : base->where;
+    c->identity = add->identity || base->identity;
     return c;
 }
 
-static pv_conf *conf_of(server_rec *s)
+static void *create_srv(apr_pool_t *p, server_rec *s)
+{
+    pv_srv *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->driver = -1;
+    return c;
+}
+
+static pv_srv *srv_of(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &portone_verify_module);
 }
 
-static const char *set_string(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *check_text(cmd_parms *cmd, const char *arg)
 {
-    pv_conf *c = conf_of(cmd->server);
     const char *p;
 
-    (void)dummy;
     for (p = arg; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return apr_psprintf(cmd->pool, "%s: control characters are not "
                                 "allowed", cmd->cmd->name);
     if (!*arg)
         return apr_psprintf(cmd->pool, "%s: the value is empty", cmd->cmd->name);
-    *(const char **)((char *)c + (size_t)cmd->info) = arg;
     return NULL;
 }
 
-static const char *set_url(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_string(cmd_parms *cmd, void *conf, const char *arg)
 {
-    const char *err = set_string(cmd, dummy, arg);
-    pv_conf *c = conf_of(cmd->server);
+    const char *err = check_text(cmd, arg);
+
+    if (err)
+        return err;
+    *(const char **)((char *)conf + (size_t)cmd->info) = arg;
+    if (cmd->info == (void *)APR_OFFSETOF(pv_dir, api_key)
+        || cmd->info == (void *)APR_OFFSETOF(pv_dir, api_secret))
+        ((pv_dir *)conf)->identity = 1;
+    return NULL;
+}
+
+/* Whether |host| is this machine: 127.0.0.0/8, ::1 or localhost. */
+static int loopback_host(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (!host)
+        return 0;
+    if (!strcasecmp(host, "localhost"))
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* https://, or http:// to this machine only: an API secret never crosses
+ * a network in clear (the tests' emulator listens on 127.0.0.1). */
+static const char *set_url(cmd_parms *cmd, void *conf, const char *arg)
+{
+    const char *err = check_text(cmd, arg);
+    apr_uri_t uri;
     size_t n;
 
     if (err)
         return err;
     if (strncasecmp(arg, "https://", 8) && strncasecmp(arg, "http://", 7))
-        return "PortOneAPIURL must start with https:// or http://";
+        return apr_psprintf(cmd->pool, "%s must start with https:// (or "
+                            "http:// to a loopback address)", cmd->cmd->name);
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.hostname
+        || !*uri.hostname || uri.query || uri.fragment || uri.user)
+        return apr_psprintf(cmd->pool, "%s: \"%s\" is not a base URL",
+                            cmd->cmd->name, arg);
+    if (!strncasecmp(arg, "http://", 7) && !loopback_host(uri.hostname))
+        return apr_psprintf(cmd->pool, "%s: http:// would send the API secret "
+                            "in clear to %s; use https:// (http:// is only "
+                            "for 127.0.0.0/8, ::1 and localhost)",
+                            cmd->cmd->name, uri.hostname);
     n = strlen(arg);
     while (n > 0 && arg[n - 1] == '/')
         n--;
-    c->api_url = apr_pstrmemdup(cmd->pool, arg, n);
+    ((pv_dir *)conf)->api_url = apr_pstrmemdup(cmd->pool, arg, n);
     return NULL;
 }
 
-static const char *set_tier(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_tier(cmd_parms *cmd, void *conf, const char *arg)
 {
     const char *p;
 
@@ -133,41 +226,48 @@ static const char *set_tier(cmd_parms *cmd, void *dummy, const char *arg)
             return "PortOneTier takes a tier code of letters and digits";
     if (p - arg > 32)
         return "PortOneTier is longer than 32 characters";
-    return set_string(cmd, dummy, arg);
+    return set_string(cmd, conf, arg);
 }
 
-static const char *set_seconds(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_currency(cmd_parms *cmd, void *conf, const char *arg)
 {
-    pv_conf *c = conf_of(cmd->server);
+    if (strlen(arg) != 3 || !apr_isupper(arg[0]) || !apr_isupper(arg[1])
+        || !apr_isupper(arg[2]))
+        return "PortOneCurrency takes an ISO 4217 code of three capital "
+               "letters, such as KRW or USD";
+    return set_string(cmd, conf, arg);
+}
+
+static const char *set_seconds(cmd_parms *cmd, void *conf, const char *arg)
+{
     char *end;
     long v = strtol(arg, &end, 10);
 
-    (void)dummy;
     if (*arg == '\0' || *end != '\0' || v <= 0 || v > 3600)
         return apr_psprintf(cmd->pool, "%s must be a whole number of seconds "
                             "from 1 to 3600, not \"%s\"", cmd->cmd->name, arg);
-    *(apr_interval_time_t *)((char *)c + (size_t)cmd->info) =
+    *(apr_interval_time_t *)((char *)conf + (size_t)cmd->info) =
         apr_time_from_sec(v);
     return NULL;
 }
 
-static const char *set_sandbox(cmd_parms *cmd, void *dummy, int on)
+static const char *set_sandbox(cmd_parms *cmd, void *conf, int on)
 {
-    (void)dummy;
-    conf_of(cmd->server)->sandbox = on;
+    (void)cmd;
+    ((pv_dir *)conf)->sandbox = on;
     return NULL;
 }
 
-/* The admin's SQL: named parameters rewritten, then handed to mod_dbd to
- * prepare on every connection under a label of its own. */
-static const char *set_sql(cmd_parms *cmd, void *dummy, const char *arg)
+/* The admin's SQL, kept as written: the dialect it is read in is the
+ * database's, known once mod_dbd's directives are all read. */
+static const char *set_sql(cmd_parms *cmd, void *conf, const char *arg)
 {
-    static unsigned int nlabels;
-    pv_conf *c = conf_of(cmd->server);
-    pv_stmt_t *stmt = apr_pcalloc(cmd->pool, sizeof(*stmt));
-    const char *err;
+    pv_dir *c = conf;
+    pv_sqldef_t *def = apr_pcalloc(cmd->pool, sizeof(*def));
+    const char *err = check_text(cmd, arg);
 
-    (void)dummy;
+    if (err)
+        return err;
     if (!dbd_prepare_fn) {
         dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
         dbd_open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
@@ -176,52 +276,86 @@ static const char *set_sql(cmd_parms *cmd, void *dummy, const char *arg)
             return "mod_portone_verify needs mod_dbd: LoadModule dbd_module "
                    "before portone_verify_module";
     }
-    err = pv_sql_rewrite(cmd->pool, arg, 0, &stmt->sql);
-    if (err)
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
-    stmt->label = apr_psprintf(cmd->pool, "portone_verify_%s_%u",
-                               cmd->info ? "update" : "order", ++nlabels);
-    dbd_prepare_fn(cmd->server, stmt->sql.sql, stmt->label);
-    if (cmd->info)
-        c->order_update = stmt;
-    else
-        c->order = stmt;
+    def->directive = cmd->cmd->name;
+    def->raw = arg;
+    def->where = cmd->directive
+        ? apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                       cmd->directive->line_num) : "?";
+    if (!cmd->info) {
+        unsigned char digest[APR_SHA1_DIGESTSIZE];
+        apr_sha1_ctx_t sha;
+        char *hex = apr_palloc(cmd->pool, 2 * APR_SHA1_DIGESTSIZE + 1);
+        int i;
+
+        apr_sha1_init(&sha);
+        apr_sha1_update(&sha, arg, (unsigned int)strlen(arg));
+        apr_sha1_final(digest, &sha);
+        for (i = 0; i < APR_SHA1_DIGESTSIZE; i++)
+            apr_snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        def->order_key = hex;
+        c->order = def;
+    }
+    else {
+        def->update = 1;
+        c->order_update = def;
+    }
+    c->identity = 1;
+    if (!sqldefs) {
+        sqldefs = apr_array_make(cmd->pool, 8, sizeof(pv_sqldef_t *));
+        sqldef_servers = apr_array_make(cmd->pool, 8, sizeof(server_rec *));
+    }
+    APR_ARRAY_PUSH(sqldefs, pv_sqldef_t *) = def;
+    APR_ARRAY_PUSH(sqldef_servers, server_rec *) = cmd->server;
     return NULL;
 }
 
-#define STR_OFFSET(f) ((void *)APR_OFFSETOF(pv_conf, f))
+#define STR_OFFSET(f) ((void *)APR_OFFSETOF(pv_dir, f))
+#define PV_CONTEXT (RSRC_CONF | ACCESS_CONF)
 
 static const command_rec pv_cmds[] = {
-    AP_INIT_TAKE1("PortOneAPIKey", set_string, STR_OFFSET(api_key), RSRC_CONF,
+    AP_INIT_TAKE1("PortOneAPIKey", set_string, STR_OFFSET(api_key), PV_CONTEXT,
                   "PortOne REST API key (imp_key)"),
     AP_INIT_TAKE1("PortOneAPISecret", set_string, STR_OFFSET(api_secret),
-                  RSRC_CONF, "PortOne REST API secret (imp_secret); use "
+                  PV_CONTEXT, "PortOne REST API secret (imp_secret); use "
                   "${ENV_VAR} to keep it out of the file"),
-    AP_INIT_TAKE1("PortOneAPIURL", set_url, STR_OFFSET(api_url), RSRC_CONF,
+    AP_INIT_TAKE1("PortOneAPIURL", set_url, NULL, PV_CONTEXT,
                   "PortOne API base URL (default https://api.iamport.kr)"),
-    AP_INIT_TAKE1("PortOneTier", set_tier, STR_OFFSET(tier), RSRC_CONF,
+    AP_INIT_TAKE1("PortOneTier", set_tier, STR_OFFSET(tier), PV_CONTEXT,
                   "Tier code sent as the Tier header (agency sub-store)"),
-    AP_INIT_TAKE1("PortOneTimeout", set_seconds, STR_OFFSET(timeout), RSRC_CONF,
+    AP_INIT_TAKE1("PortOneTimeout", set_seconds, STR_OFFSET(timeout), PV_CONTEXT,
                   "Seconds for the whole PortOne look-up (default 30)"),
     AP_INIT_TAKE1("PortOneConnectTimeout", set_seconds,
-                  STR_OFFSET(connect_timeout), RSRC_CONF,
+                  STR_OFFSET(connect_timeout), PV_CONTEXT,
                   "Seconds to connect to PortOne, TCP and TLS (default 5)"),
     AP_INIT_TAKE1("PortOneCACertificateFile", set_string, STR_OFFSET(ca_file),
-                  RSRC_CONF, "CA bundle for PortOne's TLS (default: system)"),
-    AP_INIT_FLAG("PortOneSandbox", set_sandbox, NULL, RSRC_CONF,
+                  PV_CONTEXT, "CA bundle for PortOne's TLS (default: system)"),
+    AP_INIT_TAKE1("PortOneProxy", set_string, STR_OFFSET(proxy), PV_CONTEXT,
+                  "Proxy for the PortOne API (default: none; the proxy "
+                  "environment variables are ignored)"),
+    AP_INIT_TAKE1("PortOneCurrency", set_currency, STR_OFFSET(currency),
+                  PV_CONTEXT, "Currency of orders whose query gives none "
+                  "(default KRW)"),
+    AP_INIT_FLAG("PortOneSandbox", set_sandbox, NULL, PV_CONTEXT,
                  "On: accept test-channel payments (default Off)"),
-    AP_INIT_TAKE1("PortOneOrderQuery", set_sql, (void *)0, RSRC_CONF,
+    AP_INIT_TAKE1("PortOneOrderQuery", set_sql, (void *)0, PV_CONTEXT,
                   "SQL loading the amount due (and currency) by :merchant_uid"),
-    AP_INIT_TAKE1("PortOneOrderUpdateQuery", set_sql, (void *)1, RSRC_CONF,
+    AP_INIT_TAKE1("PortOneOrderUpdateQuery", set_sql, (void *)1, PV_CONTEXT,
                   "SQL run in the same transaction when an order's state changes"),
     {NULL}
 };
 
 /* ---------------------------------------------------------------- start-up */
 
-static int configured(const pv_conf *c)
+/* What a scope that verifies payments lacks; NULL when it has all. */
+static const char *missing_of(const pv_dir *c)
 {
-    return c->api_key || c->api_secret || c->order || c->order_update;
+    if (!c->api_key)
+        return "PortOneAPIKey";
+    if (!c->api_secret)
+        return "PortOneAPISecret";
+    if (!c->order)
+        return "PortOneOrderQuery";
+    return NULL;
 }
 
 /* mod_dbd keeps its server config private; its first member is the public
@@ -237,26 +371,18 @@ static const dbd_cfg_t *dbd_cfg_of(server_rec *s)
     return svr ? *(dbd_cfg_t **)svr : NULL;
 }
 
-/* Prepares every statement once on a connection of our own, so that SQL
+/* Prepares |n| statements once on a connection of our own, so that SQL
  * that does not prepare stops httpd now, naming its directive. A database
  * that is down at start-up is only a warning: httpd must still start. */
-static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
-                     apr_pool_t *ptemp)
+static int check_sql(server_rec *s, const dbd_cfg_t *cfg, const pv_stmt_t **st,
+                     const char **names, int n, apr_pool_t *ptemp)
 {
-    static const char *const names[PV_STMT_COUNT] = {
-        "PortOneOrderQuery", "PortOneOrderUpdateQuery",
-        "the module's tables (portone_payments)",
-        "the module's tables (portone_payments)",
-        "the module's tables (portone_payments)",
-        "the module's tables (portone_events)",
-        "the module's tables (portone_payments)"
-    };
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_pool_t *pool;
     const char *err = NULL;
     apr_finfo_t fi;
-    int id, rv = OK;
+    int i, rv = OK;
 
     if (apr_dbd_get_driver(ptemp, cfg->name, &driver) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV001 DBDriver %s: no such "
@@ -270,7 +396,6 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
                      "conf/schema-sqlite3.sql", cfg->params);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* a pool of its own: pv_store_attach keeps its state in it */
     if (apr_pool_create(&pool, ptemp) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (apr_dbd_open_ex(driver, pool, cfg->params, &handle, &err)
@@ -278,34 +403,134 @@ static int check_sql(server_rec *s, pv_conf *c, const dbd_cfg_t *cfg,
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PV003 cannot reach the "
                      "database to check PortOne SQL at start-up (%s); it is "
                      "checked on first use", err ? err : "no reason given");
+        apr_pool_destroy(pool);
         return OK;
     }
-    {
-        pv_db_t db = {driver, handle, NULL, pool, NULL, NULL};
-
-        pv_store_attach(&db);               /* SQLite: wait for locks */
-    }
-    for (id = 0; id < PV_STMT_COUNT && rv == OK; id++) {
+    if (!strcmp(cfg->name, "sqlite3"))      /* wait for other writers */
+        apr_dbd_query(driver, handle, &i, "PRAGMA busy_timeout = 10000");
+    for (i = 0; i < n && rv == OK; i++) {
         apr_dbd_prepared_t *stmt = NULL;
-        const char *label = apr_psprintf(ptemp, "portone_verify_check_%d", id);
-        int rc;
+        int rc = apr_dbd_prepare(driver, pool, handle, st[i]->sql.sql,
+                                 apr_psprintf(pool, "portone_verify_check_%d", i),
+                                 &stmt);
 
-        if (!c->store.stmt[id].label)
-            continue;
-        rc = apr_dbd_prepare(driver, ptemp, handle, c->store.stmt[id].sql.sql,
-                             label, &stmt);
         if (rc) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV004 %s: the SQL does "
-                         "not prepare on %s: %s%s", names[id], cfg->name,
-                         apr_dbd_error(driver, handle, rc),
-                         id >= PV_STMT_INSERT ? " (load conf/schema-<driver>.sql)"
-                                              : "");
+                         "not prepare on %s: %s", names[i], cfg->name,
+                         apr_dbd_error(driver, handle, rc));
             rv = HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     apr_dbd_close(driver, handle);
     apr_pool_destroy(pool);
     return rv;
+}
+
+/* A scope that sets an account or SQL must, with what it inherits, have
+ * everything; a server whose sections set their own is checked through
+ * them. The name of what is missing, or NULL. */
+static int check_scopes(server_rec *s, apr_pool_t *ptemp, int *used)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    apr_array_header_t *secs[2] = {core->sec_url, core->sec_dir};
+    pv_dir *base = ap_get_module_config(s->lookup_defaults,
+                                        &portone_verify_module);
+    int i, k, sections = 0;
+
+    for (k = 0; k < 2; k++) {
+        for (i = 0; secs[k] && i < secs[k]->nelts; i++) {
+            ap_conf_vector_t *v = APR_ARRAY_IDX(secs[k], i, ap_conf_vector_t *);
+            pv_dir *sec = ap_get_module_config(v, &portone_verify_module);
+            pv_dir *merged;
+            const char *missing;
+
+            if (!sec || !sec->identity)
+                continue;
+            sections = 1;
+            merged = merge_dir(ptemp, base, sec);
+            if ((missing = missing_of(merged)) != NULL) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV014 %s is required "
+                             "where PortOne verification is configured (%s "
+                             "of server %s:%u)", missing,
+                             sec->where ? sec->where : "a section",
+                             s->server_hostname, s->port);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+    *used = sections || base->identity;
+    if (!sections && base->identity && missing_of(base)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV006 %s is required "
+                     "where PortOne verification is configured (server "
+                     "%s:%u)", missing_of(base), s->server_hostname, s->port);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+/* Has mod_dbd prepare |stmt| on the connections of |s|. A virtual host
+ * without SQL of its own shares the main server's list: a label is
+ * given to it once. */
+static void prepare_once(server_rec *s, const dbd_cfg_t *cfg,
+                         const pv_stmt_t *stmt)
+{
+    const char *had = cfg->queries ? apr_hash_get(cfg->queries, stmt->label,
+                                                  APR_HASH_KEY_STRING) : NULL;
+
+    if (!had || strcmp(had, stmt->sql.sql))
+        dbd_prepare_fn(s, stmt->sql.sql, stmt->label);
+}
+
+/* Rewrites and prepares on |s| every SQL directive it can see (its own
+ * and the main server's), in its driver's dialect; the module's own
+ * statements too. Then checks them all on a connection. */
+static int prepare_server(server_rec *s, const server_rec *main_s, pv_srv *srv,
+                          const dbd_cfg_t *cfg, apr_pool_t *pconf,
+                          apr_pool_t *ptemp, int dry_run)
+{
+    int n = sqldefs ? sqldefs->nelts : 0;
+    const pv_stmt_t **st = apr_pcalloc(ptemp, sizeof(*st) * (n + PV_STMT_COUNT));
+    const char **names = apr_pcalloc(ptemp, sizeof(*names) * (n + PV_STMT_COUNT));
+    int i, k = 0;
+
+    for (i = 0; i < PV_STMT_COUNT; i++) {
+        prepare_once(s, cfg, &srv->store.stmt[i]);
+        st[k] = &srv->store.stmt[i];
+        names[k++] = "the module's tables (load conf/schema-<driver>.sql, or "
+                     "conf/upgrade-<driver>.sql over an older schema)";
+    }
+    for (i = 0; i < n; i++) {
+        pv_sqldef_t *def = APR_ARRAY_IDX(sqldefs, i, pv_sqldef_t *);
+        server_rec *in = APR_ARRAY_IDX(sqldef_servers, i, server_rec *);
+        pv_stmt_t *stmt = &def->by_driver[srv->driver];
+
+        if (in != s && in != main_s)
+            continue;
+        if (!stmt->label) {
+            const char *err = pv_sql_rewrite_dialect(pconf, def->raw, 0,
+                                         (pv_sql_dialect)srv->driver,
+                                         &stmt->sql);
+            if (err) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV013 %s (%s): %s",
+                             def->directive, def->where, err);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+            stmt->label = apr_psprintf(pconf, "portone_verify_%s_%d_%s",
+                                       def->update ? "update" : "order", i,
+                                       drivers[srv->driver]);
+        }
+        prepare_once(s, cfg, stmt);
+        if (!def->update && !def->logged && !dry_run) {
+            /* for the backfill of conf/upgrade-<driver>.sql */
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PV015 %s (%s) names "
+                         "its orders in portone_orders with order_key %s",
+                         def->directive, def->where, def->order_key);
+            def->logged = 1;
+        }
+        st[k] = stmt;
+        names[k++] = apr_psprintf(ptemp, "%s (%s)", def->directive, def->where);
+    }
+    return dry_run ? OK : check_sql(s, cfg, st, names, k, ptemp);
 }
 
 static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -321,50 +546,36 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (s = main_s; s; s = s->next) {
-        pv_conf *c = conf_of(s);
+        pv_srv *srv = srv_of(s);
         const dbd_cfg_t *cfg;
-        const char *missing = NULL, *err;
-        int id;
+        const char *err;
+        int used = 0;
 
-        if (!configured(c))
-            continue;
-        if (!c->api_key)
-            missing = "PortOneAPIKey";
-        else if (!c->api_secret)
-            missing = "PortOneAPISecret";
-        else if (!c->order)
-            missing = "PortOneOrderQuery";
-        if (missing) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV006 %s is required "
-                         "where PortOne verification is configured (server "
-                         "%s:%u)", missing, s->server_hostname, s->port);
+        if (check_scopes(s, ptemp, &used) != OK)
             return HTTP_INTERNAL_SERVER_ERROR;
-        }
+        if (!used)
+            continue;
         cfg = dbd_cfg_of(s);
         if (!cfg || !cfg->name || cfg->name[0] == '[') {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV007 DBDriver is not "
                          "set: mod_portone_verify needs a mod_dbd database");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        err = pv_store_init(pconf, &c->store, cfg->name, "portone_verify_");
+        err = pv_store_init(pconf, &srv->store, cfg->name, "portone_verify_");
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV008 DBDriver %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        c->store.stats = stats;
-        if (!strcmp(cfg->name, "sqlite3")) {
+        srv->driver = pv_sql_dialect_of(cfg->name);   /* known: store_init */
+        srv->store.stats = stats;
+        if (srv->driver == 0) {
             if (!sqlite_mutex && !dry_run
                 && ap_global_mutex_create(&sqlite_mutex, NULL, PV_SQLITE_MUTEX,
                                           NULL, main_s, pconf, 0) != APR_SUCCESS)
                 return HTTP_INTERNAL_SERVER_ERROR;   /* it logged why */
-            c->store.serial = sqlite_mutex;
+            srv->store.serial = sqlite_mutex;
         }
-        c->store.stmt[PV_STMT_ORDER] = *c->order;
-        if (c->order_update)
-            c->store.stmt[PV_STMT_ORDER_UPDATE] = *c->order_update;
-        for (id = PV_STMT_INSERT; id < PV_STMT_COUNT; id++)
-            dbd_prepare_fn(s, c->store.stmt[id].sql.sql, c->store.stmt[id].label);
-        if (!dry_run && check_sql(s, c, cfg, ptemp) != OK)
+        if (prepare_server(s, main_s, srv, cfg, pconf, ptemp, dry_run) != OK)
             return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -389,6 +600,8 @@ static int pv_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)ptemp;
     sqlite_mutex = NULL;
     stats = NULL;
+    sqldefs = NULL;
+    sqldef_servers = NULL;
     return ap_mutex_register(pconf, PV_SQLITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
            == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -403,34 +616,75 @@ static void pv_child_init(apr_pool_t *p, server_rec *main_s)
                                        p) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, main_s, "PV011 cannot attach "
                      "to the SQLite writers' mutex");
-
+    main_server = main_s;
+    clients_pool = p;
+    clients = apr_hash_make(p);
+    if (apr_thread_mutex_create(&clients_lock, APR_THREAD_MUTEX_DEFAULT, p)
+        != APR_SUCCESS)
+        clients_lock = NULL;
     for (s = main_s; s; s = s->next) {
-        pv_conf *c = conf_of(s);
-        pv_client_conf_t cc;
+        pv_srv *srv = srv_of(s);
 
-        if (!configured(c) || c->client)
-            continue;
-        if (c->store.batch && !c->store.group
-            && pv_store_group_create(p, &c->store.group) != APR_SUCCESS)
+        if (srv->store.batch && !srv->store.group
+            && pv_store_group_create(p, &srv->store.group) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV012 cannot create "
                          "the database writers' commit group");
-        cc.base_url = c->api_url ? c->api_url : "https://api.iamport.kr";
-        cc.key = c->api_key;
-        cc.secret = c->api_secret;
-        cc.tier = c->tier;
-        cc.ca_file = c->ca_file;
-        cc.sandbox = c->sandbox == 1;
-        cc.timeout = c->timeout > 0 ? c->timeout : apr_time_from_sec(30);
-        cc.connect_timeout = c->connect_timeout > 0 ? c->connect_timeout
-                                                    : apr_time_from_sec(5);
+    }
+}
+
+/* The client of this scope's account, made on its first use in this
+ * process. NULL when it cannot be made (logged). */
+static pv_client_t *client_for(request_rec *r, const pv_dir *c)
+{
+    pv_client_conf_t cc;
+    pv_client_t *client;
+    const char *id;
+
+    memset(&cc, 0, sizeof(cc));
+    cc.base_url = c->api_url ? c->api_url : "https://api.iamport.kr";
+    cc.key = c->api_key;
+    cc.secret = c->api_secret;
+    cc.tier = c->tier;
+    cc.ca_file = c->ca_file;
+    cc.proxy = c->proxy;
+    cc.sandbox = c->sandbox == 1;
+    cc.timeout = c->timeout > 0 ? c->timeout : apr_time_from_sec(30);
+    cc.connect_timeout = c->connect_timeout > 0 ? c->connect_timeout
+                                                : apr_time_from_sec(5);
+    /* the identity of the account and of its connections; a key of this
+     * process's table only, never logged */
+    id = apr_psprintf(r->pool, "%s\n%s\n%s\n%s\n%s\n%s\n%d\n%" APR_TIME_T_FMT
+                      "\n%" APR_TIME_T_FMT, cc.base_url, cc.key, cc.secret,
+                      cc.tier ? cc.tier : "", cc.ca_file ? cc.ca_file : "",
+                      cc.proxy ? cc.proxy : "", cc.sandbox, cc.timeout,
+                      cc.connect_timeout);
+    if (!clients_lock)
+        return NULL;
+    apr_thread_mutex_lock(clients_lock);
+    client = apr_hash_get(clients, id, APR_HASH_KEY_STRING);
+    if (!client) {
         /* every request thread may hold one; keep them all for keep-alive */
         if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &cc.max_idle) != APR_SUCCESS
             || cc.max_idle < 1)
             cc.max_idle = 1;
-        if (pv_client_create(p, &cc, trace_call, s, &c->client) != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV009 cannot create "
-                         "the PortOne client");
+        cc.base_url = apr_pstrdup(clients_pool, cc.base_url);
+        cc.key = apr_pstrdup(clients_pool, cc.key);
+        cc.secret = apr_pstrdup(clients_pool, cc.secret);
+        cc.tier = cc.tier ? apr_pstrdup(clients_pool, cc.tier) : NULL;
+        cc.ca_file = cc.ca_file ? apr_pstrdup(clients_pool, cc.ca_file) : NULL;
+        cc.proxy = cc.proxy ? apr_pstrdup(clients_pool, cc.proxy) : NULL;
+        if (pv_client_create(clients_pool, &cc, trace_call, main_server,
+                             &client) == APR_SUCCESS)
+            apr_hash_set(clients, apr_pstrdup(clients_pool, id),
+                         APR_HASH_KEY_STRING, client);
+        else
+            client = NULL;
     }
+    apr_thread_mutex_unlock(clients_lock);
+    if (!client)
+        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r, "PV009 cannot create the "
+                      "PortOne client");
+    return client;
 }
 
 /* ----------------------------------------------------------------- answers */
@@ -574,16 +828,16 @@ static pv_err read_body(request_rec *r, char **body, apr_size_t *len)
 /* Loads the order and records the verification on one pooled connection,
  * taken only now that PortOne has answered. One retry after recovering the
  * connection (a restarted server loses prepared statements). */
-static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay,
-                             const pv_claim_t *claim, pv_decision_t *dec,
-                             int *changed, pv_outcome *recorded,
-                             const char **why)
+static pv_err database_phase(request_rec *r, const pv_dir *c, const pv_srv *srv,
+                             const pv_payment_t *pay, const pv_claim_t *claim,
+                             pv_decision_t *dec, pv_order_t *order,
+                             pv_result_t *res, const char **why)
 {
     const char *values[PV_P_COUNT];
     ap_dbd_t *dbd = dbd_open_fn(r->pool, r->server);
+    pv_scope_t scope;
     pv_db_t db;
-    pv_order_t order = {NULL, NULL};
-    pv_prior_t prior;
+    pv_record_t prior;
     pv_err err = PV_OK;
     int attempt, found = 0;
 
@@ -591,30 +845,37 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
         *why = "mod_dbd has no connection (see its log line above)";
         return PV_E_DATABASE_UNAVAILABLE;
     }
+    scope.order = &c->order->by_driver[srv->driver];
+    scope.order_update = c->order_update
+                         ? &c->order_update->by_driver[srv->driver] : NULL;
+    scope.order_key = c->order->order_key;
     db.driver = dbd->driver;
     db.handle = dbd->handle;
     db.prepared = dbd->prepared;
     db.pool = dbd->pool;
     pv_store_attach(&db);
-    pv_store_values(pay, PV_OUT_PENDING, values, r->pool);
+    pv_store_values(pay, PV_OUT_PENDING, scope.order_key, values, r->pool);
     for (attempt = 0; attempt < 2; attempt++) {
         if (attempt > 0) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
                           "error, retrying once on a recovered connection: %s",
                           *why);
-            if (pv_store_recover(&c->store, &db) != APR_SUCCESS)
+            if (pv_store_recover(&srv->store, &scope, &db) != APR_SUCCESS)
                 break;
         }
-        err = pv_store_load_order(&c->store, &db, r->pool, values, &order,
-                                  &found, &prior, why);
+        err = pv_store_load_order(&srv->store, &scope, &db, r->pool, values,
+                                  order, &found, &prior, why);
         if (err != PV_OK)
             continue;
         if (!found)
             break;
-        pv_decide(pay, &order, c->sandbox == 1, claim->merchant_uid, dec);
-        pv_store_values(pay, dec->outcome, values, r->pool);
-        err = pv_store_record(&c->store, &db, r->pool, values, dec->outcome,
-                              &prior, changed, recorded, why);
+        /* an order without a currency of its own is due in the scope's */
+        if (!order->currency)
+            order->currency = c->currency ? c->currency : "KRW";
+        pv_decide(pay, order, c->sandbox == 1, claim->merchant_uid, dec);
+        pv_store_values(pay, dec->outcome, scope.order_key, values, r->pool);
+        err = pv_store_record(&srv->store, &scope, &db, r->pool, values,
+                              dec->outcome, &prior, res, why);
         if (err == PV_OK)
             break;
     }
@@ -628,21 +889,52 @@ static pv_err database_phase(request_rec *r, pv_conf *c, const pv_payment_t *pay
 
 /* ----------------------------------------------------------------- handler */
 
+/* What the log says of the record after a verification. */
+static const char *record_note(request_rec *r, const pv_decision_t *dec,
+                               const pv_result_t *res)
+{
+    const char *what;
+
+    switch (res->action) {
+    case PV_ACT_INSERT:
+    case PV_ACT_ADVANCE:
+        what = " (recorded)";
+        break;
+    case PV_ACT_REFRESH:
+        what = " (refreshed: cancel_amount grew)";
+        break;
+    default:
+        what = res->recorded == dec->outcome ? " (already recorded)"
+               : apr_pstrcat(r->pool, " (kept the recorded ",
+                             pv_outcome_lookup(res->recorded)->name, ")",
+                             (char *)NULL);
+        break;
+    }
+    if (res->order_kept)
+        what = apr_pstrcat(r->pool, what, "; the order was left as it is: "
+                           "another payment of it has paid it", (char *)NULL);
+    return what;
+}
+
 static int pv_handler(request_rec *r)
 {
-    pv_conf *c;
+    pv_dir *c;
+    pv_srv *srv;
+    pv_client_t *client;
     pv_body_kind kind;
     pv_claim_t claim;
     pv_payment_t pay;
     pv_decision_t dec;
-    pv_outcome recorded = PV_OUT_PENDING;
+    pv_order_t order = {NULL, NULL};
+    pv_result_t res;
+    pv_outcome answered;
     const pv_outcome_info *info;
     pv_reply_t reply = {{{NULL, NULL, 0}}, 0};
-    const char *why = NULL, *handler;
+    const char *why = NULL, *handler, *missing;
     char *body = NULL;
     apr_size_t len = 0;
     pv_err err;
-    int webhook, changed = 0;
+    int webhook;
 
     if (!r->handler)
         return DECLINED;
@@ -653,16 +945,21 @@ static int pv_handler(request_rec *r)
     else
         return DECLINED;
     handler = r->handler;
-    c = conf_of(r->server);
+    c = ap_get_module_config(r->per_dir_config, &portone_verify_module);
+    srv = srv_of(r->server);
     if (stats)
         pv_stats_add(webhook ? &stats->webhook_requests : &stats->verify_requests, 1);
 
     if (r->method_number != M_POST)
         return answer_error(r, PV_E_METHOD_NOT_ALLOWED, NULL);
-    if (!configured(c) || !c->client) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: PortOneAPIKey, "
-                      "PortOneAPISecret and PortOneOrderQuery are not set for "
-                      "this server", handler);
+    missing = missing_of(c);
+    if (!missing && srv->driver < 0)
+        missing = "DBDriver";
+    if (missing || !(client = client_for(r, c))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: %s is not set "
+                      "for this location (PortOneAPIKey, PortOneAPISecret and "
+                      "PortOneOrderQuery are needed)", handler,
+                      missing ? missing : "a PortOne client");
         return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
     }
     err = pv_request_media(apr_table_get(r->headers_in, "Content-Type"),
@@ -679,14 +976,13 @@ static int pv_handler(request_rec *r)
     }
     apr_table_setn(r->notes, "portone-imp-uid", claim.imp_uid);
 
-    err = pv_client_get_payment(c->client, r->pool, claim.imp_uid, &pay, &why);
+    err = pv_client_get_payment(client, r->pool, claim.imp_uid, &pay, &why);
     if (err == PV_OK && strcmp(pay.imp_uid, claim.imp_uid)) {
         err = PV_E_UPSTREAM_ERROR;
         why = "PortOne answered with another imp_uid";
     }
     if (err == PV_OK)
-        err = database_phase(r, c, &pay, &claim, &dec, &changed, &recorded,
-                             &why);
+        err = database_phase(r, c, srv, &pay, &claim, &dec, &order, &res, &why);
     if (err != PV_OK) {
         ap_log_rerror(APLOG_MARK,
                       err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
@@ -697,25 +993,29 @@ static int pv_handler(request_rec *r)
         return answer_error(r, err, NULL);
     }
 
-    /* the answer is the payment's recorded outcome: a stale look-up does
-     * not undo a newer one */
-    info = pv_outcome_lookup(recorded);
+    /* The answer is the payment's recorded outcome (a stale look-up does not
+     * undo a newer one), except that a failed check is always answered as
+     * a forgery, also where the record stays (a paid payment whose order
+     * was edited after it). */
+    answered = dec.outcome == PV_OUT_FORGERY ? PV_OUT_FORGERY : res.recorded;
+    info = pv_outcome_lookup(answered);
     if (stats)
         pv_stats_add(dec.claim_mismatch ? &stats->claim_forgeries
-                                        : &stats->outcomes[recorded], 1);
+                                        : &stats->outcomes[answered], 1);
     apr_table_setn(r->notes, "portone-outcome",
                    dec.claim_mismatch ? "forgery" : info->name);
     ap_log_rerror(APLOG_MARK,
                   dec.outcome == PV_OUT_FORGERY || dec.claim_mismatch
                   ? APLOG_WARNING : APLOG_INFO, 0, r,
-                  "PV102 %s imp_uid=%s merchant_uid=%s outcome=%s%s%s%s%s",
+                  "PV102 %s imp_uid=%s merchant_uid=%s outcome=%s%s%s%s%s%s",
                   handler, pay.imp_uid, pay.merchant_uid,
-                  pv_outcome_lookup(dec.outcome)->name,
-                  changed ? " (recorded)" : recorded == dec.outcome
-                  ? " (already recorded)"
-                  : apr_pstrcat(r->pool, " (kept the recorded ", info->name,
-                                ")", (char *)NULL),
+                  pv_outcome_lookup(dec.outcome)->name, record_note(r, &dec, &res),
                   dec.reason ? ": " : "", dec.reason ? dec.reason : "",
+                  dec.outcome == PV_OUT_FORGERY
+                  ? apr_psprintf(r->pool, " (PortOne: %s %s, the order: %s %s)",
+                                 pay.amount, pay.currency ? pay.currency : "-",
+                                 order.amount ? order.amount : "NULL",
+                                 order.currency) : "",
                   dec.claim_mismatch
                   ? apr_psprintf(r->pool, "; forged claim: merchant_uid %s is "
                                  "not PortOne's", claim.merchant_uid) : "");
@@ -734,7 +1034,7 @@ static int pv_handler(request_rec *r)
         add_str(&reply, "message", info->message);
     add_str(&reply, "imp_uid", pay.imp_uid);
     add_str(&reply, "merchant_uid", pay.merchant_uid);
-    if (!webhook && recorded == PV_OUT_VBANK_ISSUED) {
+    if (!webhook && answered == PV_OUT_VBANK_ISSUED) {
         add_str(&reply, "vbank_num", pay.vbank_num);
         add_str(&reply, "vbank_name", pay.vbank_name);
         if (pay.vbank_date)             /* an integer, as PortOne's */
@@ -835,10 +1135,10 @@ static void pv_register_hooks(apr_pool_t *p)
 
 AP_DECLARE_MODULE(portone_verify) = {
     STANDARD20_MODULE_STUFF,
-    NULL,               /* per-directory config: the module is server-wide */
+    create_dir,         /* every directive in server, vhost and <Location> */
+    merge_dir,
+    create_srv,         /* a server's database: the module's statements */
     NULL,
-    create_conf,
-    merge_conf,
     pv_cmds,
     pv_register_hooks,
     AP_MODULE_FLAG_NONE

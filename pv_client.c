@@ -144,6 +144,10 @@ static pv_conn_t *conn_new(pv_client_t *c)
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->conf.ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->conf.ca_file);
+    /* "" turns off the proxy environment variables of httpd's process */
+    curl_easy_setopt(h, CURLOPT_PROXY, c->conf.proxy ? c->conf.proxy : "");
+    /* and no_proxy cannot route around a configured proxy */
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_portone_verify/1.0");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
@@ -306,9 +310,10 @@ static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     if (err != PV_OK)
         return err;
     apr_cpystrn(c->token, tok.access_token, sizeof(c->token));
-    /* expired_at on PortOne's clock, counted from PortOne's now */
-    c->token_valid_until = apr_time_now()
-        + apr_time_from_sec(tok.expired_at - tok.now) - PV_TOKEN_MARGIN;
+    /* expired_at on PortOne's clock, counted from PortOne's now (bounded:
+     * both come from the network) */
+    c->token_valid_until = apr_time_now() + pv_token_lifetime(&tok)
+                           - PV_TOKEN_MARGIN;
     c->token_gen++;
     memset(&tok, 0, sizeof(tok));
     return PV_OK;

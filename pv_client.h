@@ -19,6 +19,8 @@ typedef struct {
     const char *secret;
     const char *tier;               /* NULL: no Tier header */
     const char *ca_file;            /* NULL: the system store */
+    const char *proxy;              /* NULL: none, whatever the environment
+                                     * (http_proxy, ALL_PROXY) says */
     int sandbox;                    /* send include_sandbox=true */
     apr_interval_time_t timeout;    /* the whole look-up, token included */
     apr_interval_time_t connect_timeout;

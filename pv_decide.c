@@ -64,3 +64,85 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
         break;
     }
 }
+
+/* Compares the magnitudes of two normalised decimals. */
+static int magnitude_compare(const pv_decimal_t *a, const pv_decimal_t *b)
+{
+    long la, lb;            /* position of the leading digit */
+    int i;
+
+    if (a->ndigits == 0 || b->ndigits == 0)
+        return (a->ndigits > 0) - (b->ndigits > 0);
+    la = a->exponent + a->ndigits;
+    lb = b->exponent + b->ndigits;
+    if (la != lb)
+        return la > lb ? 1 : -1;
+    for (i = 0; i < a->ndigits || i < b->ndigits; i++) {
+        char da = i < a->ndigits ? a->digits[i] : '0';
+        char db = i < b->ndigits ? b->digits[i] : '0';
+
+        if (da != db)
+            return da > db ? 1 : -1;
+    }
+    return 0;
+}
+
+int pv_decimal_compare(const char *a, const char *b)
+{
+    pv_decimal_t da, db;
+    int m;
+
+    if (pv_decimal_parse(a ? a : "0", strlen(a ? a : "0"), &da)
+        || pv_decimal_parse(b ? b : "0", strlen(b ? b : "0"), &db))
+        return -2;
+    if (da.negative != db.negative)
+        return da.negative ? -1 : 1;
+    m = magnitude_compare(&da, &db);
+    return da.negative ? -m : m;
+}
+
+pv_action pv_transition(const pv_record_t *cur, pv_outcome next,
+                        const char *cancel_amount)
+{
+    int rank_cur, rank_next;
+
+    if (!cur->found)
+        return PV_ACT_INSERT;
+    if (cur->outcome == next)
+        return pv_decimal_compare(cancel_amount, cur->cancel_amount) == 1
+               ? PV_ACT_REFRESH : PV_ACT_NONE;
+    switch (cur->outcome) {
+    case PV_OUT_CANCELLED:
+    case PV_OUT_FORGERY:
+        return PV_ACT_NONE;
+    case PV_OUT_FAILED:
+        return next == PV_OUT_PAID ? PV_ACT_ADVANCE : PV_ACT_NONE;
+    case PV_OUT_PAID:
+        if (next == PV_OUT_FORGERY)
+            return PV_ACT_NONE;
+        break;
+    default:
+        break;
+    }
+    rank_cur = pv_outcome_lookup(cur->outcome)->rank;
+    rank_next = pv_outcome_lookup(next)->rank;
+    return rank_next > rank_cur ? PV_ACT_ADVANCE : PV_ACT_NONE;
+}
+
+int pv_order_moves(pv_outcome next, const char *imp_uid, const char *paid_by)
+{
+    if (!pv_outcome_lookup(next)->updates_order)
+        return 0;
+    return next == PV_OUT_PAID || !paid_by || !strcmp(paid_by, imp_uid);
+}
+
+const char *pv_order_payer(pv_outcome next, const char *imp_uid,
+                           const char *paid_by)
+{
+    if (next == PV_OUT_PAID)
+        return paid_by ? paid_by : imp_uid;
+    if (paid_by && !strcmp(paid_by, imp_uid)
+        && pv_outcome_lookup(next)->updates_order)
+        return NULL;
+    return paid_by;
+}

@@ -44,4 +44,43 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
                int sandbox_allowed, const char *claimed_merchant_uid,
                pv_decision_t *out);
 
+/* A payment's record as a transaction read it (contract section 6). */
+typedef struct {
+    int found;
+    pv_outcome outcome;
+    const char *cancel_amount;  /* its text; NULL reads as 0 */
+} pv_record_t;
+
+typedef enum {
+    PV_ACT_NONE,        /* the record stays as it is */
+    PV_ACT_INSERT,      /* the first record of the payment */
+    PV_ACT_ADVANCE,     /* the outcome moves on: event and order update */
+    PV_ACT_REFRESH      /* the same outcome, a larger cancel_amount */
+} pv_action;
+
+/* What a verification with outcome |next| and PortOne's |cancel_amount|
+ * does to |cur|: outcomes only move up in rank; cancelled and forgery are
+ * final; failed only becomes paid (late approval); paid never becomes a
+ * forgery (the shop edited the order after the payment); within one outcome
+ * the row follows PortOne only when cancel_amount grew, so a stale answer
+ * never overwrites a newer one. */
+pv_action pv_transition(const pv_record_t *cur, pv_outcome next,
+                        const char *cancel_amount);
+
+/* The order-level rule: whether a payment whose outcome changed to |next|
+ * runs the order update, given the payment that paid the order
+ * (|paid_by|, NULL when none has). A payment that is not paid never moves
+ * an order that another payment of it has paid; a forgery never moves one. */
+int pv_order_moves(pv_outcome next, const char *imp_uid, const char *paid_by);
+
+/* The payment that has paid the order after that change: |imp_uid| when it
+ * paid an order nobody had paid; NULL when the payer itself moved on
+ * (cancelled); else |paid_by| unchanged. */
+const char *pv_order_payer(pv_outcome next, const char *imp_uid,
+                           const char *paid_by);
+
+/* -1, 0 or 1 as decimal |a| is less than, equal to or greater than |b|;
+ * NULL reads as 0; -2 when either is not a number. */
+int pv_decimal_compare(const char *a, const char *b);
+
 #endif

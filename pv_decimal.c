@@ -14,17 +14,25 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out)
-{
-    const char *p, *end;
-    char raw[PV_DECIMAL_MAX_TEXT];
-    int nraw = 0, seen_digit = 0, frac_digits = 0, i, first;
-    long exp = 0;
+/* A decimal number read in place: its significant digits are the digits of
+ * the text from |first| to |last| (a '.' between them is skipped). */
+typedef struct {
+    int negative;               /* 0 for zero */
+    size_t ndigits;             /* 0 means the value is zero */
+    const char *first, *last;
+    long long exponent;         /* value = digits * 10^exponent */
+} span_t;
 
-    if (!out)
-        return -1;
-    memset(out, 0, sizeof(*out));
-    if (!text || len > PV_DECIMAL_MAX_TEXT)
+/* Reads text of any length without copying it (the order's amount comes
+ * from the shop's database, of any length: it is compared exactly, never
+ * cut). Returns 0, or -1 when the text is not a decimal number. */
+static int scan(const char *text, size_t len, span_t *s)
+{
+    const char *p, *end, *is, *ie, *fs, *fe, *q;
+    long long exp = 0;
+
+    memset(s, 0, sizeof(*s));
+    if (!text)
         return -1;
     p = text;
     end = text + len;
@@ -33,20 +41,21 @@ int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out)
     while (end > p && is_space(end[-1]))
         end--;
 
-    if (p < end && (*p == '+' || *p == '-')) {
-        out->negative = (*p == '-');
-        p++;
-    }
-    for (; p < end && is_digit(*p); p++, seen_digit = 1)
-        raw[nraw++] = *p;
+    if (p < end && (*p == '+' || *p == '-'))
+        s->negative = (*p++ == '-');
+    for (is = p; p < end && is_digit(*p); p++)
+        ;
+    ie = fs = fe = p;
     if (p < end && *p == '.') {
-        for (p++; p < end && is_digit(*p); p++, seen_digit = 1, frac_digits++)
-            raw[nraw++] = *p;
+        for (fs = ++p; p < end && is_digit(*p); p++)
+            ;
+        fe = p;
     }
-    if (!seen_digit)
+    if (ie == is && fe == fs)
         return -1;
     if (p < end && (*p == 'e' || *p == 'E')) {
         int eneg = 0, edigits = 0;
+
         p++;
         if (p < end && (*p == '+' || *p == '-'))
             eneg = (*p++ == '-');
@@ -63,43 +72,83 @@ int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out)
     if (p != end)
         return -1;
 
-    /* Normalise: drop leading zeros, move trailing zeros into the exponent. */
-    for (first = 0; first < nraw && raw[first] == '0'; first++)
+    /* Normalise: no leading zeros, trailing zeros into the exponent. */
+    for (q = is; q < ie && *q == '0'; q++)
         ;
-    exp -= frac_digits;
-    while (nraw > first && raw[nraw - 1] == '0') {
-        nraw--;
-        exp++;
-    }
-    if (nraw == first) {        /* zero: sign and exponent do not matter */
-        out->negative = 0;
+    if (q == ie)
+        for (q = fs; q < fe && *q == '0'; q++)
+            ;
+    if (q == fe) {              /* zero: sign and exponent do not matter */
+        s->negative = 0;
         return 0;
     }
-    for (i = first; i < nraw; i++)
-        out->digits[out->ndigits++] = raw[i];
-    out->exponent = exp;
+    s->first = q;
+    for (q = fe; q > fs && q[-1] == '0'; q--)
+        ;
+    if (q > fs) {               /* the last significant digit is a fraction's */
+        s->last = q - 1;
+        s->exponent = exp - (long long)(q - fs);
+    }
+    else {
+        for (q = ie; q[-1] == '0'; q--)
+            ;
+        s->last = q - 1;
+        s->exponent = exp + (long long)(ie - q);
+    }
+    s->ndigits = (size_t)(s->last - s->first) + 1
+                 - (s->first < ie && s->last >= fs);
     return 0;
 }
 
-static int parse_cstr(const char *s, pv_decimal_t *d)
+int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out)
 {
-    return s ? pv_decimal_parse(s, strlen(s), d) : -1;
+    span_t s;
+    const char *p;
+
+    if (!out)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    if (!text || len > PV_DECIMAL_MAX_TEXT || scan(text, len, &s))
+        return -1;
+    out->negative = s.negative;
+    out->exponent = (long)s.exponent;
+    for (p = s.first; s.ndigits && p <= s.last; p++)
+        if (*p != '.')
+            out->digits[out->ndigits++] = *p;
+    return 0;
+}
+
+static int scan_cstr(const char *s, span_t *d)
+{
+    return scan(s, s ? strlen(s) : 0, d);
 }
 
 int pv_decimal_equal(const char *a, const char *b)
 {
-    pv_decimal_t da = {0}, db = {0};
+    span_t da, db;
+    const char *p, *q;
 
-    if (parse_cstr(a, &da) || parse_cstr(b, &db))
+    if (scan_cstr(a, &da) || scan_cstr(b, &db))
         return 0;
-    return da.negative == db.negative && da.ndigits == db.ndigits
-        && da.exponent == db.exponent
-        && memcmp(da.digits, db.digits, (size_t)da.ndigits) == 0;
+    if (da.negative != db.negative || da.ndigits != db.ndigits
+        || da.exponent != db.exponent)
+        return 0;
+    if (da.ndigits == 0)
+        return 1;
+    for (p = da.first, q = db.first; p <= da.last; p++, q++) {
+        if (*p == '.')
+            p++;
+        if (*q == '.')
+            q++;
+        if (*p != *q)
+            return 0;
+    }
+    return 1;
 }
 
 int pv_decimal_positive(const char *text)
 {
-    pv_decimal_t d = {0};
+    span_t d;
 
-    return parse_cstr(text, &d) == 0 && d.ndigits > 0 && !d.negative;
+    return scan_cstr(text, &d) == 0 && d.ndigits > 0 && !d.negative;
 }

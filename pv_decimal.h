@@ -9,7 +9,13 @@
 
 #include <stddef.h>
 
-/* Longest amount text accepted, in bytes; longer text is "not a number". */
+/* Longest amount text pv_decimal_parse accepts, in bytes: PortOne's amounts
+ * are checked with it, and a longer one is not the documented answer
+ * (upstream_error, nothing recorded or stored). pv_decimal_equal and
+ * pv_decimal_positive take text of any length: the order's amount comes
+ * from the shop's own column and is compared exactly, so that a genuine
+ * payment is never judged a forgery (and refunded) for a long text such as
+ * "10000.000...0". */
 #define PV_DECIMAL_MAX_TEXT 64
 
 typedef struct {
@@ -19,12 +25,14 @@ typedef struct {
     long exponent;                      /* value = digits * 10^exponent */
 } pv_decimal_t;
 
-/* Parses [ws][+-]digits[.digits][(e|E)[+-]digits][ws] (or .5 / 5.).
- * Returns 0 on success, -1 when the text is not a decimal number. */
+/* Parses [ws][+-]digits[.digits][(e|E)[+-]digits][ws] (or .5 / 5.), at most
+ * PV_DECIMAL_MAX_TEXT bytes, an exponent of at most 400 in magnitude.
+ * Returns 0 on success, -1 when the text is not such a number. */
 int pv_decimal_parse(const char *text, size_t len, pv_decimal_t *out);
 
-/* 1 when both texts are decimal numbers of equal value; 0 otherwise
- * (including when either is missing or not a number: never equal). */
+/* 1 when both texts (of any length) are decimal numbers of equal value; 0
+ * otherwise (including when either is missing or not a number: never
+ * equal). */
 int pv_decimal_equal(const char *a, const char *b);
 
 /* 1 when the text is a decimal number greater than zero. */

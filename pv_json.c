@@ -579,6 +579,24 @@ int pv_json_duplicate_keys(apr_pool_t *pool, const pv_json_t *obj)
     return 0;
 }
 
+int pv_json_key_count(const pv_json_t *obj, const char *key)
+{
+    const char *p, *end, *k, *v;
+    size_t klen, vlen, keylen = strlen(key);
+    int n = 0;
+
+    if (!obj || obj->type != PV_JSON_OBJECT)
+        return 0;
+    p = obj->at + 1;
+    end = obj->at + obj->len;
+    while (next_member(&p, end, &k, &klen, &v, &vlen)) {
+        if (memchr(k, '\\', klen) ? escaped_key_is(k, k + klen, key, keylen)
+                                   : klen == keylen && !memcmp(k, key, klen))
+            n++;
+    }
+    return n;
+}
+
 const char *pv_json_string(apr_pool_t *pool, const pv_json_t *v, size_t *len)
 {
     char *out;

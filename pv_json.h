@@ -55,6 +55,10 @@ void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
  * keys compared unescaped ("a" and "\u0061" are the same). */
 int pv_json_duplicate_keys(apr_pool_t *pool, const pv_json_t *obj);
 
+/* How many members of object |obj| (a value pv_json_parse accepted) have
+ * the key |key|, keys compared unescaped. */
+int pv_json_key_count(const pv_json_t *obj, const char *key);
+
 /* pv_json_parse, and pv_json_members on the top-level value in the same
  * pass: out[i] is the value of keys[i] when the body is an object. On
  * failure (-1) every out[i] is of type PV_JSON_NONE. */

@@ -111,6 +111,19 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
     return PV_OK;
 }
 
+apr_interval_time_t pv_token_lifetime(const pv_token_t *t)
+{
+    unsigned long long d;
+
+    if (t->expired_at <= t->now)
+        return 0;
+    /* exact: the difference is in (0, 2^64) and unsigned arithmetic wraps */
+    d = (unsigned long long)t->expired_at - (unsigned long long)t->now;
+    if (d > PV_TOKEN_LIFETIME_MAX_SEC)
+        d = PV_TOKEN_LIFETIME_MAX_SEC;
+    return apr_time_from_sec((apr_time_t)d);
+}
+
 typedef enum { F_STRING, F_NUMBER, F_INT } field_type;
 
 /* Reads an optional field: NULL when absent or null; |*bad| set when it has
@@ -186,14 +199,18 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
     out->vbank_num = field(pool, &m[8], keys[8], F_STRING, &bad);
     out->vbank_name = field(pool, &m[9], keys[9], F_STRING, &bad);
     out->vbank_date = field(pool, &m[10], keys[10], F_INT, &bad);
-    if (m[11].type == PV_JSON_TRUE || m[11].type == PV_JSON_FALSE)
-        out->sandbox = m[11].type == PV_JSON_TRUE;
-    else if (m[11].type != PV_JSON_NONE && m[11].type != PV_JSON_NULL)
-        bad = keys[11];
     if (bad) {
         *why = apr_psprintf(pool, "payment field \"%s\" has the wrong type", bad);
         return PV_E_UPSTREAM_ERROR;
     }
+    /* required since 2026-01-26: an answer without it (an older API, a
+     * proxy's rewrite) cannot tell a test payment from a live one, and
+     * reading it as live would accept a test-channel payment */
+    if (m[11].type != PV_JSON_TRUE && m[11].type != PV_JSON_FALSE) {
+        *why = "payment field \"sandbox\" is missing or not a boolean";
+        return PV_E_UPSTREAM_ERROR;
+    }
+    out->sandbox = m[11].type == PV_JSON_TRUE;
     if (!out->imp_uid || !out->merchant_uid || !out->status_text
         || !out->amount || !out->currency) {
         *why = "payment lacks imp_uid, merchant_uid, status, amount or currency";

@@ -4,6 +4,7 @@
 #define PV_PORTONE_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 #include <stddef.h>
 
 #include "pv_error.h"
@@ -16,6 +17,17 @@ typedef struct {
     long long now;          /* PortOne's clock */
     long long expired_at;   /* PortOne's clock */
 } pv_token_t;
+
+/* The longest a token is kept: PortOne issues them for 30 minutes. */
+#define PV_TOKEN_LIFETIME_MAX_SEC (24 * 60 * 60)
+
+/* How long a token is valid from when PortOne issued it: expired_at - now,
+ * both on PortOne's clock and arbitrary int64 from the network, computed
+ * without overflow and clamped to [0, PV_TOKEN_LIFETIME_MAX_SEC] seconds.
+ * expired_at <= now gives 0: the token serves the look-up at hand (PortOne
+ * is the judge: a 401 refreshes and retries once) and the next look-up
+ * fetches another. */
+apr_interval_time_t pv_token_lifetime(const pv_token_t *t);
 
 typedef enum {
     PV_STATUS_READY, PV_STATUS_PAID, PV_STATUS_CANCELLED, PV_STATUS_FAILED
@@ -36,7 +48,7 @@ typedef struct {
     const char *vbank_num;
     const char *vbank_name;
     const char *vbank_date;
-    int sandbox;
+    int sandbox;                /* required boolean: else upstream_error */
     const char *response_json;  /* the whole "response" object */
 } pv_payment_t;
 

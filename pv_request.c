@@ -63,11 +63,15 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-const char *pv_request_check_id(const char *s, size_t len, size_t max_chars)
+/* pv_request_check_id; |*too_long| tells the length failure from the
+ * others (its message names the limit). */
+static const char *check_id(const char *s, size_t len, size_t max_chars,
+                            int *too_long)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, chars = 0;
 
+    *too_long = 0;
     if (!s || len == 0)
         return "is empty";
     while (i < len) {
@@ -82,10 +86,20 @@ const char *pv_request_check_id(const char *s, size_t len, size_t max_chars)
         i += n;
         chars++;
     }
-    if (chars > max_chars)
+    if (chars > max_chars) {
+        *too_long = 1;
         return max_chars == PV_IMP_UID_MAX ? "is longer than 32 characters"
-                                           : "is longer than 40 characters";
+             : max_chars == PV_MERCHANT_UID_MAX ? "is longer than 40 characters"
+             : "is too long";
+    }
     return NULL;
+}
+
+const char *pv_request_check_id(const char *s, size_t len, size_t max_chars)
+{
+    int too_long;
+
+    return check_id(s, len, max_chars, &too_long);
 }
 
 typedef struct {
@@ -106,8 +120,12 @@ static const field_spec fields[] = {
 static const char *set_field(apr_pool_t *pool, pv_claim_t *out,
                              const field_spec *f, const char *v, size_t len)
 {
-    const char *bad = pv_request_check_id(v, len, f->max_chars);
+    int too_long;
+    const char *bad = check_id(v, len, f->max_chars, &too_long);
 
+    if (bad && too_long)
+        return apr_psprintf(pool, "%s is longer than %lu characters", f->name,
+                            (unsigned long)f->max_chars);
     if (bad)
         return apr_psprintf(pool, "%s %s", f->name, bad);
     *(const char **)((char *)out + f->offset) = apr_pstrmemdup(pool, v, len);
@@ -148,20 +166,24 @@ static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
         return "the body is not valid JSON";
     if (root.type != PV_JSON_OBJECT)
         return "the body is not a JSON object";
-    /* pv_json keeps the last of duplicate keys; a body that names a field
-     * twice is ambiguous and refused */
-    if (pv_json_duplicate_keys(pool, &root))
-        return "the body names a field twice";
     for (i = 0; !why && i < NFIELDS; i++) {
         size_t n;
         const char *v;
 
-        if (m[i].type == PV_JSON_NONE || m[i].type == PV_JSON_NULL) {
+        /* pv_json keeps the last of duplicate keys; a body that names a
+         * field twice is ambiguous and refused (other keys are ignored,
+         * repeated or not, as in a form) */
+        if (m[i].type != PV_JSON_NONE
+            && pv_json_key_count(&root, fields[i].name) > 1)
+            why = apr_psprintf(pool, "%s is given twice", fields[i].name);
+        else if (m[i].type == PV_JSON_NONE || m[i].type == PV_JSON_NULL) {
             if (fields[i].required)
                 why = apr_psprintf(pool, "%s is missing", fields[i].name);
         }
         else if (!(v = pv_json_string(pool, &m[i], &n)))
             why = apr_psprintf(pool, "%s is not a string", fields[i].name);
+        else if (n == 0 && !fields[i].required)
+            ;   /* empty optional field: NULL, as in a form */
         else
             why = set_field(pool, out, &fields[i], v, n);
     }

@@ -17,8 +17,9 @@ typedef enum { PV_BODY_JSON, PV_BODY_FORM } pv_body_kind;
 typedef struct {
     const char *imp_uid;
     const char *merchant_uid;
-    const char *status;             /* webhook only; may be NULL */
-    const char *cancellation_id;    /* webhook only; may be NULL */
+    /* webhook only, only logged: NULL when absent, null or empty */
+    const char *status;
+    const char *cancellation_id;
 } pv_claim_t;
 
 /* Which body a Content-Type announces. PV_E_UNSUPPORTED_MEDIA_TYPE when it is
@@ -27,7 +28,10 @@ typedef struct {
 pv_err pv_request_media(const char *content_type, int allow_form,
                         pv_body_kind *kind);
 
-/* Parses and validates |body|. On error returns PV_E_INVALID_REQUEST and sets
+/* Parses and validates |body|, JSON and form alike: imp_uid and merchant_uid
+ * required and non-empty, status and cancellation_id optional (empty is as
+ * absent), a field given twice refused, any other field ignored.
+ * On error returns PV_E_INVALID_REQUEST and sets
  * |*why| to a short English reason for the answer. Strings in |out| are
  * allocated in |pool|. */
 pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,

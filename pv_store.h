@@ -1,5 +1,6 @@
 /* The database phase, on one mod_dbd connection: load the order, then record
- * the verification in one transaction. Only apr_dbd, no httpd. */
+ * the verification in one transaction. Only apr_dbd (and the native SQLite
+ * and libpq handles behind it), no httpd. */
 #ifndef PV_STORE_H
 #define PV_STORE_H
 
@@ -15,22 +16,34 @@
 #include "pv_sqlparam.h"
 #include "pv_stats.h"
 
-/* The statements, each under the label mod_dbd prepared it with. */
-typedef enum {
-    PV_STMT_ORDER,          /* PortOneOrderQuery */
-    PV_STMT_ORDER_UPDATE,   /* PortOneOrderUpdateQuery (optional) */
-    PV_STMT_INSERT,         /* a first record of a payment */
-    PV_STMT_ADVANCE,        /* an outcome moving forward */
-    PV_STMT_REFRESH,        /* the same outcome, PortOne's latest answer */
-    PV_STMT_EVENT,          /* the outbox row */
-    PV_STMT_CURRENT,        /* the recorded outcome, when it did not move */
-    PV_STMT_COUNT
-} pv_stmt_id;
-
+/* A statement under the label mod_dbd prepared it with. Labels are unique
+ * per SQL text and scope: every cache of prepared statements (mod_dbd's,
+ * the native SQLite one, PostgreSQL's server-side ones) is keyed by it. */
 typedef struct {
     const char *label;      /* NULL: not configured */
     pv_sql_t sql;
 } pv_stmt_t;
+
+/* The module's own statements, the same for every scope of a database. */
+typedef enum {
+    PV_STMT_INSERT,         /* a first record of a payment */
+    PV_STMT_UPDATE,         /* the record follows PortOne's answer */
+    PV_STMT_EVENT,          /* the outbox row */
+    PV_STMT_CURRENT,        /* the recorded outcome, outside a transaction */
+    PV_STMT_CURRENT_LOCKED, /* the same, locking the row (FOR UPDATE) */
+    PV_STMT_ORDER_LOCK,     /* the order's row in portone_orders, locked */
+    PV_STMT_ORDER_STATE,    /* which payment paid the order */
+    PV_STMT_ORDER_PAID,     /* this payment paid the order */
+    PV_STMT_ORDER_UNPAID,   /* the payment that paid it moved on */
+    PV_STMT_COUNT
+} pv_stmt_id;
+
+/* What one <Location> (or server) brings: the shop's SQL. */
+typedef struct {
+    const pv_stmt_t *order;         /* PortOneOrderQuery */
+    const pv_stmt_t *order_update;  /* PortOneOrderUpdateQuery; NULL: none */
+    const char *order_key;          /* names the order query (portone_orders) */
+} pv_scope_t;
 
 /* A process's writers to one database, committing together (see
  * pv_store.c). */
@@ -39,17 +52,17 @@ typedef struct pv_group pv_group_t;
 typedef struct {
     pv_stmt_t stmt[PV_STMT_COUNT];
     /* SQLite has one writer at a time and makes the others poll for its
-     * lock (sleeping between tries), and apr_dbd holds a process-wide mutex
-     * meanwhile, so a second transaction of the same process would wait on
-     * the first while blocking it. Writers of all httpd processes take
-     * turns on this mutex instead, which wakes the next one at once; the
-     * busy timeout remains for other programs using the file. NULL for
-     * servers with row locks. Set by the glue. */
+     * lock (sleeping between tries), so a second transaction of the same
+     * process would wait on the first while blocking it. Writers of all
+     * httpd processes take turns on this mutex instead, which wakes the
+     * next one at once; the busy timeout remains for other programs using
+     * the file. NULL for servers with row locks. Set by the glue. */
     apr_global_mutex_t *serial;
     /* SQLite and PostgreSQL: the writers of this process hand their
-     * statements to one of them, which runs them all in one transaction and
-     * commits them at once (group commit). NULL: one transaction each. Set
-     * per process by the glue (pv_store_group_create) where |batch| says. */
+     * verifications to one of them, which runs them all in one transaction
+     * and commits them at once (group commit). NULL: one transaction each.
+     * Set per process by the glue (pv_store_group_create) where |batch|
+     * says. */
     pv_group_t *group;
     int batch;              /* the driver gets a commit group (pv_store_init) */
     pv_stats_t *stats;      /* commits counted there; may be NULL */
@@ -76,42 +89,50 @@ apr_status_t pv_store_group_create(apr_pool_t *pool, pv_group_t **group);
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
                           const char *driver, const char *prefix);
 
-/* Runs once per connection before first use (SQLite: busy timeout). */
 /* Once per connection, the first time a request uses it: SQLite's busy
- * timeout, and its statements prepared on the connection itself (kept in
- * the connection's pool). Sets db->native (SQLite) or db->pg (PostgreSQL). */
+ * timeout and its statement cache (kept in the connection's pool). Sets
+ * db->native (SQLite) or db->pg (PostgreSQL). */
 void pv_store_attach(pv_db_t *db);
 
-/* The values every statement can ask for, from the payment and outcome. */
+/* The values every statement can ask for, from the payment and outcome;
+ * |order_key| is the scope's. */
 void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
-                     const char **values, apr_pool_t *pool);
+                     const char *order_key, const char **values,
+                     apr_pool_t *pool);
 
-/* Loads the order: PV_OK with |*found| 0 or 1, or PV_E_DATABASE_UNAVAILABLE. */
-/* The payment's record as it was when its order was loaded: PostgreSQL
- * reads it in the same round trip; elsewhere |known| is 0 and
- * pv_store_record reads it itself. */
+/* Loads the order with the scope's PortOneOrderQuery, and the payment's
+ * record as it is now (|prior|, for answering a verification that changes
+ * nothing without a write transaction): PV_OK with |*found| 0 or 1, or
+ * PV_E_DATABASE_UNAVAILABLE. */
+pv_err pv_store_load_order(const pv_store_t *store, const pv_scope_t *scope,
+                           pv_db_t *db, apr_pool_t *pool,
+                           const char *const *values, pv_order_t *order,
+                           int *found, pv_record_t *prior, const char **why);
+
+/* What recording a verification did. */
 typedef struct {
-    int known, found;
-    const char *outcome, *response;
-} pv_prior_t;
+    pv_action action;       /* what happened to the payment's record */
+    int order_moved;        /* the order update ran */
+    int order_kept;         /* it did not: another payment paid the order */
+    pv_outcome recorded;    /* the payment's outcome afterwards */
+} pv_result_t;
 
-pv_err pv_store_load_order(const pv_store_t *store, pv_db_t *db,
-                           apr_pool_t *pool, const char *const *values,
-                           pv_order_t *order, int *found, pv_prior_t *prior,
-                           const char **why);
-
-/* Records the verification in one transaction (contract section 6).
- * |*changed| is 1 when the outcome of the payment changed; |*recorded| is
- * the payment's outcome afterwards (a stale look-up leaves a newer one). */
-pv_err pv_store_record(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
+/* Records the verification (contract section 6): in one transaction with
+ * the order's row in portone_orders locked, so that the payments of one
+ * order are decided one after the other (pv_transition, pv_order_moves).
+ * |prior| is what pv_store_load_order read: when it says nothing would
+ * change, no transaction runs. */
+pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
+                       pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       const pv_prior_t *prior, int *changed,
-                       pv_outcome *recorded, const char **why);
+                       const pv_record_t *prior, pv_result_t *result,
+                       const char **why);
 
 /* After a failure: checks the connection (which may reconnect) and prepares
- * every statement again where they were lost: PostgreSQL loses them with a
- * reconnection, SQLite's (apr_dbd prepares them the legacy way) expire for
- * good when the schema changes. APR_SUCCESS when a retry makes sense. */
-apr_status_t pv_store_recover(const pv_store_t *store, pv_db_t *db);
+ * the module's and the scope's statements again where they were lost
+ * (PostgreSQL loses them with a reconnection). APR_SUCCESS when a retry
+ * makes sense. */
+apr_status_t pv_store_recover(const pv_store_t *store, const pv_scope_t *scope,
+                              pv_db_t *db);
 
 #endif

@@ -3,8 +3,9 @@
 --   mysql shop < schema-mysql.sql
 
 -- One row per PortOne payment (imp_uid), following PortOne's latest answer.
--- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled;
--- failed, cancelled and forgery are final.
+-- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled,
+-- cancelled and forgery are final, failed only becomes paid (a late
+-- approval), paid never becomes forgery.
 CREATE TABLE IF NOT EXISTS portone_payments (
     imp_uid       VARCHAR(32) NOT NULL PRIMARY KEY,
     merchant_uid  VARCHAR(40) NOT NULL,
@@ -35,4 +36,19 @@ CREATE TABLE IF NOT EXISTS portone_events (
     processed_at  TIMESTAMP NULL DEFAULT NULL,
     UNIQUE KEY portone_events_once (imp_uid, outcome),
     KEY portone_events_unprocessed (processed_at, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- One row per shop order that a payment was recorded for (contract section
+-- 6): the row that the payments of one order lock in turn, so that they
+-- are decided one after the other, and which payment paid the order. An
+-- order is named by its merchant_uid (V2: paymentId) and by the scope's
+-- PortOneOrderQuery (order_key, its SHA-1): two shops sharing one database
+-- never share an order. A payment that is not paid never moves an order
+-- that paid_imp_uid says another payment has paid.
+CREATE TABLE IF NOT EXISTS portone_orders (
+    order_key     VARCHAR(40) NOT NULL,
+    merchant_uid  VARCHAR(128) NOT NULL,
+    paid_imp_uid  VARCHAR(128) NULL DEFAULT NULL, -- NULL while no payment has paid it
+    updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (order_key, merchant_uid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -2,8 +2,9 @@
 --   psql "$DATABASE_URL" -f schema-pgsql.sql
 
 -- One row per PortOne payment (imp_uid), following PortOne's latest answer.
--- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled;
--- failed, cancelled and forgery are final.
+-- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled,
+-- cancelled and forgery are final, failed only becomes paid (a late
+-- approval), paid never becomes forgery.
 CREATE TABLE IF NOT EXISTS portone_payments (
     imp_uid       VARCHAR(32) PRIMARY KEY,
     merchant_uid  VARCHAR(40) NOT NULL,
@@ -37,3 +38,18 @@ CREATE TABLE IF NOT EXISTS portone_events (
 );
 CREATE INDEX IF NOT EXISTS portone_events_unprocessed
     ON portone_events (id) WHERE processed_at IS NULL;
+
+-- One row per shop order that a payment was recorded for (contract section
+-- 6): the row that the payments of one order lock in turn, so that they
+-- are decided one after the other, and which payment paid the order. An
+-- order is named by its merchant_uid (V2: paymentId) and by the scope's
+-- PortOneOrderQuery (order_key, its SHA-1): two shops sharing one database
+-- never share an order. A payment that is not paid never moves an order
+-- that paid_imp_uid says another payment has paid.
+CREATE TABLE IF NOT EXISTS portone_orders (
+    order_key     VARCHAR(40) NOT NULL,
+    merchant_uid  VARCHAR(128) NOT NULL,
+    paid_imp_uid  VARCHAR(128),           -- NULL while no payment has paid it
+    updated_at    TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (order_key, merchant_uid)
+);

@@ -56,6 +56,14 @@ static void check_token(apr_pool_t *pool, long status, const uint8_t *body,
     n = strnlen(tok.access_token, sizeof(tok.access_token));
     FUZZ_CHECK(n >= 1 && n <= PV_TOKEN_MAX);
     FUZZ_CHECK(strspn(tok.access_token, token_chars) == n);
+    /* any int64 pair: no overflow (UBSan), within [0, a day] */
+    {
+        apr_interval_time_t life = pv_token_lifetime(&tok);
+
+        FUZZ_CHECK(life >= 0
+                   && life <= apr_time_from_sec(PV_TOKEN_LIFETIME_MAX_SEC));
+        FUZZ_CHECK((life == 0) == (tok.expired_at <= tok.now));
+    }
 }
 
 static void check_decision(const pv_payment_t *pay, const pv_order_t *order,
@@ -161,6 +169,14 @@ static void check_payment(apr_pool_t *pool, long status, const uint8_t *body,
      * prefix cut at an embedded "\u0000" */
     check_same_string(again, "imp_uid", pay.imp_uid);
     check_same_string(again, "merchant_uid", pay.merchant_uid);
+    /* sandbox is a boolean, the one read (the last of duplicates) */
+    {
+        struct json_object *sb = NULL;
+
+        FUZZ_CHECK(json_object_object_get_ex(again, "sandbox", &sb)
+                   && json_object_is_type(sb, json_type_boolean)
+                   && json_object_get_boolean(sb) == pay.sandbox);
+    }
     json_object_put(again);
 
     check_decision(&pay, &orders[(sel >> 4) & 3], (sel >> 6) & 1,

@@ -96,7 +96,7 @@ class ShopDB:
                      (order_no, str(total_price), currency))
 
     def reset(self):
-        for table in ("portone_payments", "portone_events", "shop_orders"):
+        for table in ("portone_payments", "portone_events", "portone_orders", "shop_orders"):
             self.execute("DELETE FROM " + table)
 
 
@@ -137,7 +137,7 @@ class Httpd:
 
     def __init__(self, directory, db, emulator_url, port=None, extra="",
                  directives=None, servers=2, threads=8, mpm="event",
-                 module=None):
+                 module=None, env=None):
         self.dir = directory
         self.db = db
         self.port = port or free_port()
@@ -163,6 +163,7 @@ class Httpd:
             d.update(directives)
         self.directives = {k: v for k, v in d.items() if v is not None}
         self.servers, self.threads, self.mpm, self.extra = servers, threads, mpm, extra
+        self.env = env or {}
         self.proc = None
 
     def config_text(self):
@@ -230,6 +231,7 @@ DBDMax {self.threads}
 
     def environment(self):
         env = dict(os.environ)
+        env.update(self.env)
         if os.environ.get("PV_PRELOAD"):
             env["LD_PRELOAD"] = os.environ["PV_PRELOAD"]
             # httpd's own allocations live until exit by design: report

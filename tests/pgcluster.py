@@ -92,4 +92,4 @@ class PgDB(ServerDB):
         return self._psycopg2.connect(self.cluster.dsn)
 
     def reset(self):
-        self.execute("TRUNCATE portone_payments, portone_events, shop_orders")
+        self.execute("TRUNCATE portone_payments, portone_events, portone_orders, shop_orders")

@@ -211,14 +211,19 @@ def test_currency_mismatch_is_a_forgery(pv):
     assert row["currency"] == "KRW"
 
 
-def test_order_currency_null_is_not_compared(pv):
+def test_order_currency_null_is_due_in_portone_currency(pv):
+    """Fail closed: an order without a currency is due in PortOneCurrency
+    (default KRW), so a USD payment of it is a forgery (contract section 4)."""
     pv.db.add_order("order_nocur", 10000, currency=None)
     pv.emu.add_payment(imp_uid="imp_usd", merchant_uid="order_nocur", amount=10000,
                        currency="USD", status="paid")
     status, body = verify(pv.httpd, "imp_usd", "order_nocur")
-    assert status == 200 and body["status"] == "success", body
-    row = only_payment(pv.db, "imp_usd", "order_nocur", "paid", "paid")
+    row = assert_forgery(pv, status, body, "imp_usd", "order_nocur")
     assert row["currency"] == "USD"
+    pv.emu.add_payment(imp_uid="imp_nocur_krw", merchant_uid="order_nocur", amount=10000,
+                       status="paid")
+    status, body = verify(pv.httpd, "imp_nocur_krw", "order_nocur")
+    assert status == 200 and body["status"] == "success", body
     assert order(pv.db, "order_nocur")["state"] == "paid"
 
 

@@ -341,3 +341,106 @@ TEST(error_table)
     CHECK_STR_EQ(pv_err_lookup(PV_E_COUNT)->code, "upstream_error");
     CHECK_STR_EQ(pv_err_lookup((pv_err)-1)->code, "upstream_error");
 }
+
+/* The order's amount from the shop's column may be longer than
+ * PV_DECIMAL_MAX_TEXT ("10000.000...0" from a NUMERIC with a large scale):
+ * it compares exactly, so a genuine payment is not a forgery. */
+TEST(decide_long_order_amount)
+{
+    pv_payment_t p = pay_of(PV_STATUS_PAID, "paid");
+    char amount[128];
+    pv_order_t o = {amount, "KRW"};
+
+    strcpy(amount, "10000.");
+    memset(amount + 6, '0', 70);
+    amount[76] = '\0';
+    PASS(&p, &o, PV_OUT_PAID);
+    amount[75] = '1';               /* 10000.000...01 */
+    FORGERY(&p, &o, 0);
+    /* a 70-digit amount is not 10000 */
+    memset(amount, '1', 70);
+    amount[70] = '\0';
+    FORGERY(&p, &o, 0);
+}
+
+/* Contract section 6: what a verification does to the recorded state. */
+TEST(transition_forward_only_with_late_approval)
+{
+    static const struct {
+        int found;
+        pv_outcome cur;
+        const char *cur_cancel;
+        pv_outcome next;
+        const char *next_cancel;
+        pv_action want;
+    } rows[] = {
+        {0, PV_OUT_PENDING, NULL, PV_OUT_PAID, "0", PV_ACT_INSERT},
+        {0, PV_OUT_PENDING, NULL, PV_OUT_FORGERY, "0", PV_ACT_INSERT},
+        {1, PV_OUT_PENDING, "0", PV_OUT_VBANK_ISSUED, "0", PV_ACT_ADVANCE},
+        {1, PV_OUT_VBANK_ISSUED, "0", PV_OUT_PAID, "0", PV_ACT_ADVANCE},
+        {1, PV_OUT_PAID, "0", PV_OUT_VBANK_ISSUED, "0", PV_ACT_NONE},
+        {1, PV_OUT_PAID, "0", PV_OUT_PENDING, "0", PV_ACT_NONE},
+        {1, PV_OUT_PAID, "0", PV_OUT_CANCELLED, "10000", PV_ACT_ADVANCE},
+        /* a recorded paid never becomes a forgery (the order was edited) */
+        {1, PV_OUT_PAID, "0", PV_OUT_FORGERY, "0", PV_ACT_NONE},
+        {1, PV_OUT_PENDING, "0", PV_OUT_FORGERY, "0", PV_ACT_ADVANCE},
+        /* late approval: failed becomes paid, and nothing else */
+        {1, PV_OUT_FAILED, "0", PV_OUT_PAID, "0", PV_ACT_ADVANCE},
+        {1, PV_OUT_FAILED, "0", PV_OUT_VBANK_ISSUED, "0", PV_ACT_NONE},
+        {1, PV_OUT_FAILED, "0", PV_OUT_CANCELLED, "0", PV_ACT_NONE},
+        {1, PV_OUT_FAILED, "0", PV_OUT_FORGERY, "0", PV_ACT_NONE},
+        /* cancelled and forgery are final */
+        {1, PV_OUT_CANCELLED, "100", PV_OUT_PAID, "0", PV_ACT_NONE},
+        {1, PV_OUT_CANCELLED, "100", PV_OUT_FAILED, "0", PV_ACT_NONE},
+        {1, PV_OUT_FORGERY, "0", PV_OUT_PAID, "0", PV_ACT_NONE},
+        /* the same outcome: only a larger cancel_amount is newer */
+        {1, PV_OUT_PAID, "0", PV_OUT_PAID, "0", PV_ACT_NONE},
+        {1, PV_OUT_PAID, "3000.0000", PV_OUT_PAID, "3000", PV_ACT_NONE},
+        {1, PV_OUT_PAID, "3000", PV_OUT_PAID, "2000", PV_ACT_NONE},
+        {1, PV_OUT_PAID, "3000", PV_OUT_PAID, "3000.5", PV_ACT_REFRESH},
+        {1, PV_OUT_PAID, NULL, PV_OUT_PAID, "1", PV_ACT_REFRESH},
+        {1, PV_OUT_PAID, "0", PV_OUT_PAID, "not a number", PV_ACT_NONE},
+    };
+    size_t i;
+
+    for (i = 0; i < CHECK_COUNT(rows); i++) {
+        pv_record_t cur = {rows[i].found, rows[i].cur, rows[i].cur_cancel};
+
+        CHECK_INT_EQ(pv_transition(&cur, rows[i].next, rows[i].next_cancel),
+                     rows[i].want);
+    }
+}
+
+/* The order-level rule: a payment that is not paid never moves an order
+ * that another payment of it has paid; a forgery never moves one. */
+TEST(order_moves_follow_the_order)
+{
+    CHECK(pv_order_moves(PV_OUT_PAID, "imp_b", NULL));
+    CHECK(pv_order_moves(PV_OUT_PAID, "imp_b", "imp_a"));
+    CHECK(!pv_order_moves(PV_OUT_FAILED, "imp_b", "imp_a"));
+    CHECK(!pv_order_moves(PV_OUT_VBANK_ISSUED, "imp_b", "imp_a"));
+    CHECK(!pv_order_moves(PV_OUT_CANCELLED, "imp_b", "imp_a"));
+    CHECK(pv_order_moves(PV_OUT_CANCELLED, "imp_a", "imp_a"));
+    CHECK(pv_order_moves(PV_OUT_FAILED, "imp_b", NULL));
+    CHECK(!pv_order_moves(PV_OUT_FORGERY, "imp_b", NULL));
+    CHECK(!pv_order_moves(PV_OUT_PENDING, "imp_b", NULL));
+
+    CHECK_STR_EQ(pv_order_payer(PV_OUT_PAID, "imp_a", NULL), "imp_a");
+    CHECK_STR_EQ(pv_order_payer(PV_OUT_PAID, "imp_b", "imp_a"), "imp_a");
+    CHECK(pv_order_payer(PV_OUT_CANCELLED, "imp_a", "imp_a") == NULL);
+    CHECK_STR_EQ(pv_order_payer(PV_OUT_FAILED, "imp_b", "imp_a"), "imp_a");
+    CHECK(pv_order_payer(PV_OUT_FAILED, "imp_b", NULL) == NULL);
+}
+
+TEST(decimal_compare_orders_values)
+{
+    CHECK_INT_EQ(pv_decimal_compare("1", "2"), -1);
+    CHECK_INT_EQ(pv_decimal_compare("10", "9.99"), 1);
+    CHECK_INT_EQ(pv_decimal_compare("3000.0000", "3000"), 0);
+    CHECK_INT_EQ(pv_decimal_compare("1e3", "999"), 1);
+    CHECK_INT_EQ(pv_decimal_compare("-5", "1"), -1);
+    CHECK_INT_EQ(pv_decimal_compare("-5", "-6"), 1);
+    CHECK_INT_EQ(pv_decimal_compare(NULL, "0"), 0);
+    CHECK_INT_EQ(pv_decimal_compare("0.001", NULL), 1);
+    CHECK_INT_EQ(pv_decimal_compare("x", "1"), -2);
+}

@@ -1,6 +1,8 @@
 /* pv_decimal: exact comparison of amounts (contract section 5). */
 #include "check.h"
 
+#include <apr_strings.h>
+
 #include "pv_decimal.h"
 
 /* Every pair of |forms| compares equal (each one with itself too). */
@@ -161,15 +163,17 @@ TEST(decimal_length_limit)
     CHECK_INT_EQ(pv_decimal_parse(t64, 64, &d), 0);
     CHECK(pv_decimal_equal(t64, "1e63"));
 
-    /* 65 bytes: refused, even with the same value */
+    /* 65 bytes: pv_decimal_parse (PortOne's amounts) refuses it, but the
+     * comparison is exact at any length */
     memset(t65, '0', 65);
     t65[0] = '1';
     t65[65] = '\0';
     CHECK_INT_EQ(pv_decimal_parse(t65, 65, &d), -1);
-    CHECK(!pv_decimal_equal(t65, t65));
-    CHECK(!pv_decimal_equal(t65, "1e64"));
+    CHECK(pv_decimal_equal(t65, t65));
+    CHECK(pv_decimal_equal(t65, "1e64"));
+    CHECK(!pv_decimal_equal(t65, "1e63"));
 
-    /* 65 bytes counting the blanks around it: refused too */
+    /* 65 bytes counting the blanks around it: refused by the parser too */
     memset(s64, ' ', 64);
     s64[64] = '\0';
     s64[30] = '5';
@@ -181,7 +185,8 @@ TEST(decimal_length_limit)
         memcpy(s65, s64, 64);
         s65[64] = ' ';
         s65[65] = '\0';
-        CHECK(!pv_decimal_equal(s65, "5"));
+        CHECK_INT_EQ(pv_decimal_parse(s65, 65, &d), -1);
+        CHECK(pv_decimal_equal(s65, "5"));
     }
 }
 
@@ -218,4 +223,87 @@ TEST(decimal_positive)
     CHECK(!pv_decimal_positive("NaN"));
     CHECK(!pv_decimal_positive("Infinity"));
     CHECK(!pv_decimal_positive(NULL));
+}
+
+/* Text longer than PV_DECIMAL_MAX_TEXT, as a shop's NUMERIC or TEXT column
+ * may give it, compares exactly: cutting or refusing it would make a
+ * genuine payment a forgery. */
+TEST(decimal_long_text_compared_exactly)
+{
+    char zeros70[128], int70[80], int70b[80], frac[160], tiny[160];
+    size_t i;
+
+    /* "10000." and 70 zeros: 10000 */
+    strcpy(zeros70, "10000.");
+    memset(zeros70 + 6, '0', 70);
+    zeros70[76] = '\0';
+    CHECK(pv_decimal_equal(zeros70, "10000"));
+    CHECK(pv_decimal_equal("10000", zeros70));
+    CHECK(pv_decimal_equal(zeros70, "1e4"));
+    CHECK(pv_decimal_equal(zeros70, zeros70));
+    CHECK(!pv_decimal_equal(zeros70, "10000.01"));
+    CHECK(!pv_decimal_equal(zeros70, "1000"));
+    CHECK(pv_decimal_positive(zeros70));
+    /* ... and a last digit that is not zero: not 10000 */
+    zeros70[75] = '1';
+    CHECK(!pv_decimal_equal(zeros70, "10000"));
+    {
+        char other[128];        /* 1, 73 zeros, 1, times 10^-70 */
+
+        memset(other, '0', 75);
+        other[0] = other[74] = '1';
+        strcpy(other + 75, "e-70");
+        CHECK(pv_decimal_equal(zeros70, other));
+        other[73] = '1';
+        CHECK(!pv_decimal_equal(zeros70, other));
+    }
+
+    /* a 70-digit integer: equal to itself and its other forms only */
+    for (i = 0; i < 70; i++)
+        int70[i] = (char)('1' + i % 9);
+    int70[70] = '\0';
+    CHECK(pv_decimal_equal(int70, int70));
+    memcpy(int70b, int70, 71);
+    CHECK(pv_decimal_equal(int70, apr_pstrcat(pool, "  +000", int70b, ".000 ",
+                                              (char *)NULL)));
+    int70b[69] = int70b[69] == '9' ? '8' : (char)(int70b[69] + 1);
+    CHECK(!pv_decimal_equal(int70, int70b));
+    int70b[69] = int70[69];
+    int70b[0] = int70b[0] == '9' ? '8' : (char)(int70b[0] + 1);
+    CHECK(!pv_decimal_equal(int70, int70b));
+    CHECK(!pv_decimal_equal(int70, apr_pstrcat(pool, int70, "0", (char *)NULL)));
+    CHECK(pv_decimal_equal(apr_pstrcat(pool, int70, "0", (char *)NULL),
+                           apr_pstrcat(pool, int70, "e1", (char *)NULL)));
+    CHECK(!pv_decimal_equal(int70, apr_pstrcat(pool, "-", int70, (char *)NULL)));
+    /* 1 followed by 69 zeros is 1e69 */
+    memset(int70b, '0', 70);
+    int70b[0] = '1';
+    int70b[70] = '\0';
+    CHECK(pv_decimal_equal(int70b, "1e69"));
+    CHECK(pv_decimal_equal(int70b, "1.0e69"));
+    CHECK(!pv_decimal_equal(int70b, "1e70"));
+
+    /* long fractions on both sides of the point */
+    memcpy(frac, int70, 35);
+    frac[35] = '.';
+    memcpy(frac + 36, int70 + 35, 35);
+    frac[71] = '\0';
+    CHECK(pv_decimal_equal(frac, apr_pstrcat(pool, int70, "e-35", (char *)NULL)));
+    CHECK(!pv_decimal_equal(frac, apr_pstrcat(pool, int70, "e-34", (char *)NULL)));
+    CHECK(!pv_decimal_equal(frac, int70));
+    /* 0.000...01 with 100 zeros after the point */
+    strcpy(tiny, "0.");
+    memset(tiny + 2, '0', 100);
+    strcpy(tiny + 102, "1");
+    CHECK(pv_decimal_equal(tiny, "1e-101"));
+    CHECK(!pv_decimal_equal(tiny, "0"));
+    CHECK(pv_decimal_positive(tiny));
+    tiny[102] = '0';
+    CHECK(pv_decimal_equal(tiny, "0"));
+    CHECK(!pv_decimal_positive(tiny));
+    /* not a number at any length */
+    CHECK(!pv_decimal_equal(apr_pstrcat(pool, int70, "x", (char *)NULL),
+                            apr_pstrcat(pool, int70, "x", (char *)NULL)));
+    CHECK(!pv_decimal_equal(apr_pstrcat(pool, int70, ".", int70, ".", (char *)NULL),
+                            "1"));
 }

@@ -295,3 +295,21 @@ TEST(json_object_writes_as_json_c)
     CHECK_STR_EQ(pv_json_object(pool, m, 3, &len), "{\"n\":12}");
 }
 
+
+TEST(json_key_count)
+{
+    static const char b[] = "{\"a\":1,\"b\":{\"a\":2},\"a\":\"x\",\"\\u0061\":3,"
+                            "\"ab\":4,\"c\":\"\\\"a\\\":\"}";
+    pv_json_t root;
+
+    CHECK_INT_EQ(pv_json_parse(b, sizeof(b) - 1, 8, &root), 0);
+    CHECK_INT_EQ(pv_json_key_count(&root, "a"), 3);   /* escaped too, not nested */
+    CHECK_INT_EQ(pv_json_key_count(&root, "b"), 1);
+    CHECK_INT_EQ(pv_json_key_count(&root, "ab"), 1);
+    CHECK_INT_EQ(pv_json_key_count(&root, "c"), 1);
+    CHECK_INT_EQ(pv_json_key_count(&root, "d"), 0);
+    CHECK_INT_EQ(pv_json_key_count(&root, ""), 0);
+    CHECK_INT_EQ(pv_json_key_count(NULL, "a"), 0);
+    CHECK_INT_EQ(pv_json_parse("[1]", 3, 8, &root), 0);
+    CHECK_INT_EQ(pv_json_key_count(&root, "a"), 0);
+}

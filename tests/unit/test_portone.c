@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include <apr_strings.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #include "pv_portone.h"
@@ -162,9 +163,68 @@ TEST(portone_token_upstream_error)
     }
 }
 
+/* ---- token lifetime (now and expired_at are any int64 PortOne sends) ---- */
+
+static apr_interval_time_t lifetime(long long now, long long expired_at)
+{
+    pv_token_t t;
+
+    memset(&t, 0, sizeof(t));
+    t.now = now;
+    t.expired_at = expired_at;
+    return pv_token_lifetime(&t);
+}
+
+#define LIFETIME_MAX apr_time_from_sec(PV_TOKEN_LIFETIME_MAX_SEC)
+
+TEST(portone_token_lifetime)
+{
+    /* the documented 30 minutes */
+    CHECK_INT_EQ(lifetime(1512446940, 1512448740), apr_time_from_sec(1800));
+    CHECK_INT_EQ(lifetime(0, 1), apr_time_from_sec(1));
+    /* a day at most */
+    CHECK_INT_EQ(PV_TOKEN_LIFETIME_MAX_SEC, 86400);
+    CHECK_INT_EQ(lifetime(1000, 1000 + 86400), apr_time_from_sec(86400));
+    CHECK_INT_EQ(lifetime(1000, 1000 + 86401), LIFETIME_MAX);
+    CHECK_INT_EQ(lifetime(1512446940, 4102444800LL), LIFETIME_MAX);
+    /* already expired: 0, fetched again for the next look-up */
+    CHECK_INT_EQ(lifetime(1512448740, 1512448740), 0);
+    CHECK_INT_EQ(lifetime(1512448740, 1512446940), 0);
+    CHECK_INT_EQ(lifetime(1, -1), 0);
+}
+
+TEST(portone_token_lifetime_extremes)
+{
+    /* expired_at - now overflows int64, or its microseconds do */
+    CHECK_INT_EQ(lifetime(INT64_MIN, INT64_MAX), LIFETIME_MAX);
+    CHECK_INT_EQ(lifetime(INT64_MAX, INT64_MIN), 0);
+    CHECK_INT_EQ(lifetime(-1, INT64_MAX), LIFETIME_MAX);
+    CHECK_INT_EQ(lifetime(INT64_MIN, 1), LIFETIME_MAX);
+    CHECK_INT_EQ(lifetime(0, INT64_MAX), LIFETIME_MAX);
+    CHECK_INT_EQ(lifetime(0, INT64_MAX / 1000000 + 1), LIFETIME_MAX);
+    CHECK_INT_EQ(lifetime(INT64_MIN, 0), LIFETIME_MAX);
+    CHECK_INT_EQ(lifetime(INT64_MIN, INT64_MIN), 0);
+    CHECK_INT_EQ(lifetime(INT64_MAX, INT64_MAX), 0);
+    CHECK_INT_EQ(lifetime(0, INT64_MIN), 0);
+    CHECK_INT_EQ(lifetime(INT64_MAX - 1800, INT64_MAX), apr_time_from_sec(1800));
+    CHECK_INT_EQ(lifetime(INT64_MIN, INT64_MIN + 1800), apr_time_from_sec(1800));
+    /* as they come from a getToken answer */
+    {
+        static const char b[] = "{\"code\":0,\"message\":null,\"response\":"
+            "{\"access_token\":\"t\",\"now\":-9223372036854775808,"
+            "\"expired_at\":9223372036854775807}}";
+        pv_token_t t;
+        const char *why;
+
+        CHECK_INT_EQ(token(pool, 200, b, sizeof(b) - 1, &t, &why), PV_OK);
+        CHECK_INT_EQ(pv_token_lifetime(&t), LIFETIME_MAX);
+    }
+}
+
 /* ---- GET /payments/{imp_uid} ---- */
 
-/* portone-api.md 1.4, a live answer: "\/" and "\uXXXX" escapes */
+/* portone-api.md 1.4, a live answer: "\/" and "\uXXXX" escapes; with the
+ * "sandbox" field that answers carry since 2026-01-26 */
 static const char live_body[] =
     "{\"code\":0,\"message\":null,\"response\":{\"amount\":9000,\"apply_num\":\"\",\"bank_code\":null,\"bank_name\":null,"
     "\"buyer_addr\":\"\",\"buyer_email\":\"sunmin4218@gmail.com\",\"buyer_name\":\"\\ud14c\\uc2a4\\ud2b8\",\"buyer_postcode\":null,"
@@ -175,7 +235,7 @@ static const char live_body[] =
     "\"imp_uid\":\"imp_747436343689\",\"merchant_uid\":\"2022-11-16T10:17:16_1\",\"name\":\"\\uacb0\\uc81c\\ud14c\\uc2a4\\ud2b8\","
     "\"paid_at\":1668561453,\"pay_method\":\"point\",\"pg_id\":\"TC0ONETIME\",\"pg_provider\":\"kakaopay\",\"pg_tid\":\"T3743a1c204d1c578263\","
     "\"receipt_url\":\"https:\\/\\/mockup-pg-web.kakao.com\\/v1\\/confirmation\\/p\\/T3743a1c204d1c578263\\/5af3...\","
-    "\"started_at\":1668561436,\"status\":\"paid\",\"user_agent\":\"Mozilla\\/5.0 (...)\",\"vbank_code\":null,\"vbank_date\":0,"
+    "\"sandbox\":false,\"started_at\":1668561436,\"status\":\"paid\",\"user_agent\":\"Mozilla\\/5.0 (...)\",\"vbank_code\":null,\"vbank_date\":0,"
     "\"vbank_holder\":null,\"vbank_issued_at\":0,\"vbank_name\":null,\"vbank_num\":null}}";
 
 static pv_err payment(apr_pool_t *pool, long status, const char *body,
@@ -301,7 +361,7 @@ TEST(portone_payment_live_sample)
         CHECK_STR_EQ(json_object_get_string(v), "테스트");
         CHECK(json_object_object_get_ex(resp, "cancel_history", &v));
         CHECK(json_object_is_type(v, json_type_array));
-        CHECK_INT_EQ(json_object_object_length(resp), 47);
+        CHECK_INT_EQ(json_object_object_length(resp), 48);
         json_object_put(resp);
     }
 }
@@ -326,7 +386,8 @@ TEST(portone_payment_small)
     {
         static const char b[] = " {\n \"code\" : 0 ,\n \"message\" : null ,\n"
             " \"response\" : { \"imp_uid\" : \"imp_2\" , \"merchant_uid\" : \"m\" ,"
-            " \"status\" : \"failed\" , \"amount\" : 0 , \"currency\" : \"USD\" }\n}\n\n";
+            " \"status\" : \"failed\" , \"amount\" : 0 , \"currency\" : \"USD\" ,"
+            " \"sandbox\" : false }\n}\n\n";
         const char *why;
 
         CHECK_INT_EQ(payment(pool, 200, b, sizeof(b) - 1, &p, &why), PV_OK);
@@ -392,24 +453,26 @@ TEST(portone_payment_raw_response_text)
     static const char *const bodies[] = {
         "{\"code\":0,\"message\":null,\"response\":"
         "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
-        "\"currency\":\"KRW\",\"x\":[1,{\"y\":\"}]\\\"\"}]}}",
+        "\"currency\":\"KRW\",\"sandbox\":false,\"x\":[1,{\"y\":\"}]\\\"\"}]}}",
         "{\"response\" : {\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\","
-        "\"amount\":1.50,\"currency\":\"KRW\"} ,\"code\":0,\"message\":\"a,b}\"}",
+        "\"amount\":1.50,\"currency\":\"KRW\",\"sandbox\":true} ,\"code\":0,\"message\":\"a,b}\"}",
         "{\"message\":{\"response\":1},\"code\":0,\"response\":{\"imp_uid\":\"i\","
-        "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\"}}",
+        "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\","
+        "\"sandbox\":false}}",
         /* a repeated key: json-c keeps the last, and so does the raw text */
         "{\"code\":0,\"response\":null,\"response\":{\"imp_uid\":\"i\","
-        "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\"}}",
+        "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\","
+        "\"sandbox\":false}}",
     };
     static const char *const want[] = {
         "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
-        "\"currency\":\"KRW\",\"x\":[1,{\"y\":\"}]\\\"\"}]}",
+        "\"currency\":\"KRW\",\"sandbox\":false,\"x\":[1,{\"y\":\"}]\\\"\"}]}",
         "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\","
-        "\"amount\":1.50,\"currency\":\"KRW\"}",
+        "\"amount\":1.50,\"currency\":\"KRW\",\"sandbox\":true}",
         "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
-        "\"currency\":\"KRW\"}",
+        "\"currency\":\"KRW\",\"sandbox\":false}",
         "{\"imp_uid\":\"i\",\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,"
-        "\"currency\":\"KRW\"}",
+        "\"currency\":\"KRW\",\"sandbox\":false}",
     };
     size_t i;
 
@@ -588,6 +651,24 @@ TEST(portone_payment_amounts)
     CHECK_STR_EQ(p.amount, "99999999999999999999");
     p = PAY_OK("amount", "-0");
     CHECK_STR_EQ(p.amount, "-0");
+    /* PortOne's amount is at most PV_DECIMAL_MAX_TEXT (64) bytes: a longer
+     * one, even 10000 with 70 zeros after the point, is not the documented
+     * answer (nothing is recorded or stored) */
+    {
+        char t[128];
+
+        strcpy(t, "10000.");
+        memset(t + 6, '0', 58);
+        t[64] = '\0';
+        p = PAY_OK("amount", t);
+        CHECK_STR_EQ(p.amount, t);
+        strcpy(t + 6, "0000000000000000000000000000000000000000000000000000000000000000000000");
+        PAY_FIELD_FAILS("amount", t);
+        PAY_FIELD_FAILS("cancel_amount", t);
+        memset(t, '9', 70);
+        t[70] = '\0';
+        PAY_FIELD_FAILS("amount", t);
+    }
 }
 
 TEST(portone_payment_cancel_amount)
@@ -614,10 +695,10 @@ TEST(portone_payment_sandbox)
     CHECK_INT_EQ(p.sandbox, 1);
     p = PAY_OK("sandbox", "false");
     CHECK_INT_EQ(p.sandbox, 0);
-    p = PAY_OK("sandbox", NULL);
-    CHECK_INT_EQ(p.sandbox, 0);
-    p = PAY_OK("sandbox", "null");
-    CHECK_INT_EQ(p.sandbox, 0);
+    /* contract section 4: without a boolean sandbox the answer is not the
+     * documented one (read as live, a test payment would pass) */
+    PAY_FIELD_FAILS("sandbox", NULL);
+    PAY_FIELD_FAILS("sandbox", "null");
     PAY_FIELD_FAILS("sandbox", "\"true\"");
     PAY_FIELD_FAILS("sandbox", "\"false\"");
     PAY_FIELD_FAILS("sandbox", "1");

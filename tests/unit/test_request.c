@@ -443,8 +443,15 @@ TEST(request_form_given_twice)
 TEST(request_json_given_twice)
 {
     JSON_INVALID("{\"imp_uid\":\"imp_1\",\"imp_uid\":\"imp_2\",\"merchant_uid\":\"m\"}");
-    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"x\":1,\"x\":2}");
     JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"merchant\\u005fuid\":\"n\"}");
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":\"paid\","
+                 "\"status\":\"paid\"}");
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":null,"
+                 "\"status\":\"paid\"}");
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"cancellation_id\":\"\","
+                 "\"cancellation_id\":\"\"}");
+    /* another key, even repeated, is ignored (as in a form) */
+    JSON_VALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"x\":1,\"x\":2}");
     /* the same key in a nested object, or in a string, is not a duplicate */
     JSON_VALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"x\":{\"imp_uid\":1},"
                "\"y\":[{\"merchant_uid\":2}],\"z\":\"\\\",\\\"imp_uid\\\":\"}");
@@ -547,4 +554,115 @@ TEST(request_check_id)
     CHECK(pv_request_check_id("", 0, 10) != NULL);
     CHECK(pv_request_check_id("a\0b", 3, 10) != NULL);
     CHECK(pv_request_check_id(" ", 1, 10) == NULL);          /* a blank is fine */
+}
+
+/* contract section 3: status and cancellation_id are optional and may be
+ * empty (only logged); empty reads as absent, as in a form */
+TEST(request_json_empty_optional_fields)
+{
+    pv_claim_t c;
+
+    c = JSON_VALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\","
+                   "\"status\":\"cancelled\",\"cancellation_id\":\"\"}");
+    CHECK_STR_EQ(c.imp_uid, "imp_1");
+    CHECK_STR_EQ(c.merchant_uid, "m");
+    CHECK_STR_EQ(c.status, "cancelled");
+    CHECK_STR_EQ(c.cancellation_id, NULL);
+    c = JSON_VALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\","
+                   "\"status\":\"\",\"cancellation_id\":\"\"}");
+    CHECK_STR_EQ(c.imp_uid, "imp_1");
+    CHECK_STR_EQ(c.status, NULL);
+    CHECK_STR_EQ(c.cancellation_id, NULL);
+    c = JSON_VALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":\"\"}");
+    CHECK_STR_EQ(c.merchant_uid, "m");
+    CHECK_STR_EQ(c.status, NULL);
+    /* the required ones may not be empty */
+    JSON_INVALID("{\"imp_uid\":\"\",\"merchant_uid\":\"m\",\"status\":\"\"}");
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"\",\"cancellation_id\":\"\"}");
+    /* empty is still a string: another type is refused */
+    JSON_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":0}");
+}
+
+/* One webhook, as JSON and as a form: both valid with the same fields, or
+ * both refused. */
+static void same_claim(apr_pool_t *pool, const char *json, const char *form,
+                       int ok, const char *file, int line)
+{
+    pv_claim_t cj, cf;
+    const char *wj, *wf;
+    pv_err ej = parse(pool, json, strlen(json), PV_BODY_JSON, &cj, &wj);
+    pv_err ef = parse(pool, form, strlen(form), PV_BODY_FORM, &cf, &wf);
+    const char *const vj[] = {cj.imp_uid, cj.merchant_uid, cj.status,
+                              cj.cancellation_id};
+    const char *const vf[] = {cf.imp_uid, cf.merchant_uid, cf.status,
+                              cf.cancellation_id};
+    size_t i;
+
+    check_report(ej == (ok ? PV_OK : PV_E_INVALID_REQUEST)
+                 && ef == (ok ? PV_OK : PV_E_INVALID_REQUEST), file, line,
+                 "JSON [%s]: %s (%s); form [%s]: %s (%s); want %s", json,
+                 pv_err_lookup(ej)->code, wj ? wj : "-", form,
+                 pv_err_lookup(ef)->code, wf ? wf : "-",
+                 ok ? "both ok" : "both invalid_request");
+    if (!ok || ej != PV_OK || ef != PV_OK)
+        return;
+    for (i = 0; i < CHECK_COUNT(vj); i++)
+        check_report(vj[i] && vf[i] ? !strcmp(vj[i], vf[i]) : vj[i] == vf[i],
+                     file, line, "field %zu: JSON \"%s\", form \"%s\"", i,
+                     vj[i] ? vj[i] : "(null)", vf[i] ? vf[i] : "(null)");
+}
+#define SAME_OK(json, form) same_claim(pool, json, form, 1, __FILE__, __LINE__)
+#define SAME_INVALID(json, form) \
+    same_claim(pool, json, form, 0, __FILE__, __LINE__)
+
+TEST(request_json_and_form_agree)
+{
+    SAME_OK("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\"}",
+            "imp_uid=imp_1&merchant_uid=m");
+    SAME_OK("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":\"paid\"}",
+            "imp_uid=imp_1&merchant_uid=m&status=paid");
+    SAME_OK("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":\"cancelled\","
+            "\"cancellation_id\":\"\"}",
+            "imp_uid=imp_1&merchant_uid=m&status=cancelled&cancellation_id=");
+    SAME_OK("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":\"\","
+            "\"cancellation_id\":\"cx_1\"}",
+            "imp_uid=imp_1&merchant_uid=m&status=&cancellation_id=cx_1");
+    SAME_OK("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":\"\","
+            "\"cancellation_id\":\"\"}",
+            "imp_uid=imp_1&merchant_uid=m&status=&cancellation_id=");
+    /* unknown fields, repeated or empty, ignored */
+    SAME_OK("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"tier\":\"ABC\","
+            "\"x\":\"\",\"x\":\"1\",\"imp_uids\":\"zz\"}",
+            "imp_uid=imp_1&merchant_uid=m&tier=ABC&x=&x=1&imp_uids=zz");
+    /* 20 and 64 characters are the limits of status and cancellation_id */
+    SAME_OK("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\","
+            "\"status\":\"abcdefghijabcdefghij\"}",
+            "imp_uid=imp_1&merchant_uid=m&status=abcdefghijabcdefghij");
+    SAME_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\","
+                 "\"status\":\"abcdefghijabcdefghijk\"}",
+                 "imp_uid=imp_1&merchant_uid=m&status=abcdefghijabcdefghijk");
+    SAME_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\","
+                 "\"status\":\"pa\\u0001id\"}",
+                 "imp_uid=imp_1&merchant_uid=m&status=pa%01id");
+    SAME_INVALID("{\"imp_uid\":\"\",\"merchant_uid\":\"m\"}",
+                 "imp_uid=&merchant_uid=m");
+    SAME_INVALID("{\"merchant_uid\":\"m\",\"status\":\"paid\"}",
+                 "merchant_uid=m&status=paid");
+    SAME_INVALID("{\"imp_uid\":\"imp_1\",\"merchant_uid\":\"m\",\"status\":\"paid\","
+                 "\"status\":\"paid\"}",
+                 "imp_uid=imp_1&merchant_uid=m&status=paid&status=paid");
+}
+
+TEST(request_optional_field_length_message)
+{
+    pv_claim_t c;
+    const char *why;
+
+    CHECK_INT_EQ(parse(pool, "imp_uid=imp_1&merchant_uid=m&status=" C32,
+                       strlen("imp_uid=imp_1&merchant_uid=m&status=" C32),
+                       PV_BODY_FORM, &c, &why), PV_E_INVALID_REQUEST);
+    CHECK_STR_EQ(why, "status is longer than 20 characters");
+    CHECK_INT_EQ(parse(pool, JSON_M(C40 "x"), strlen(JSON_M(C40 "x")),
+                       PV_BODY_JSON, &c, &why), PV_E_INVALID_REQUEST);
+    CHECK_STR_EQ(why, "merchant_uid is longer than 40 characters");
 }

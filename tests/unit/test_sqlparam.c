@@ -44,7 +44,7 @@ TEST(sql_param_names)
     static const char *const names[] = {
         "merchant_uid", "imp_uid", "outcome", "status", "amount", "currency",
         "pay_method", "paid_at", "vbank_num", "vbank_name", "vbank_date",
-        "cancel_amount", "response", "outcome_rank",
+        "cancel_amount", "response", "outcome_rank", "order_key",
     };
     size_t i;
 
@@ -287,4 +287,280 @@ TEST(sql_bind_order)
     pv_sql_bind(&st, values, args);
     CHECK_STR_EQ(args[0], "{}");
     CHECK_STR_EQ(args[1], "order-1");
+}
+
+/* ---- per dialect (pv_sql_rewrite_dialect) ---- */
+
+/* Rewrites |text| as the admin's SQL in |dialect| and expects success, the
+ * text |want| and the parameters listed after it. */
+#define CHECK_DIALECT(dialect, text, want, ...)                             \
+    do {                                                                    \
+        static const pv_param_id want_ids_[] = {__VA_ARGS__};               \
+        pv_sql_t st_;                                                       \
+        const char *err_ = pv_sql_rewrite_dialect(pool, (text), 0,          \
+                                                  (dialect), &st_);         \
+        size_t i_;                                                          \
+                                                                            \
+        CHECK_STR_EQ(err_, NULL);                                           \
+        if (!err_) {                                                        \
+            CHECK_STR_EQ(st_.sql, (want));                                  \
+            CHECK_INT_EQ(st_.nparams, CHECK_COUNT(want_ids_));              \
+            for (i_ = 0; i_ < CHECK_COUNT(want_ids_)                        \
+                         && i_ < (size_t)st_.nparams; i_++)                 \
+                CHECK_STR_EQ(pv_param_name(st_.params[i_]),                 \
+                             pv_param_name(want_ids_[i_]));                 \
+        }                                                                   \
+    } while (0)
+
+/* The same, for a statement without parameters. */
+#define CHECK_DIALECT0(dialect, text, want)                                 \
+    do {                                                                    \
+        pv_sql_t st_;                                                       \
+        const char *err_ = pv_sql_rewrite_dialect(pool, (text), 0,          \
+                                                  (dialect), &st_);         \
+                                                                            \
+        CHECK_STR_EQ(err_, NULL);                                           \
+        if (!err_) {                                                        \
+            CHECK_STR_EQ(st_.sql, (want));                                  \
+            CHECK_INT_EQ(st_.nparams, 0);                                   \
+        }                                                                   \
+    } while (0)
+
+/* |text| in |dialect| is refused, the message naming |name|: there, the
+ * construct is not text and the :name in it is read as a parameter. */
+#define CHECK_DIALECT_REFUSES(dialect, text, name)                          \
+    do {                                                                    \
+        pv_sql_t st_;                                                       \
+        const char *err_ = pv_sql_rewrite_dialect(pool, (text), 0,          \
+                                                  (dialect), &st_);         \
+                                                                            \
+        CHECK_STR_HAS(err_, (name));                                        \
+    } while (0)
+
+static const pv_sql_dialect all_dialects[] = {
+    PV_SQL_SQLITE, PV_SQL_PGSQL, PV_SQL_MYSQL,
+};
+
+TEST(sql_dialect_of_driver_names)
+{
+    CHECK_INT_EQ(pv_sql_dialect_of("sqlite3"), PV_SQL_SQLITE);
+    CHECK_INT_EQ(pv_sql_dialect_of("pgsql"), PV_SQL_PGSQL);
+    CHECK_INT_EQ(pv_sql_dialect_of("mysql"), PV_SQL_MYSQL);
+    CHECK_INT_EQ(PV_SQL_UNKNOWN, -1);
+    CHECK_INT_EQ(pv_sql_dialect_of("sqlite2"), PV_SQL_UNKNOWN);
+    CHECK_INT_EQ(pv_sql_dialect_of("odbc"), PV_SQL_UNKNOWN);
+    CHECK_INT_EQ(pv_sql_dialect_of("PGSQL"), PV_SQL_UNKNOWN);
+    CHECK_INT_EQ(pv_sql_dialect_of("pgsql "), PV_SQL_UNKNOWN);
+    CHECK_INT_EQ(pv_sql_dialect_of(""), PV_SQL_UNKNOWN);
+    CHECK_INT_EQ(pv_sql_dialect_of(NULL), PV_SQL_UNKNOWN);
+}
+
+TEST(sql_dialect_unknown_refused)
+{
+    pv_sql_t st;
+
+    CHECK(pv_sql_rewrite_dialect(pool, "SELECT :imp_uid", 0, PV_SQL_UNKNOWN,
+                                 &st) != NULL);
+    CHECK(pv_sql_rewrite_dialect(pool, "SELECT :imp_uid", 0,
+                                 (pv_sql_dialect)3, &st) != NULL);
+}
+
+/* What every dialect shares behaves as pv_sql_rewrite always did. */
+TEST(sql_dialect_common_constructs)
+{
+    size_t i;
+
+    for (i = 0; i < CHECK_COUNT(all_dialects); i++) {
+        pv_sql_dialect d = all_dialects[i];
+
+        CHECK_DIALECT(d, "SELECT total_price FROM o WHERE id = :merchant_uid",
+                      "SELECT total_price FROM o WHERE id = %s",
+                      PV_P_MERCHANT_UID);
+        CHECK_DIALECT(d, "SELECT 'it''s :foo' || :imp_uid",
+                      "SELECT 'it''s :foo' || %s", PV_P_IMP_UID);
+        CHECK_DIALECT(d, "SELECT \"a\"\":foo\" FROM t WHERE i = :imp_uid",
+                      "SELECT \"a\"\":foo\" FROM t WHERE i = %s", PV_P_IMP_UID);
+        CHECK_DIALECT(d, "SELECT a -- :foo\nFROM o WHERE i = :imp_uid",
+                      "SELECT a -- :foo\nFROM o WHERE i = %s", PV_P_IMP_UID);
+        CHECK_DIALECT(d, "SELECT a /* :foo ' */ FROM o WHERE i = :imp_uid",
+                      "SELECT a /* :foo ' */ FROM o WHERE i = %s",
+                      PV_P_IMP_UID);
+        CHECK_DIALECT(d, "SELECT a::text FROM o WHERE i = :imp_uid::text",
+                      "SELECT a::text FROM o WHERE i = %s::text",
+                      PV_P_IMP_UID);
+        CHECK_DIALECT0(d, "SELECT 10 % 3, '5%', \"a%\" -- 1%\n /* % */",
+                       "SELECT 10 %% 3, '5%%', \"a%%\" -- 1%%\n /* %% */");
+        CHECK_DIALECT0(d, "SELECT ':foo", "SELECT ':foo");
+        CHECK_DIALECT0(d, "", "");
+        CHECK_DIALECT_REFUSES(d, "SELECT :foo", ":foo");
+        {
+            pv_sql_t st;
+
+            CHECK_STR_HAS(pv_sql_rewrite_dialect(pool, "SELECT :response", 0,
+                                                 d, &st), ":response");
+            CHECK_STR_EQ(pv_sql_rewrite_dialect(pool, "SELECT :response", 1,
+                                                d, &st), NULL);
+        }
+    }
+}
+
+TEST(sql_mysql_backslash_escapes)
+{
+    /* 'it\'s :x' is one string in MySQL */
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT 'it\\'s :foo' , :imp_uid",
+                  "SELECT 'it\\'s :foo' , %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT \"say \\\":foo\\\"\" , :imp_uid",
+                  "SELECT \"say \\\":foo\\\"\" , %s", PV_P_IMP_UID);
+    /* an escaped backslash does not escape the quote after it */
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT 'C:\\\\', :imp_uid",
+                  "SELECT 'C:\\\\', %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT 'a\\%b', :imp_uid",
+                  "SELECT 'a\\%%b', %s", PV_P_IMP_UID);
+    /* a backslash at the very end */
+    CHECK_DIALECT0(PV_SQL_MYSQL, "SELECT ':foo\\", "SELECT ':foo\\");
+    /* elsewhere a backslash is a character: the string ends at \' */
+    CHECK_DIALECT_REFUSES(PV_SQL_SQLITE, "SELECT 'it\\'s :foo'", ":foo");
+    CHECK_DIALECT_REFUSES(PV_SQL_PGSQL, "SELECT 'it\\'s :foo'", ":foo");
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT '\\', :imp_uid",
+                  "SELECT '\\', %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_SQLITE, "SELECT \"\\\", :imp_uid",
+                  "SELECT \"\\\", %s", PV_P_IMP_UID);
+}
+
+TEST(sql_mysql_hash_comments)
+{
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT a # by :foo, it's\nFROM o WHERE i = :imp_uid",
+                  "SELECT a # by :foo, it's\nFROM o WHERE i = %s",
+                  PV_P_IMP_UID);
+    CHECK_DIALECT0(PV_SQL_MYSQL, "SELECT 1 # 100% :foo",
+                   "SELECT 1 # 100%% :foo");
+    /* # is an operator in PostgreSQL, nothing in SQLite */
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT 5 # :imp_uid", "SELECT 5 # %s",
+                  PV_P_IMP_UID);
+    CHECK_DIALECT_REFUSES(PV_SQL_PGSQL, "SELECT a # :foo\n", ":foo");
+    CHECK_DIALECT_REFUSES(PV_SQL_SQLITE, "SELECT a # :foo\n", ":foo");
+}
+
+TEST(sql_mysql_double_dash)
+{
+    /* MySQL: "--" starts a comment only before a blank or control char */
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT 1--:imp_uid", "SELECT 1--%s",
+                  PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT 1 ---:imp_uid", "SELECT 1 ---%s",
+                  PV_P_IMP_UID);
+    CHECK_DIALECT0(PV_SQL_MYSQL, "SELECT 1 -- :foo", "SELECT 1 -- :foo");
+    CHECK_DIALECT0(PV_SQL_MYSQL, "SELECT 1 --\t:foo", "SELECT 1 --\t:foo");
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT 1 --\n, :imp_uid",
+                  "SELECT 1 --\n, %s", PV_P_IMP_UID);
+    CHECK_DIALECT0(PV_SQL_MYSQL, "SELECT 1 --", "SELECT 1 --");
+    /* the others: any "--" */
+    CHECK_DIALECT0(PV_SQL_SQLITE, "SELECT 1--:foo", "SELECT 1--:foo");
+    CHECK_DIALECT0(PV_SQL_PGSQL, "SELECT 1--:foo", "SELECT 1--:foo");
+}
+
+TEST(sql_backtick_identifiers)
+{
+    static const pv_sql_dialect with[] = {PV_SQL_MYSQL, PV_SQL_SQLITE};
+    size_t i;
+
+    for (i = 0; i < CHECK_COUNT(with); i++) {
+        CHECK_DIALECT(with[i], "SELECT `weird:foo` FROM `t``:x` WHERE i = :imp_uid",
+                      "SELECT `weird:foo` FROM `t``:x` WHERE i = %s",
+                      PV_P_IMP_UID);
+        /* no backslash escape inside backticks */
+        CHECK_DIALECT(with[i], "SELECT `a\\`, :imp_uid", "SELECT `a\\`, %s",
+                      PV_P_IMP_UID);
+        CHECK_DIALECT0(with[i], "SELECT `5%:foo", "SELECT `5%%:foo");
+        /* a quote inside opens nothing */
+        CHECK_DIALECT(with[i], "SELECT `it's` FROM t WHERE i = :imp_uid",
+                      "SELECT `it's` FROM t WHERE i = %s", PV_P_IMP_UID);
+    }
+    CHECK_DIALECT_REFUSES(PV_SQL_PGSQL, "SELECT `weird:foo` FROM t", ":foo");
+}
+
+TEST(sql_sqlite_bracket_identifiers)
+{
+    CHECK_DIALECT(PV_SQL_SQLITE, "SELECT [weird:foo] FROM [a's] WHERE i = :imp_uid",
+                  "SELECT [weird:foo] FROM [a's] WHERE i = %s",
+                  PV_P_IMP_UID);
+    /* "]]" is no escape: the identifier ends at the first ] */
+    CHECK_DIALECT(PV_SQL_SQLITE, "SELECT [a]]:imp_uid", "SELECT [a]]%s",
+                  PV_P_IMP_UID);
+    CHECK_DIALECT0(PV_SQL_SQLITE, "SELECT [:merchant_uid]",
+                   "SELECT [:merchant_uid]");
+    CHECK_DIALECT0(PV_SQL_SQLITE, "SELECT [100%", "SELECT [100%%");
+    /* elsewhere [ is an array subscript */
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT a[1:2], b[:imp_uid]",
+                  "SELECT a[1:2], b[%s]", PV_P_IMP_UID);
+    CHECK_DIALECT_REFUSES(PV_SQL_MYSQL, "SELECT [weird:foo]", ":foo");
+}
+
+TEST(sql_pgsql_dollar_quotes)
+{
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT $$it's :foo$$, :imp_uid",
+                  "SELECT $$it's :foo$$, %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_PGSQL,
+                  "SELECT $fn$ $$ :foo $x$ 'it $fn$ || :imp_uid",
+                  "SELECT $fn$ $$ :foo $x$ 'it $fn$ || %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT $_1$:a$_1$||:imp_uid",
+                  "SELECT $_1$:a$_1$||%s", PV_P_IMP_UID);
+    CHECK_DIALECT0(PV_SQL_PGSQL, "SELECT $$50%$$", "SELECT $$50%%$$");
+    CHECK_DIALECT0(PV_SQL_PGSQL, "SELECT $q$ :foo never closed",
+                   "SELECT $q$ :foo never closed");
+    /* tags are case-sensitive */
+    CHECK_DIALECT0(PV_SQL_PGSQL, "SELECT $a$ :foo $A$ :bar $a$",
+                   "SELECT $a$ :foo $A$ :bar $a$");
+    /* $1 is a positional parameter, not a tag; in a name, $ is a letter */
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT $1$, :imp_uid", "SELECT $1$, %s",
+                  PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT a$$ + :imp_uid + b$$",
+                  "SELECT a$$ + %s + b$$", PV_P_IMP_UID);
+    /* $$ means nothing in MySQL and SQLite */
+    CHECK_DIALECT_REFUSES(PV_SQL_MYSQL, "SELECT $$ :foo $$", ":foo");
+    CHECK_DIALECT_REFUSES(PV_SQL_SQLITE, "SELECT $$ :foo $$", ":foo");
+}
+
+TEST(sql_pgsql_e_strings)
+{
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT E'it\\'s :foo', :imp_uid",
+                  "SELECT E'it\\'s :foo', %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT e'\\\\', :imp_uid",
+                  "SELECT e'\\\\', %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT E'a''b\\'c :foo' || :imp_uid",
+                  "SELECT E'a''b\\'c :foo' || %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT (E'\\'%:x')||:imp_uid",
+                  "SELECT (E'\\'%%:x')||%s", PV_P_IMP_UID);
+    /* the E of a longer name is no prefix: 'x\' is a standard string */
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT typE'x\\' = :imp_uid",
+                  "SELECT typE'x\\' = %s", PV_P_IMP_UID);
+    /* MySQL reads E'..' as E then a string with its own escapes */
+    CHECK_DIALECT(PV_SQL_MYSQL, "SELECT E'\\':foo', :imp_uid",
+                  "SELECT E'\\':foo', %s", PV_P_IMP_UID);
+    CHECK_DIALECT_REFUSES(PV_SQL_SQLITE, "SELECT E'\\' :foo '", ":foo");
+}
+
+TEST(sql_pgsql_nested_comments)
+{
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT /* a /* :foo */ :bar */ :imp_uid",
+                  "SELECT /* a /* :foo */ :bar */ %s", PV_P_IMP_UID);
+    CHECK_DIALECT0(PV_SQL_PGSQL, "SELECT 1 /* /* */ :foo", "SELECT 1 /* /* */ :foo");
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT 1 /**/ + :imp_uid",
+                  "SELECT 1 /**/ + %s", PV_P_IMP_UID);
+    CHECK_DIALECT(PV_SQL_PGSQL, "SELECT 1 /*/ :x */ + :imp_uid",
+                  "SELECT 1 /*/ :x */ + %s", PV_P_IMP_UID);
+    CHECK_DIALECT_REFUSES(PV_SQL_SQLITE, "SELECT /* a /* b */ :bar */ 1", ":bar");
+    CHECK_DIALECT_REFUSES(PV_SQL_MYSQL, "SELECT /* a /* b */ :bar */ 1", ":bar");
+}
+
+/* pv_sql_rewrite keeps the dialect-blind behaviour it always had */
+TEST(sql_rewrite_without_dialect_unchanged)
+{
+    CHECK_REWRITE("SELECT `a` # :imp_uid", 0, "SELECT `a` # %s", PV_P_IMP_UID);
+    CHECK_REWRITE("SELECT $$ :imp_uid $$", 0, "SELECT $$ %s $$", PV_P_IMP_UID);
+    CHECK_REWRITE("SELECT [:imp_uid]", 0, "SELECT [%s]", PV_P_IMP_UID);
+    CHECK_REWRITE("SELECT 1--\n:imp_uid", 0, "SELECT 1--\n%s", PV_P_IMP_UID);
+    CHECK_REWRITE("SELECT /* /* */ :imp_uid */", 0, "SELECT /* /* */ %s */",
+                  PV_P_IMP_UID);
+    CHECK_REWRITE("SELECT 'a\\', :imp_uid", 0, "SELECT 'a\\', %s",
+                  PV_P_IMP_UID);
 }
