@@ -6,10 +6,9 @@ APXS    ?= $(shell command -v apxs || command -v apxs2 || echo /usr/bin/apxs)
 PYTHON  ?= /usr/bin/python3
 CC      ?= cc
 
-MODULE_SRCS = mod_portone_verify.c
-CORE_SRCS   = pv_client.c pv_decide.c pv_decimal.c pv_error.c pv_json.c pv_portone.c \
-              pv_request.c pv_sqlparam.c pv_stats.c pv_store.c
-HEADERS     = $(wildcard pv_*.h)
+include sources.mk
+
+HEADERS     = $(wildcard src/*.h src/core/*.h src/store/*.h)
 WARN        = -Wall -Wextra
 EXTRA_CFLAGS ?= -O2
 
@@ -25,21 +24,20 @@ all: .libs/mod_portone_verify.so
 # libpq's header directory (Debian: /usr/include/postgresql)
 PQ_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 
-.libs/mod_portone_verify.so: $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
+.libs/mod_portone_verify.so: $(PV_SRCS) $(HEADERS) sources.mk
 	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc,,$(EXTRA_CFLAGS)) $(PQ_CFLAGS) \
-	    -Wl,-export-symbols-regex -Wl,'^portone_verify_module$$' \
-	    -lcurl -lsqlite3 -lpq $(MODULE_SRCS) $(CORE_SRCS)
+	    $(PV_INCLUDES) -Wl,-export-symbols-regex -Wl,'^portone_verify_module$$' \
+	    $(PV_LIBS) $(PV_SRCS)
 
 install: all
 	$(APXS) -i -n portone_verify mod_portone_verify.la
 
-# C unit tests of the pure layer: no httpd, no network, no database (json-c
-# only as the reference that pv_json's output is compared with); pv_client
-# only against loopback sockets that never answer (which one it dials).
-tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(CORE_SRCS) $(HEADERS)
-	$(CC) $(WARN) -g -O1 -I. $(APR_CFLAGS) -o $@ tests/unit/*.c \
-	    pv_client.c pv_decide.c pv_decimal.c pv_error.c pv_json.c pv_portone.c \
-	    pv_request.c pv_sqlparam.c $(APR_LIBS) -ljson-c -lcurl
+# C unit tests of the core, built with no httpd include path (json-c only
+# as the reference that pv_json's output is compared with); pv_client only
+# against loopback sockets that never answer (which one it dials).
+tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(PV_CORE_SRCS) $(HEADERS) sources.mk
+	$(CC) $(WARN) -g -O1 -Isrc/core $(APR_CFLAGS) -o $@ tests/unit/*.c \
+	    $(PV_CORE_SRCS) $(APR_LIBS) -ljson-c -lcurl
 
 unit: tests/unit/run_unit
 	tests/unit/run_unit
@@ -49,11 +47,11 @@ unit: tests/unit/run_unit
 ASAN_SO = build/asan/mod_portone_verify.so
 APXS_CFLAGS = $(shell $(APXS) -q CFLAGS 2>/dev/null) -I$(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
 asan: $(ASAN_SO)
-$(ASAN_SO): $(MODULE_SRCS) $(CORE_SRCS) $(HEADERS)
+$(ASAN_SO): $(PV_SRCS) $(HEADERS) sources.mk
 	mkdir -p build/asan
 	$(CC) $(WARN) -g -O1 -fPIC -shared -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    $(APXS_CFLAGS) $(APR_CFLAGS) $(PQ_CFLAGS) -o $@ $(MODULE_SRCS) $(CORE_SRCS) -lcurl -lsqlite3 -lpq
+	    $(APXS_CFLAGS) $(APR_CFLAGS) $(PQ_CFLAGS) $(PV_INCLUDES) -o $@ $(PV_SRCS) $(PV_LIBS)
 
 asan-test: asan
 	PV_MODULE=$(CURDIR)/$(ASAN_SO) PV_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
@@ -102,3 +100,4 @@ bench-compare: deps
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o tests/unit/run_unit build
+	for d in src src/core src/store; do rm -rf $$d/.libs $$d/*.lo $$d/*.slo $$d/*.o; done

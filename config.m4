@@ -1,11 +1,13 @@
 dnl mod_portone_verify inside httpd's source tree: ./buildconf; ./configure --enable-portone-verify
 APACHE_MODPATH_INIT(portone_verify)
 
-portone_verify_objs="mod_portone_verify.lo pv_client.lo pv_decide.lo pv_decimal.lo pv_error.lo pv_json.lo pv_portone.lo pv_request.lo pv_sqlparam.lo pv_stats.lo pv_store.lo"
+dnl the sources are listed once, in sources.mk
+portone_verify_objs=`grep -o '@<:@a-z_/@:>@*\.c' $srcdir/modules/portone_verify/sources.mk | sed 's/\.c$/.lo/' | tr '\n' ' '`
 
 APACHE_MODULE(portone_verify, PortOne payment verification (needs mod_dbd, libcurl, libsqlite3 and libpq), $portone_verify_objs, , no, [
   AC_CHECK_HEADERS([curl/curl.h sqlite3.h], [], [enable_portone_verify=no])
   APR_ADDTO(CPPFLAGS, [-I`pg_config --includedir 2>/dev/null || echo /usr/include/postgresql`])
+  APR_ADDTO(INCLUDES, [-I\$(top_srcdir)/modules/portone_verify/src -I\$(top_srcdir)/modules/portone_verify/src/core -I\$(top_srcdir)/modules/portone_verify/src/store])
   AC_CHECK_HEADERS([libpq-fe.h], [], [enable_portone_verify=no])
   AC_CHECK_LIB(curl, curl_easy_init, [], [enable_portone_verify=no])
   if test "$enable_portone_verify" != "no"; then
