@@ -1,15 +1,28 @@
 # The one list of the module's sources, read by the Makefile, modules.mk,
-# config.m4, the unit tests and the fuzzers.
+# config.m4, the unit tests and the fuzzers. One file a line.
 #   mod_portone_verify.c  the module record and its hooks (httpd glue)
 #   src/                  the rest of the glue: directives, handlers, status
 #   src/core/             no httpd header: decisions, decimals, JSON, SQL
 #                         parameters, the PortOne protocol and HTTP client
 #   src/store/            the database phase, one file per back-end
-PV_GLUE_SRCS  = mod_portone_verify.c
-PV_CORE_SRCS  = src/core/pv_client.c src/core/pv_decide.c src/core/pv_decimal.c \
-                src/core/pv_error.c src/core/pv_json.c src/core/pv_portone.c \
-                src/core/pv_request.c src/core/pv_sqlparam.c src/core/pv_stats.c
-PV_STORE_SRCS = src/store/pv_store.c
-PV_SRCS       = $(PV_GLUE_SRCS) $(PV_CORE_SRCS) $(PV_STORE_SRCS)
-PV_INCLUDES   = -Isrc -Isrc/core -Isrc/store
-PV_LIBS       = -lcurl -lsqlite3 -lpq
+
+PV_GLUE_SRCS = \
+    mod_portone_verify.c
+
+PV_CORE_SRCS = \
+    src/core/pv_client.c \
+    src/core/pv_decide.c \
+    src/core/pv_decimal.c \
+    src/core/pv_error.c \
+    src/core/pv_json.c \
+    src/core/pv_portone.c \
+    src/core/pv_request.c \
+    src/core/pv_sqlparam.c \
+    src/core/pv_stats.c
+
+PV_STORE_SRCS = \
+    src/store/pv_store.c
+
+PV_SRCS     = $(PV_GLUE_SRCS) $(PV_CORE_SRCS) $(PV_STORE_SRCS)
+PV_INCLUDES = -Isrc -Isrc/core -Isrc/store
+PV_LIBS     = -lcurl -lsqlite3 -lpq
