@@ -2,7 +2,7 @@ dnl mod_portone_verify inside httpd's source tree: ./buildconf; ./configure --en
 APACHE_MODPATH_INIT(portone_verify)
 
 dnl the sources are listed once, in sources.mk
-portone_verify_objs=`grep -o '@<:@a-z_/@:>@*\.c' $srcdir/modules/portone_verify/sources.mk | sed 's/\.c$/.lo/' | tr '\n' ' '`
+portone_verify_objs=`sed -n 's|^ *\(@<:@a-z_/@:>@*\)\.c.*|\1.lo|p' $srcdir/modules/portone_verify/sources.mk | tr '\n' ' '`
 
 APACHE_MODULE(portone_verify, PortOne payment verification (needs mod_dbd, libcurl, libsqlite3 and libpq), $portone_verify_objs, , no, [
   AC_CHECK_HEADERS([curl/curl.h sqlite3.h], [], [enable_portone_verify=no])
