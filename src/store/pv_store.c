@@ -161,6 +161,7 @@ struct pv_native {
 };
 
 #define PV_NATIVE_KEY "portone_verify_native"
+#define PV_MYSQL_KEY "portone_verify_read_committed"
 
 /* Runs before mod_dbd's cleanup that closes the connection (registered
  * later, so run first). */
@@ -188,6 +189,24 @@ void pv_store_attach(pv_db_t *db)
     db->pg = NULL;
     if (!strcmp(name, "pgsql"))
         db->pg = apr_dbd_native_handle(db->driver, db->handle);
+    if (!strcmp(name, "mysql")) {
+        /* InnoDB's default REPEATABLE READ locks the gap where a payment
+         * not recorded yet would go (SELECT ... FOR UPDATE), and two such
+         * transactions then deadlock on their INSERTs: READ COMMITTED, as
+         * PostgreSQL, locks rows only. Once per connection. */
+        void *done = NULL;
+
+        apr_pool_userdata_get(&done, PV_MYSQL_KEY, db->pool);
+        if (!done) {
+            int rows;
+
+            if (apr_dbd_query(db->driver, db->handle, &rows,
+                              "SET SESSION TRANSACTION ISOLATION LEVEL "
+                              "READ COMMITTED") == 0)
+                apr_pool_userdata_setn(db->pool, PV_MYSQL_KEY, NULL, db->pool);
+        }
+        return;
+    }
     if (strcmp(name, "sqlite3"))
         return;
     apr_pool_userdata_get((void **)&n, PV_NATIVE_KEY, db->pool);
