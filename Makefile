@@ -37,7 +37,7 @@ install: all
 # against loopback sockets that never answer (which one it dials).
 tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(PV_CORE_SRCS) $(HEADERS) sources.mk
 	$(CC) $(WARN) -g -O1 -Isrc/core $(APR_CFLAGS) -o $@ tests/unit/*.c \
-	    $(PV_CORE_SRCS) $(APR_LIBS) -ljson-c -lcurl
+	    $(PV_CORE_SRCS) $(APR_LIBS) -ljson-c -lcurl -lcrypto
 
 unit: tests/unit/run_unit
 	tests/unit/run_unit

@@ -18,11 +18,12 @@ PV_CORE_SRCS = \
     src/core/pv_portone.c \
     src/core/pv_request.c \
     src/core/pv_sqlparam.c \
-    src/core/pv_stats.c
+    src/core/pv_stats.c \
+    src/core/pv_webhook.c
 
 PV_STORE_SRCS = \
     src/store/pv_store.c
 
 PV_SRCS     = $(PV_GLUE_SRCS) $(PV_CORE_SRCS) $(PV_STORE_SRCS)
 PV_INCLUDES = -Isrc -Isrc/core -Isrc/store
-PV_LIBS     = -lcurl -lsqlite3 -lpq
+PV_LIBS     = -lcurl -lsqlite3 -lpq -lcrypto
