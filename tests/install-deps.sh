@@ -2,7 +2,7 @@
 # Installs the Debian packages that the build, the tests, the demo and the
 # benchmark need; does nothing when they are all there. Root or sudo.
 set -e
-PKGS="make gcc apache2 apache2-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libpq-dev
+PKGS="make gcc apache2 apache2-dev libcurl4-openssl-dev libjson-c-dev libssl-dev libsqlite3-dev libpq-dev
       libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql libaprutil1-dbd-mysql
       sqlite3 postgresql mariadb-server python3-pymysql
       python3 python3-pytest python3-psycopg2 curl wrk procps
