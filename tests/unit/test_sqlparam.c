@@ -6,38 +6,41 @@
 
 #include "pv_sqlparam.h"
 
-/* Rewrites |sql| and expects success, the text |want| and the parameters
- * listed after it (the variadic arguments). */
-#define CHECK_REWRITE(text, internal, want, ...)                            \
+/* Runs |call| (a rewrite into st_) and expects success, the text |want|
+ * and the parameters listed after it (the variadic arguments, none for a
+ * statement without parameters). */
+#define CHECK_SQL_(call, want, ...)                                         \
     do {                                                                    \
         static const pv_param_id want_ids_[] = {__VA_ARGS__};               \
         pv_sql_t st_;                                                       \
-        const char *err_ = pv_sql_rewrite(pool, (text), (internal), &st_);  \
+        const char *err_ = (call);                                          \
         size_t i_;                                                          \
                                                                             \
         CHECK_STR_EQ(err_, NULL);                                           \
         if (!err_) {                                                        \
             CHECK_STR_EQ(st_.sql, (want));                                  \
-            CHECK_INT_EQ(st_.nparams, CHECK_COUNT(want_ids_));              \
-            for (i_ = 0; i_ < CHECK_COUNT(want_ids_)                        \
+            CHECK_INT_EQ(st_.nparams, CHECK_COUNT(want_ids_) - 1);          \
+            for (i_ = 0; i_ + 1 < CHECK_COUNT(want_ids_)                    \
                          && i_ < (size_t)st_.nparams; i_++)                 \
                 CHECK_STR_EQ(pv_param_name(st_.params[i_]),                 \
                              pv_param_name(want_ids_[i_]));                 \
         }                                                                   \
     } while (0)
 
-/* The same, for a statement without parameters. */
+/* The dialect-blind rewrite, and each dialect's; the ...0 forms for a
+ * statement without parameters. */
+#define CHECK_REWRITE(text, internal, want, ...)                            \
+    CHECK_SQL_(pv_sql_rewrite(pool, (text), (internal), &st_), want,        \
+               __VA_ARGS__, PV_P_COUNT)
 #define CHECK_REWRITE0(text, internal, want)                                \
-    do {                                                                    \
-        pv_sql_t st_;                                                       \
-        const char *err_ = pv_sql_rewrite(pool, (text), (internal), &st_);  \
-                                                                            \
-        CHECK_STR_EQ(err_, NULL);                                           \
-        if (!err_) {                                                        \
-            CHECK_STR_EQ(st_.sql, (want));                                  \
-            CHECK_INT_EQ(st_.nparams, 0);                                   \
-        }                                                                   \
-    } while (0)
+    CHECK_SQL_(pv_sql_rewrite(pool, (text), (internal), &st_), want,        \
+               PV_P_COUNT)
+#define CHECK_DIALECT(dialect, text, want, ...)                             \
+    CHECK_SQL_(pv_sql_rewrite_dialect(pool, (text), 0, (dialect), &st_),    \
+               want, __VA_ARGS__, PV_P_COUNT)
+#define CHECK_DIALECT0(dialect, text, want)                                 \
+    CHECK_SQL_(pv_sql_rewrite_dialect(pool, (text), 0, (dialect), &st_),    \
+               want, PV_P_COUNT)
 
 TEST(sql_param_names)
 {
@@ -290,41 +293,6 @@ TEST(sql_bind_order)
 }
 
 /* ---- per dialect (pv_sql_rewrite_dialect) ---- */
-
-/* Rewrites |text| as the admin's SQL in |dialect| and expects success, the
- * text |want| and the parameters listed after it. */
-#define CHECK_DIALECT(dialect, text, want, ...)                             \
-    do {                                                                    \
-        static const pv_param_id want_ids_[] = {__VA_ARGS__};               \
-        pv_sql_t st_;                                                       \
-        const char *err_ = pv_sql_rewrite_dialect(pool, (text), 0,          \
-                                                  (dialect), &st_);         \
-        size_t i_;                                                          \
-                                                                            \
-        CHECK_STR_EQ(err_, NULL);                                           \
-        if (!err_) {                                                        \
-            CHECK_STR_EQ(st_.sql, (want));                                  \
-            CHECK_INT_EQ(st_.nparams, CHECK_COUNT(want_ids_));              \
-            for (i_ = 0; i_ < CHECK_COUNT(want_ids_)                        \
-                         && i_ < (size_t)st_.nparams; i_++)                 \
-                CHECK_STR_EQ(pv_param_name(st_.params[i_]),                 \
-                             pv_param_name(want_ids_[i_]));                 \
-        }                                                                   \
-    } while (0)
-
-/* The same, for a statement without parameters. */
-#define CHECK_DIALECT0(dialect, text, want)                                 \
-    do {                                                                    \
-        pv_sql_t st_;                                                       \
-        const char *err_ = pv_sql_rewrite_dialect(pool, (text), 0,          \
-                                                  (dialect), &st_);         \
-                                                                            \
-        CHECK_STR_EQ(err_, NULL);                                           \
-        if (!err_) {                                                        \
-            CHECK_STR_EQ(st_.sql, (want));                                  \
-            CHECK_INT_EQ(st_.nparams, 0);                                   \
-        }                                                                   \
-    } while (0)
 
 /* |text| in |dialect| is refused, the message naming |name|: there, the
  * construct is not text and the :name in it is read as a parameter. */
