@@ -133,11 +133,18 @@ class SqliteDB(ShopDB):
 
 
 class Httpd:
-    """Debian's apache2 from a generated config; event MPM by default."""
+    """Debian's apache2 from a generated config; event MPM by default.
+    Every instance is listed in Httpd.instances (the tests' conftest checks
+    their error logs after each test and drops the stopped ones); a restart
+    keeps the earlier run's log and output in earlier_log."""
+    instances = []
 
     def __init__(self, directory, db, emulator_url, port=None, extra="",
                  directives=None, servers=2, threads=8, mpm="event",
                  module=None, env=None):
+        Httpd.instances.append(self)
+        self.earlier_log = ""
+        self.expected_log = []      # patterns of lines it logs on purpose (conftest)
         self.dir = directory
         self.db = db
         self.port = port or free_port()
@@ -242,6 +249,7 @@ DBDMax {self.threads}
 
     def start(self, expect_fail=False, timeout=15.0, wrapper=(), one_process=False):
         self.write_config()
+        self.earlier_log = self.log_text()
         for p in (self.error_log, self.access_log):
             if os.path.exists(p):
                 os.unlink(p)
@@ -253,6 +261,7 @@ DBDMax {self.threads}
                                          stdout=out, stderr=subprocess.STDOUT,
                                          env=self.environment())
         if expect_fail:
+            self.expected_log.append(r"AH00020: Configuration Failed, exiting")
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -264,6 +273,13 @@ DBDMax {self.threads}
             raise RuntimeError("httpd did not start: %s\n%s" % (self.read_stdout(),
                                                                self.read_error_log()))
         return self
+
+    def log_text(self):
+        """Everything this httpd wrote, over all its runs: the earlier runs',
+        then this run's output (what it printed before opening its error log)
+        and error log. Grows at its end (the output stops growing once the
+        error log is open)."""
+        return self.earlier_log + self.read_stdout() + self.read_error_log()
 
     def read_stdout(self):
         try:

@@ -91,6 +91,12 @@ LOCATIONS = """
 """
 
 
+# run_two_shops's underpayments in shop B, and its webhook's
+UNDERPAID = (r"PV102 portone-(verify imp_uid=imp_u\d{3} merchant_uid=o\d{3}|webhook imp_uid=imp_w "
+             r"merchant_uid=ow) outcome=forgery \(recorded\): amount differs from the order "
+             r"\(PortOne: (10000|5000) KRW, the order: (20000|7000) KRW\)")
+
+
 def run_two_shops(pv_db, emu, url_a, url_b, rounds):
     """Order n exists in both shops under one merchant_uid, 10000 in shop A and
     20000 in shop B. Per round: A's genuine payment, B's underpayment (10000
@@ -125,6 +131,7 @@ def run_two_shops(pv_db, emu, url_a, url_b, rounds):
             {"state": "paid", "paid_imp_uid": "imp_b%03d" % n, "updates": 1}
 
 
+@pytest.mark.expect_log(UNDERPAID)
 def test_T1_two_locations_sharing_one_database_use_their_own_sql(make_httpd, database, emulator):
     # one connection for the whole server: every pooled connection serves both
     shop2(database)
@@ -141,6 +148,7 @@ def test_T1_two_locations_sharing_one_database_use_their_own_sql(make_httpd, dat
     assert module_errors(h.read_error_log()) == []
 
 
+@pytest.mark.expect_log(UNDERPAID)
 def test_T1_two_vhosts_sharing_one_database_use_their_own_sql(make_httpd, database, emulator):
     port2 = free_port()
     vhost = ('Listen 127.0.0.1:%d\n<VirtualHost 127.0.0.1:%d>\n%s'
@@ -152,6 +160,8 @@ def test_T1_two_vhosts_sharing_one_database_use_their_own_sql(make_httpd, databa
     assert module_errors(h.read_error_log()) == []
 
 
+@pytest.mark.expect_log(r"PV101 portone-verify imp_uid=imp_k1 merchant_uid=ok1: upstream_auth_failed: "
+                        r"getToken refused \(HTTP 401\)")
 def test_T1_a_location_with_its_own_account_gets_its_own_token(make_httpd, database, emulator):
     """Two PortOne accounts on one host: each <Location> logs in with its own
     key, and a key the emulator does not know fails only that shop."""
@@ -171,6 +181,8 @@ def test_T1_a_location_with_its_own_account_gets_its_own_token(make_httpd, datab
     assert outcome_of(database, "imp_k1") == "paid"
 
 
+@pytest.mark.expect_log(r"PV014 PortOneAPISecret is required where PortOne verification is "
+                        r"configured \(/shop3 of server ")
 def test_T1_a_location_missing_its_secret_stops_httpd(make_httpd):
     partial = '<Location "/shop3">\n    SetHandler portone-verify\n    PortOneAPIKey other\n' \
               '</Location>\n'
@@ -310,6 +322,8 @@ def test_T3_a_recorded_paid_is_not_turned_into_a_forgery_by_an_order_edit(pv):
     emu.add_payment(imp_uid="imp_edit", merchant_uid="o_edit", amount=10000, status="paid")
     assert verify(h, "imp_edit", "o_edit")[0] == 200
     db.execute("UPDATE shop_orders SET total_price = '12000' WHERE order_no = 'o_edit'")
+    pv.expect_log(r"PV102 portone-(verify|webhook) imp_uid=imp_edit merchant_uid=o_edit "
+                  r"outcome=forgery \(kept the recorded paid\): amount differs from the order")
     status, body = verify(h, "imp_edit", "o_edit")
     assert (status, body["status"]) == (400, "forgery"), body
     status, body = h.webhook("imp_edit", "o_edit")[0::2]
@@ -352,6 +366,9 @@ NO_CURRENCY = "SELECT total_price FROM shop_orders WHERE order_no = :merchant_ui
 
 
 @pytest.mark.parametrize("query", ["no_column", "null_column"])
+@pytest.mark.expect_log(r"PV102 portone-verify imp_uid=imp_usd merchant_uid=o_usd outcome=forgery "
+                        r"\(recorded\): currency differs from the order \(PortOne: 10000 USD, "
+                        r"the order: 10000(\.00)? KRW\)")
 def test_T4_an_order_without_a_currency_is_due_in_krw(make_httpd, database, emulator, query):
     h = make_httpd(directives={"PortOneOrderQuery": NO_CURRENCY} if query == "no_column" else None)
     database.add_order("o_usd", 10000, currency=None)
@@ -366,6 +383,9 @@ def test_T4_an_order_without_a_currency_is_due_in_krw(make_httpd, database, emul
     assert h.verify("imp_krw", "o_krw")[0] == 200
 
 
+@pytest.mark.expect_log(r"PV102 portone-verify imp_uid=imp_krw2 merchant_uid=o_usd2 outcome=forgery "
+                        r"\(recorded\): currency differs from the order \(PortOne: 19\.99 KRW, "
+                        r"the order: 19\.99 USD\)")
 def test_T4_portone_currency_sets_the_currency_of_such_orders(make_httpd, database, emulator):
     h = make_httpd(directives={"PortOneOrderQuery": NO_CURRENCY, "PortOneCurrency": "USD"})
     database.add_order("o_usd2", "19.99", currency=None)

@@ -13,7 +13,10 @@ from portone_emulator import TEST_IMP_SECRET
 
 def assert_refused(make_httpd, directives, *names):
     """httpd does not start, and its output names every one of |names|."""
-    rc, out = make_httpd(directives=directives, expect_fail=True)
+    # the module's refusal (a bad value is httpd's syntax error instead)
+    expect = r"PV0(04|06|13) %s (is required|\(.*\): (unknown parameter|the SQL does not prepare))"
+    rc, out = make_httpd(directives=directives, expect_fail=True,
+                         expect_log=expect % re.escape(names[0]))
     assert rc != 0, out
     for name in names:
         assert name in out, "%r not in start-up output:\n%s" % (name, out[-3000:])
@@ -118,6 +121,11 @@ def test_without_order_update_query(make_httpd, database, emulator):
         [{"state": "new", "updates": 0}]
 
 
+@pytest.mark.expect_log(r"PV003 cannot reach the database to check PortOne SQL at start-up",
+                        r"\[dbd:error\] .*(AH00629: Can't connect to \w+: |AH02655: Failed to "
+                        r"acquire DBD connection)",
+                        r"PV101 portone-verify imp_uid=imp_down merchant_uid=order_down: "
+                        r"database_unavailable: mod_dbd has no connection")
 def test_starts_when_the_database_is_down(make_httpd, database, emulator):
     if database.driver == "sqlite3":
         pytest.skip("a database server that is down: not SQLite")

@@ -13,6 +13,9 @@ def auto(h):
 
 def test_counters_match_what_was_verified(pv, make_httpd):
     h = make_httpd()
+    pv.expect_log(r"PV102 portone-verify imp_uid=imp_forgery_\d merchant_uid=o_forgery_\d "
+                  r"outcome=forgery \(recorded\): amount differs from the order "
+                  r"\(PortOne: 10 KRW, the order: 1000(\.00)? KRW\)")
     outcomes = {"paid": 12, "cancelled": 5, "forgery": 4}
     jobs = []
     for outcome, n in outcomes.items():
