@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mycluster  # noqa: E402
 import pgcluster  # noqa: E402
 from harness import Httpd, SqliteDB, make_tempdir  # noqa: E402
-from portone_emulator import TEST_IMP_SECRET, Emulator  # noqa: E402
+from portone_emulator import TEST_IMP_SECRET, TEST_V2_SECRET, TEST_WEBHOOK_SECRET, Emulator  # noqa: E402
 
 DB_KINDS = [k for k in os.environ.get("PV_DBS", "sqlite3,pgsql,mysql").split(",") if k]
 
@@ -48,7 +48,9 @@ DB_KINDS = [k for k in os.environ.get("PV_DBS", "sqlite3,pgsql,mysql").split(","
 # the fixtures check with SECRET and CRASH below).
 BAD_LOG = re.compile(r"exit signal|Segmentation fault|AddressSanitizer|LeakSanitizer|"
                      r"runtime error:|double free|corrupted|" + re.escape(TEST_IMP_SECRET))
-SECRET = re.compile(re.escape(TEST_IMP_SECRET))
+# every secret the tests give httpd: V1's, V2's and the webhook secret
+SECRET = re.compile("|".join(re.escape(x) for x in (TEST_IMP_SECRET, TEST_V2_SECRET,
+                                                     TEST_WEBHOOK_SECRET)))
 # A child crashed (AH00052 is "child pid N exit signal ..."), or a
 # sanitizer or glibc's heap checks reported: fails unless declared.
 CRASH = re.compile(r"exit signal|AH00052|Segmentation fault|possible coredump|"
