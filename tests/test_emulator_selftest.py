@@ -471,7 +471,7 @@ def test_stop_wakes_stalled_handler():
 
 
 def test_standalone_seed_demo():
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "portone_emulator.py")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "portone_emulator")
     proc = subprocess.Popen(["/usr/bin/python3", script, "--port", "0", "--seed-demo"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
