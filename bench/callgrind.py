@@ -25,8 +25,8 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
-import bench  # noqa: E402
-from bench import Standin, sqlite_db  # noqa: E402
+import bench_common  # noqa: E402
+from bench_servers import Standin, make_static_dir, sqlite_db  # noqa: E402
 from compare import VariantHttpd  # noqa: E402
 from harness import RUN_USER, make_tempdir, wait_port  # noqa: E402
 
@@ -168,14 +168,14 @@ def report(static, verify):
 
 
 def main():
-    bench.T0 = time.time()
+    bench_common.start_clock()
     tmp = make_tempdir("pv-callgrind-")
     stack = []
     try:
         standin = Standin(os.path.join(BENCH, "build", "standin"), tmp).start()
         stack.append(standin.stop)
         standin.set_orders(ORDERS)      # imp_bK pays order_((K-1) mod ORDERS + 1)
-        static_dir = bench.make_static_dir(tmp)
+        static_dir = make_static_dir(tmp)
         dbdir = os.path.join(tmp, "db")
         os.makedirs(dbdir)
         os.chmod(dbdir, 0o755)

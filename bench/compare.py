@@ -42,9 +42,11 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
-import bench  # noqa: E402  (puts tests/ on sys.path)
-from bench import (DURATION, WARMUP, BenchHttpd, Standin, check_verify, log,  # noqa: E402
-                   measure, pg_db, sqlite_db)
+import bench_common  # noqa: E402  (puts tests/ on sys.path)
+from bench_common import DURATION, WARMUP, log  # noqa: E402
+from bench_measure import measure  # noqa: E402
+from bench_servers import (BenchHttpd, Standin, check_verify, make_static_dir,  # noqa: E402
+                           pg_db, sqlite_db)
 from harness import _chown_tree, make_tempdir  # noqa: E402
 
 BUDGET = float(os.environ.get("PV_COMPARE_BUDGET", "420"))
@@ -119,7 +121,7 @@ class PgCopy:
 
 class PgTemplates:
     """One throwaway cluster; template databases tpl_<orders>, made from the
-    'shop' database of bench.pg_db as it grows (1,000 orders, then 100,000)."""
+    'shop' database of bench_servers.pg_db as it grows (1,000 orders, then 100,000)."""
 
     def __init__(self, directory, sizes):
         import psycopg2
@@ -226,7 +228,7 @@ def run(standin_bin, variants):
                  if (with_pg or s[1] != "pgsql") and (not only or str(i) in only.split(","))]
     results = []
     try:
-        static_dir = bench.make_static_dir(tmp)
+        static_dir = make_static_dir(tmp)
 
         standin = Standin(standin_bin, tmp).start()
         stack.append(standin.stop)
@@ -258,7 +260,7 @@ def run(standin_bin, variants):
                 for rnd in range(ROUNDS):
                     # alternate the order, so that no variant always runs first
                     for name, so in (variants if rnd % 2 == 0 else variants[::-1]):
-                        if time.time() - bench.T0 > BUDGET:
+                        if time.time() - bench_common.T0 > BUDGET:
                             log("skipping %s on %s: past the %.0fs budget" % (label, name, BUDGET))
                             continue
                         run_no += 1
@@ -293,7 +295,8 @@ def run(standin_bin, variants):
             "at end: %s" % (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), LOAD0, load1),
             "wrk %ds runs after a %ds warm-up; each variant on a fresh httpd (event MPM, "
             "%d x %d threads, DBDMax %d) and a fresh copy of the database; all on 127.0.0.1"
-            % (DURATION, WARMUP, bench.HTTPD_SERVERS, bench.HTTPD_THREADS, bench.DBD_MAX),
+            % (DURATION, WARMUP, bench_common.HTTPD_SERVERS, bench_common.HTTPD_THREADS,
+               bench_common.DBD_MAX),
             "variants (run in this order within each scenario%s):"
             % (", reversed every other round; figures: the median of %d rounds" % ROUNDS
                if ROUNDS > 1 else ""),
@@ -306,10 +309,10 @@ def run(standin_bin, variants):
                      "CPU us = CPU time of the httpd children per verification;")
         lines.append("newPO/1k = new TCP connections to the PortOne stand-in per 1,000 "
                      "verifications; ratio columns: this variant / %s, same scenario." % names[0])
-        lines.append("Total time: %.0f s" % (time.time() - bench.T0))
-        bench.write_table(lines, "compare-last-run.txt")
+        lines.append("Total time: %.0f s" % (time.time() - bench_common.T0))
+        bench_common.write_table(lines, "compare-last-run.txt")
     finally:
-        bench.stop_all(stack, tmp)
+        bench_common.stop_all(stack, tmp)
 
 
 def parse_variants(args):
@@ -330,7 +333,7 @@ def parse_variants(args):
 
 def main():
     global LOAD0
-    bench.T0 = time.time()
+    bench_common.start_clock()
     LOAD0 = "%.2f %.2f %.2f" % os.getloadavg()
     if len(sys.argv) < 3:
         sys.exit("usage: compare.py path/to/standin NAME=path/to/mod_portone_verify.so ...\n"
@@ -338,7 +341,7 @@ def main():
     variants = parse_variants(sys.argv[2:])
     log("load average at start: %s" % LOAD0)
 
-    bench.run_stopping_cleanly(run, os.path.abspath(sys.argv[1]), variants)
+    bench_common.run_stopping_cleanly(run, os.path.abspath(sys.argv[1]), variants)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,88 @@
+"""The benchmark's settings (bench/README.md; environment as in bench.py), its
+clock and log, the table file, and stopping everything cleanly. Shared by
+bench.py, compare.py and callgrind.py; importing it puts tests/ on sys.path
+(for harness)."""
+import os
+import shutil
+import signal
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+TOKEN = "bench0standin0token0c2f1a9e7d3b5a8c6e4f2a0b"
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+DURATION = int(os.environ.get("PV_BENCH_DURATION", "6"))
+WARMUP = int(os.environ.get("PV_BENCH_WARMUP", "2"))
+SCALE_DURATION = max(3, DURATION - 1)
+SCALE_WARMUP = max(1, WARMUP - 1)
+MAIN_CONNS = 32
+MEM_CONNS = 64
+SLOW_CONNS = 128
+SLOW_MS = 50
+SCALING = (1, 8, 32, 128, 256)
+SIZE_PAYMENTS = 1000000         # the payments of the 1,000/1,000,000-order comparison
+RSS_COUNTS = tuple(int(x) for x in os.environ.get("PV_BENCH_MEM", "10000,100000,200000").split(","))
+RSS_TIME_BOUND = 330            # seconds for one counted run at most
+HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX = 2, 192, 16
+STATIC_BODY = ('{"status":"success","message":"일반 결제 성공",'
+               '"imp_uid":"imp_b12345","merchant_uid":"order_12345"}')
+T0 = None                       # the run's time zero: start_clock()
+
+
+def start_clock():
+    """Sets the time the log counts from (and "Total time" ends at)."""
+    global T0
+    T0 = time.time()
+
+
+def log(msg):
+    sys.stderr.write("[bench %6.1fs] %s\n" % (time.time() - T0, msg))
+    sys.stderr.flush()
+
+
+def write_table(lines, name):
+    """Prints the table and keeps it as bench/<name>."""
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write("\n" + text)
+    sys.stdout.flush()
+    with open(os.path.join(BENCH, name), "w") as f:
+        f.write(text)
+
+
+def stop_all(stack, tmp, keep=False):
+    """Stops everything started (last first), then removes the temp dir."""
+    for fn in reversed(stack):
+        try:
+            fn()
+        except Exception as e:          # keep stopping the others
+            log("while stopping: %s" % e)
+    if os.environ.get("PV_BENCH_KEEP") != "1" and not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        log("kept %s" % tmp)
+
+
+def run_stopping_cleanly(fn, *args):
+    """Runs fn; Ctrl-C or SIGTERM stops it through its finally blocks (which
+    stop every server by PID) and exits 130."""
+    interrupted = []
+
+    def on_signal(signum, frame):
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        fn(*args)
+    except Exception as e:
+        # Ctrl-C also reaches wrk and httpd, which may fail first
+        if not interrupted:
+            raise
+        log("interrupted (%s); everything stopped" % e.__class__.__name__)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        log("interrupted; everything stopped")
+        sys.exit(130)

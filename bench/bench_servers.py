@@ -1,0 +1,205 @@
+"""What the benchmark starts: the C stand-in for PortOne (bench/standin), httpd
+with the module and benchmark settings, the SQLite and PostgreSQL shops with
+their orders, the static file, and the curl check of a fresh httpd."""
+import http.client
+import io
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import time
+
+from bench_common import DBD_MAX, HTTPD_SERVERS, HTTPD_THREADS, STATIC_BODY, log
+from harness import MODULES, Httpd, SqliteDB, _chown_tree, wait_port
+
+
+# ---------------------------------------------------------------- stand-in
+
+class Standin:
+    def __init__(self, binary, directory):
+        self.binary, self.dir = binary, directory
+        self.proc, self.port = None, None
+        self.conn, self.own_conns = None, 0
+
+    def start(self):
+        self.proc = subprocess.Popen([self.binary, "-p", "0"], stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(self.dir, "standin.err"), "w"))
+        line = self.proc.stdout.readline().decode()      # "listening <port>"
+        m = re.match(r"listening (\d+)", line)
+        if not m:
+            raise RuntimeError("stand-in did not start: %r" % line)
+        self.port = int(m.group(1))
+        self.url = "http://127.0.0.1:%d" % self.port
+        if not wait_port(self.port, 5):
+            raise RuntimeError("stand-in does not accept connections")
+        return self
+
+    def _call(self, method, path):
+        """One keep-alive connection for the bench's own calls; the
+        connections it opens are subtracted from the stand-in's count."""
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                self.own_conns += 1
+            try:
+                self.conn.request(method, path, body=b"" if method == "POST" else None)
+                resp = self.conn.getresponse()
+                data = json.loads(resp.read())
+                if resp.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                    self.conn = None
+                return data
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+
+    def stats(self):
+        st = self._call("GET", "/__stats")
+        st["connections"] -= self.own_conns
+        return st
+
+    def set_latency(self, ms):
+        return self._call("POST", "/__config?latency_ms=%d" % ms)
+
+    def set_orders(self, n):
+        """Payments imp_bK pay order_((K-1) mod n + 1); 0: order_K."""
+        return self._call("POST", "/__config?orders=%d" % n)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+
+
+# ---------------------------------------------------------------- httpd
+
+class BenchHttpd(Httpd):
+    """The tests' Httpd with benchmark settings: no debug log, DBDMax sized
+    for the database rather than the thread count, unlimited keep-alive
+    requests, and a static JSON file (/static.json) as the ceiling."""
+
+    def __init__(self, directory, db, api_url, static_dir, dbd_max=DBD_MAX):
+        extra = """
+LoadModule alias_module {m}/mod_alias.so
+LoadModule mime_module {m}/mod_mime.so
+MaxKeepAliveRequests 0
+TypesConfig /dev/null
+# as in Debian's apache2.conf: no .htaccess look-ups along the path
+<Directory />
+    AllowOverride None
+</Directory>
+ListenBacklog 1024
+Alias /static.json {d}/static.json
+<Directory {d}>
+    Require all granted
+    ForceType application/json
+</Directory>
+""".format(m=MODULES, d=static_dir)
+        super().__init__(directory, db, api_url, extra=extra, servers=HTTPD_SERVERS,
+                         threads=HTTPD_THREADS, directives={"PortOneTimeout": "10"})
+        self.dbd_max = dbd_max
+
+    def config_text(self):
+        text = super().config_text()
+        text = text.replace("LogLevel warn portone_verify:debug", "LogLevel warn")
+        text = re.sub(r"(?m)^DBDMax \d+$", "DBDMax %d" % self.dbd_max, text)
+        # every connection opened when a child starts (the README's advice):
+        # the runs measure the steady state, not mod_dbd opening connections
+        text = re.sub(r"(?m)^DBDMin \d+$", "DBDMin %d" % self.dbd_max, text)
+        text = re.sub(r"(?m)^DBDKeep \d+$", "DBDKeep %d" % self.dbd_max, text)
+        return text
+
+    def cpu_ticks(self):
+        """utime + stime of the children, in clock ticks."""
+        total = 0
+        for pid in self.child_pids():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+    def rss_kib(self):
+        total = 0
+        for pid in self.child_pids():
+            try:
+                with open("/proc/%d/status" % pid) as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+
+# ---------------------------------------------------------------- databases
+
+def sqlite_db(directory, n):
+    """A SQLite shop with order_1 .. order_n at 10000 KRW, one transaction."""
+    t = time.time()
+    db = SqliteDB(directory)
+    con = sqlite3.connect(db.path)
+    con.execute("PRAGMA synchronous = OFF")     # only for the bulk load
+    con.execute("PRAGMA cache_size = -262144")
+    with con:                                   # one transaction, no Python loop
+        con.execute("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?) "
+                    "INSERT INTO shop_orders (order_no, total_price, currency) "
+                    "SELECT 'order_' || i, '10000', 'KRW' FROM c", (n,))
+    con.execute("ANALYZE")
+    con.close()
+    _chown_tree(db.dir)
+    log("SQLite with %d orders in %.1fs" % (n, time.time() - t))
+    return db
+
+
+def pg_db(directory, n):
+    import pgcluster
+    t = time.time()
+    cluster = pgcluster.PgCluster(directory).start()
+    try:
+        db = pgcluster.PgDB(cluster)
+        con = db._connect()
+        with con, con.cursor() as cur:
+            buf = io.StringIO("".join("order_%d\t10000\tKRW\n" % i for i in range(1, n + 1)))
+            cur.copy_expert("COPY shop_orders (order_no, total_price, currency) FROM STDIN", buf)
+        con.close()
+        db.execute("ANALYZE")
+    except BaseException:
+        cluster.stop()
+        raise
+    log("PostgreSQL cluster with %d orders in %.1fs" % (n, time.time() - t))
+    return cluster, db
+
+
+def check_verify(httpd):
+    body = '{"imp_uid":"imp_b1","merchant_uid":"order_1"}'
+    out = subprocess.run(["curl", "-s", "-m", "15", "-X", "POST", httpd.url + "/payments/complete",
+                          "-H", "Content-Type: application/json", "-d", body],
+                         capture_output=True, text=True, timeout=30).stdout
+    if '"status":"success"' not in out.replace(" ", ""):
+        raise RuntimeError("the check POST did not succeed: %r\n%s" % (out, httpd.read_error_log()[-3000:]))
+    log("curl check on %s: %s" % (httpd.url, out.strip()))
+
+
+def make_static_dir(tmp):
+    """<tmp>/static with static.json (STATIC_BODY), readable by httpd."""
+    static_dir = os.path.join(tmp, "static")
+    os.makedirs(static_dir)
+    os.chmod(static_dir, 0o755)
+    with open(os.path.join(static_dir, "static.json"), "w") as f:
+        f.write(STATIC_BODY + "\n")
+    os.chmod(os.path.join(static_dir, "static.json"), 0o644)
+    return static_dir
