@@ -202,21 +202,6 @@ void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
 
 /* ------------------------------------------------------------------ steps */
 
-static void step_set(pv_step_t *st, const pv_stmt_t *stmt,
-                     const char *const *values, int ncols)
-{
-    memset(st, 0, sizeof(*st));
-    st->stmt = stmt;
-    st->values = values;
-    st->ncols = ncols;
-}
-
-static void step_plain(pv_step_t *st, const char *sql)
-{
-    memset(st, 0, sizeof(*st));
-    st->plain = sql;
-}
-
 /* Runs |n| steps: in one round trip on PostgreSQL, one by one elsewhere. 0
  * when every one succeeded; else the first error is in |*why|. */
 static int run_steps(pv_db_t *db, apr_pool_t *pool, pv_step_t *steps, int n,
@@ -227,11 +212,6 @@ static int run_steps(pv_db_t *db, apr_pool_t *pool, pv_step_t *steps, int n,
     return backend_of(db)->run(db, pool, steps, n, why);
 }
 
-static pv_outcome outcome_of(const char *name)
-{
-    return pv_outcome_from_name(name);
-}
-
 pv_err pv_store_load_order(const pv_store_t *store, const pv_scope_t *scope,
                            pv_db_t *db, apr_pool_t *pool,
                            const char *const *values, pv_order_t *order,
@@ -239,15 +219,15 @@ pv_err pv_store_load_order(const pv_store_t *store, const pv_scope_t *scope,
 {
     pv_step_t steps[2];
 
-    step_set(&steps[0], scope->order, values, 2);
-    step_set(&steps[1], &store->stmt[PV_STMT_CURRENT], values, 2);
+    pv_step_set(&steps[0], scope->order, values, 2);
+    pv_step_set(&steps[1], &store->stmt[PV_STMT_CURRENT], values, 2);
     if (run_steps(db, pool, steps, 2, why))
         return PV_E_DATABASE_UNAVAILABLE;
     *found = steps[0].found;
     order->amount = steps[0].cols[0];
     order->currency = steps[0].cols[1];
     prior->found = steps[1].found;
-    prior->outcome = outcome_of(steps[1].cols[0]);
+    prior->outcome = pv_outcome_from_name(steps[1].cols[0]);
     prior->cancel_amount = steps[1].cols[1];
     return PV_OK;
 }
@@ -296,7 +276,8 @@ static void decide(pv_item **items, int i, const pv_step_t *state,
     pv_item *it = items[i];
     const char *imp_uid = it->values[PV_P_IMP_UID];
     const char *paid_by = state->found ? state->cols[0] : NULL;
-    pv_record_t prior = {cur->found, outcome_of(cur->cols[0]), cur->cols[1]};
+    pv_record_t prior = {cur->found, pv_outcome_from_name(cur->cols[0]),
+                         cur->cols[1]};
     const pv_outcome_info *info = pv_outcome_lookup(it->outcome);
     int j, changed, moves;
 
@@ -344,15 +325,15 @@ static int writes(const pv_store_t *store, pv_item *it, pv_step_t *steps)
                          || it->res.action == PV_ACT_ADVANCE;
 
     if (it->res.action == PV_ACT_INSERT)
-        step_set(&steps[k++], &store->stmt[PV_STMT_INSERT], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_INSERT], it->values, 0);
     else if (it->res.action != PV_ACT_NONE)
-        step_set(&steps[k++], &store->stmt[PV_STMT_UPDATE], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_UPDATE], it->values, 0);
     if (changed && info->writes_event)
-        step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], it->values, 0);
     if (it->res.order_moved)
-        step_set(&steps[k++], it->scope->order_update, it->values, 0);
+        pv_step_set(&steps[k++], it->scope->order_update, it->values, 0);
     if (it->payer_write != PV_STMT_COUNT)
-        step_set(&steps[k++], &store->stmt[it->payer_write], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[it->payer_write], it->values, 0);
     return k;
 }
 
@@ -375,15 +356,15 @@ static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     int i, k = 0, rc;
 
     if (b->txn_in_steps)
-        step_plain(&reads[k++], "BEGIN");
+        pv_step_plain(&reads[k++], "BEGIN");
     else if ((rc = b->begin(db, pool, &txn, why)) != 0)
         return rc;
     for (i = 0; i < n; i++) {
-        step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_LOCK],
+        pv_step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_LOCK],
                  items[i]->values, 0);
-        step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_STATE],
+        pv_step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_STATE],
                  items[i]->values, 1);
-        step_set(&reads[k++], &store->stmt[PV_STMT_CURRENT_LOCKED],
+        pv_step_set(&reads[k++], &store->stmt[PV_STMT_CURRENT_LOCKED],
                  items[i]->values, 2);
     }
     rc = run_steps(db, pool, reads, k, why);
@@ -396,7 +377,7 @@ static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
         for (i = 0, k = 0; i < n; i++)
             k += writes(store, items[i], &steps[k]);
         if (b->txn_in_steps)
-            step_plain(&steps[k++], "COMMIT");
+            pv_step_plain(&steps[k++], "COMMIT");
         rc = run_steps(db, pool, steps, k, why);
     }
     return b->end(db, pool, txn, rc, why);

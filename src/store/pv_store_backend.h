@@ -13,6 +13,8 @@
 #ifndef PV_STORE_BACKEND_H
 #define PV_STORE_BACKEND_H
 
+#include <string.h>
+
 #include "pv_store.h"
 
 /* One statement of a transaction: run with |values|, the first |ncols|
@@ -27,6 +29,21 @@ typedef struct {
     const char *cols[2];
     int found;
 } pv_step_t;
+
+static inline void pv_step_set(pv_step_t *st, const pv_stmt_t *stmt,
+                               const char *const *values, int ncols)
+{
+    memset(st, 0, sizeof(*st));
+    st->stmt = stmt;
+    st->values = values;
+    st->ncols = ncols;
+}
+
+static inline void pv_step_plain(pv_step_t *st, const char *sql)
+{
+    memset(st, 0, sizeof(*st));
+    st->plain = sql;
+}
 
 typedef struct {
     /* apr_dbd_name() of the driver it takes over from apr_dbd; NULL: the
