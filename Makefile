@@ -17,7 +17,7 @@ APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
 APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
               $(shell apu-1-config --link-ld --libs 2>/dev/null)
 
-.PHONY: all install clean test unit run deps bench bench-callgrind bench-compare asan asan-test leakcheck fuzz fuzz-quick
+.PHONY: all install clean test unit store-test run deps bench bench-callgrind bench-compare asan asan-test leakcheck fuzz fuzz-quick
 
 all: .libs/mod_portone_verify.so
 
@@ -41,6 +41,20 @@ tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(PV_CORE_SRCS) $(HEADERS) so
 
 unit: tests/unit/run_unit
 	tests/unit/run_unit
+
+# C tests of the store (src/store) without httpd, on a real SQLite file
+# through apr_dbd (the native back-end and the generic one); on PostgreSQL
+# too when PV_TEST_PGSQL holds a libpq DSN, on MySQL/MariaDB when
+# PV_TEST_MYSQL holds apr_dbd_mysql's parameters (tests/test_store_unit.py
+# sets both to the suite's own servers). Each test gets fresh tables.
+tests/store/run_store: tests/store/*.c tests/store/*.h tests/unit/main.c tests/unit/check.h \
+                       $(PV_CORE_SRCS) $(PV_STORE_SRCS) $(HEADERS) sources.mk
+	$(CC) $(WARN) -g -O1 -pthread -Itests/unit -Isrc/core -Isrc/store $(APR_CFLAGS) \
+	    $(PQ_CFLAGS) -DPV_SOURCE_DIR='"$(CURDIR)"' -o $@ tests/store/*.c tests/unit/main.c \
+	    $(PV_CORE_SRCS) $(PV_STORE_SRCS) $(APR_LIBS) $(PV_LIBS) -ljson-c
+
+store-test: tests/store/run_store
+	tests/store/run_store
 
 # The module with AddressSanitizer and UndefinedBehaviorSanitizer, for the
 # integration suite (httpd is not instrumented: the ASan runtime is preloaded).
@@ -99,5 +113,5 @@ bench-compare: deps
 	$(PYTHON) bench/compare.py bench/build/standin $(VARIANTS)
 
 clean:
-	rm -rf .libs *.la *.lo *.slo *.o tests/unit/run_unit build
+	rm -rf .libs *.la *.lo *.slo *.o tests/unit/run_unit tests/store/run_store build
 	for d in src src/core src/store; do rm -rf $$d/.libs $$d/*.lo $$d/*.slo $$d/*.o; done

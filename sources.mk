@@ -22,7 +22,10 @@ PV_CORE_SRCS = \
     src/core/pv_webhook.c
 
 PV_STORE_SRCS = \
-    src/store/pv_store.c
+    src/store/pv_store.c \
+    src/store/pv_store_dbd.c \
+    src/store/pv_store_pgsql.c \
+    src/store/pv_store_sqlite.c
 
 PV_SRCS     = $(PV_GLUE_SRCS) $(PV_CORE_SRCS) $(PV_STORE_SRCS)
 PV_INCLUDES = -Isrc -Isrc/core -Isrc/store

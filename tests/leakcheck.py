@@ -2,7 +2,7 @@
 few hundred verifications of every outcome and error; fails when a
 definitely-lost block has a frame in the module's code. On SQLite, then on
 PostgreSQL (PV_LEAK_DBS, default "sqlite3,pgsql"): each driver has its own
-statement code in pv_store.c."""
+statement code in src/store (pv_store_sqlite.c, pv_store_pgsql.c)."""
 import os
 import re
 import sys

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Every test: a warning-free build, the C unit tests, the fuzzers briefly,
+# Every test: a warning-free build, the C unit tests, the store's C tests,
+# the fuzzers briefly,
 # valgrind on httpd with the module, then the pytest integration suite (httpd + SQLite + PostgreSQL + the
 # PortOne emulator), whose summary line ends the output.
 set -e
@@ -17,6 +18,12 @@ rm -f build.log
 echo "== C unit tests (and again under valgrind)"
 make unit
 valgrind -q --error-exitcode=9 --leak-check=full tests/unit/run_unit >/dev/null
+echo "valgrind: clean"
+
+echo "== C tests of the store on SQLite files (and again under valgrind)"
+make store-test
+# MariaDB's client library keeps what it allocates once: not under valgrind
+PV_TEST_MYSQL= valgrind -q --error-exitcode=9 --leak-check=full tests/store/run_store >/dev/null
 echo "valgrind: clean"
 
 if [ -f fuzz/run.sh ]; then

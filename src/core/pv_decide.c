@@ -118,9 +118,9 @@ pv_action pv_transition(const pv_record_t *cur, pv_outcome next,
     case PV_OUT_FAILED:
         return next == PV_OUT_PAID ? PV_ACT_ADVANCE : PV_ACT_NONE;
     case PV_OUT_PAID:
-        if (next == PV_OUT_FORGERY)
-            return PV_ACT_NONE;
-        break;
+        /* only a cancellation follows: a stale failed (after a late
+         * approval) or a forgery (an order edited later) never does */
+        return next == PV_OUT_CANCELLED ? PV_ACT_ADVANCE : PV_ACT_NONE;
     default:
         break;
     }

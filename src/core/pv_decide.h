@@ -60,8 +60,9 @@ typedef enum {
 
 /* What a verification with outcome |next| and PortOne's |cancel_amount|
  * does to |cur|: outcomes only move up in rank; cancelled and forgery are
- * final; failed only becomes paid (late approval); paid never becomes a
- * forgery (the shop edited the order after the payment); within one outcome
+ * final; failed only becomes paid (late approval); paid only becomes
+ * cancelled (never a stale failed, nor a forgery when the shop edited the
+ * order after the payment); within one outcome
  * the row follows PortOne only when cancel_amount grew, so a stale answer
  * never overwrites a newer one. */
 pv_action pv_transition(const pv_record_t *cur, pv_outcome next,

@@ -1,8 +1,10 @@
-#include "pv_store.h"
+/* What the back-ends share: the module's SQL and its dialects, the values,
+ * loading the order, the decisions inside the recording transaction, the
+ * batches and the group commit. Each back-end's own calls are in a file of
+ * its own, behind pv_store_backend.h. */
+#include "pv_store_backend.h"
 
 #include <apr_strings.h>
-#include <libpq-fe.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,80 +148,37 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
     return NULL;
 }
 
-/* SQLite: the statements run on the connection itself, not through apr_dbd.
- * apr_dbd_sqlite3 holds one mutex per process around every call, so that
- * the request threads of a process would read their orders one at a time,
- * and copies every result row into the request's pool; its legacy prepare
- * also fails for good after a schema change. sqlite3_prepare_v3 statements,
- * prepared on a connection's first use of them, re-prepare themselves. They
- * are cached per connection by label, the same key as mod_dbd's: two scopes
- * with different SQL never share one. (The library is thread-safe; a
- * connection is one request's at a time.) */
-struct pv_native {
-    sqlite3 *conn;
-    apr_hash_t *stmts;          /* label -> sqlite3_stmt */
+/* ------------------------------------------------------------- back-ends */
+
+/* The back-ends that take a connection over from apr_dbd, by driver name;
+ * any other connection goes through apr_dbd itself (pv_backend_dbd). */
+static const pv_backend_t *const native_backends[] = {
+    &pv_backend_sqlite, &pv_backend_pgsql
 };
-
-#define PV_NATIVE_KEY "portone_verify_native"
-#define PV_MYSQL_KEY "portone_verify_read_committed"
-
-/* Runs before mod_dbd's cleanup that closes the connection (registered
- * later, so run first). */
-static apr_status_t native_finalize(void *data)
-{
-    pv_native_t *n = data;
-    apr_hash_index_t *hi;
-
-    for (hi = apr_hash_first(NULL, n->stmts); hi; hi = apr_hash_next(hi)) {
-        void *st;
-
-        apr_hash_this(hi, NULL, NULL, &st);
-        sqlite3_finalize(st);
-    }
-    apr_hash_clear(n->stmts);
-    return APR_SUCCESS;
-}
 
 void pv_store_attach(pv_db_t *db)
 {
     const char *name = apr_dbd_name(db->driver);
-    pv_native_t *n = NULL;
+    size_t i;
 
     db->native = NULL;
     db->pg = NULL;
-    if (!strcmp(name, "pgsql"))
-        db->pg = apr_dbd_native_handle(db->driver, db->handle);
-    if (!strcmp(name, "mysql")) {
-        /* InnoDB's default REPEATABLE READ locks the gap where a payment
-         * not recorded yet would go (SELECT ... FOR UPDATE), and two such
-         * transactions then deadlock on their INSERTs: READ COMMITTED, as
-         * PostgreSQL, locks rows only. Once per connection. */
-        void *done = NULL;
-
-        apr_pool_userdata_get(&done, PV_MYSQL_KEY, db->pool);
-        if (!done) {
-            int rows;
-
-            if (apr_dbd_query(db->driver, db->handle, &rows,
-                              "SET SESSION TRANSACTION ISOLATION LEVEL "
-                              "READ COMMITTED") == 0)
-                apr_pool_userdata_setn(db->pool, PV_MYSQL_KEY, NULL, db->pool);
+    for (i = 0; i < sizeof(native_backends) / sizeof(native_backends[0]); i++)
+        if (!strcmp(native_backends[i]->driver, name)) {
+            native_backends[i]->attach(db);
+            return;
         }
-        return;
-    }
-    if (strcmp(name, "sqlite3"))
-        return;
-    apr_pool_userdata_get((void **)&n, PV_NATIVE_KEY, db->pool);
-    if (!n) {
-        n = apr_pcalloc(db->pool, sizeof(*n));
-        n->conn = apr_dbd_native_handle(db->driver, db->handle);
-        n->stmts = apr_hash_make(db->pool);
-        /* wait for the write lock inside SQLite, not in apr_dbd's 100 ms
-         * sleep-and-retry loop */
-        sqlite3_busy_timeout(n->conn, 10000);
-        apr_pool_userdata_setn(n, PV_NATIVE_KEY, native_finalize, db->pool);
-    }
-    db->native = n;
+    pv_backend_dbd.attach(db);
+}
+
+/* The back-end pv_store_attach chose for the connection. */
+static const pv_backend_t *backend_of(const pv_db_t *db)
+{
+    if (db->native)
+        return &pv_backend_sqlite;
+    if (db->pg)
+        return &pv_backend_pgsql;
+    return &pv_backend_dbd;
 }
 
 void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
@@ -246,266 +205,14 @@ void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
 
 /* ------------------------------------------------------------------ steps */
 
-/* One statement of a transaction: run with |values|, the first |ncols|
- * columns of its first row read into |cols| (NULL for SQL NULL or a
- * missing column), |found| whether it had a row. |plain| is a constant
- * statement (BEGIN, COMMIT) in a PostgreSQL pipeline. */
-typedef struct {
-    const pv_stmt_t *stmt;
-    const char *plain;
-    const char *const *values;
-    int ncols;
-    const char *cols[2];
-    int found;
-} pv_step_t;
-
-static void step_set(pv_step_t *st, const pv_stmt_t *stmt,
-                     const char *const *values, int ncols)
-{
-    memset(st, 0, sizeof(*st));
-    st->stmt = stmt;
-    st->values = values;
-    st->ncols = ncols;
-}
-
-static void step_plain(pv_step_t *st, const char *sql)
-{
-    memset(st, 0, sizeof(*st));
-    st->plain = sql;
-}
-
-static int native_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
-                       const char **why)
-{
-    pv_native_t *n = db->native;
-    const pv_stmt_t *s = step->stmt;
-    const char *args[PV_SQL_MAX_PARAMS];
-    sqlite3_stmt *st = apr_hash_get(n->stmts, s->label, APR_HASH_KEY_STRING);
-    int rc = SQLITE_OK, i;
-
-    if (!st) {
-        /* apr_dbd's spelling (%s, a literal % doubled) in SQLite's (?) */
-        char *sql = apr_palloc(pool, strlen(s->sql.sql) + 1), *o = sql;
-        const char *p;
-
-        for (p = s->sql.sql; *p; p++) {
-            if (p[0] == '%' && (p[1] == 's' || p[1] == '%'))
-                *o++ = *++p == 's' ? '?' : '%';
-            else
-                *o++ = *p;
-        }
-        *o = '\0';
-        rc = sqlite3_prepare_v3(n->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                &st, NULL);
-        if (rc == SQLITE_OK)
-            apr_hash_set(n->stmts, apr_pstrdup(db->pool, s->label),
-                         APR_HASH_KEY_STRING, st);
-    }
-    pv_sql_bind(&s->sql, step->values, args);
-    for (i = 0; rc == SQLITE_OK && i < s->sql.nparams; i++)
-        rc = args[i] ? sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC)
-                     : sqlite3_bind_null(st, i + 1);
-    if (rc == SQLITE_OK) {
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            for (i = 0; !step->found && i < step->ncols; i++) {
-                const char *v = i < sqlite3_column_count(st)
-                    ? (const char *)sqlite3_column_text(st, i) : NULL;
-
-                step->cols[i] = v ? apr_pstrdup(pool, v) : NULL;
-            }
-            step->found = 1;
-        }
-        if (rc == SQLITE_DONE)
-            rc = SQLITE_OK;
-    }
-    if (rc != SQLITE_OK)
-        *why = apr_psprintf(pool, "%s: %s", s->label, sqlite3_errmsg(n->conn));
-    if (st) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-    }
-    return rc;
-}
-
-static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
-                    const char **why)
-{
-    const pv_stmt_t *s = step->stmt;
-    apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, s->label,
-                                            APR_HASH_KEY_STRING);
-    const char *args[PV_SQL_MAX_PARAMS];
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rc, nrows;
-
-    if (!stmt) {
-        *why = apr_psprintf(pool, "statement %s is not prepared", s->label);
-        return -1;
-    }
-    pv_sql_bind(&s->sql, step->values, args);
-    if (!step->ncols) {
-        rc = apr_dbd_pquery(db->driver, pool, db->handle, &nrows, stmt,
-                            s->sql.nparams, args);
-    }
-    else {
-        int k;
-
-        /* random access (1): the whole result at once, so that a broken
-         * connection is an error here and not an empty result later */
-        rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1,
-                             s->sql.nparams, args);
-        /* random access numbers rows from 1 in every driver; reading on to
-         * the end lets the drivers release the result */
-        for (k = 1; !rc && apr_dbd_get_row(db->driver, pool, res, &row, k) == 0;
-             k++) {
-            int i;
-
-            for (i = 0; k == 1 && i < step->ncols
-                 && i < apr_dbd_num_cols(db->driver, res); i++) {
-                const char *v = NULL;
-
-                /* not apr_dbd_get_entry: pgsql gives "" for NULL there */
-                if (apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING,
-                                      &v) != APR_SUCCESS)
-                    v = NULL;
-                step->cols[i] = v ? apr_pstrdup(pool, v) : NULL;
-            }
-            step->found = 1;
-        }
-    }
-    if (rc) {
-        const char *msg = apr_dbd_error(db->driver, db->handle, rc);
-
-        *why = apr_psprintf(pool, "%s: %s", s->label,
-                            msg ? msg : "unknown database error");
-    }
-    return rc;
-}
-
-/* PostgreSQL: libpq's pipeline sends statements without waiting for their
- * answers, which are read back at a sync point: one round trip for all the
- * steps (the statements are those apr_dbd prepared, by their labels). */
-static int pg_steps(pv_db_t *db, apr_pool_t *pool, pv_step_t *steps, int n,
-                    const char **why)
-{
-    PGconn *pg = db->pg;
-    int i, sent = 0, got = 0, rc = 0;
-
-    if (PQenterPipelineMode(pg) != 1) {
-        *why = apr_pstrdup(pool, PQerrorMessage(pg));
-        return -1;
-    }
-    for (i = 0; i < n; i++, sent++) {
-        const pv_stmt_t *s = steps[i].stmt;
-        int ok;
-
-        if (!s) {
-            ok = PQsendQueryParams(pg, steps[i].plain, 0, NULL, NULL, NULL,
-                                   NULL, 0);
-        }
-        else {
-            const char *args[PV_SQL_MAX_PARAMS];
-
-            pv_sql_bind(&s->sql, steps[i].values, args);
-            ok = PQsendQueryPrepared(pg, s->label, s->sql.nparams, args, NULL,
-                                     NULL, 0);
-        }
-        if (ok != 1) {
-            rc = -1;
-            *why = apr_pstrdup(pool, PQerrorMessage(pg));
-            break;
-        }
-    }
-    if (PQpipelineSync(pg) != 1) {
-        if (!rc)
-            *why = apr_pstrdup(pool, PQerrorMessage(pg));
-        rc = -1;
-    }
-    else {
-        int ends = 0;
-
-        for (;;) {
-            PGresult *res = PQgetResult(pg);
-            ExecStatusType st;
-
-            if (!res) {             /* the end of one statement's results */
-                if (++ends > sent) {    /* and no sync point: the link broke */
-                    if (!rc)
-                        *why = apr_pstrdup(pool, PQerrorMessage(pg));
-                    rc = -1;
-                    break;
-                }
-                continue;
-            }
-            st = PQresultStatus(res);
-            if (st == PGRES_PIPELINE_SYNC) {
-                PQclear(res);
-                break;
-            }
-            if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && got < sent) {
-                pv_step_t *step = &steps[got];
-
-                step->found = PQntuples(res) > 0;
-                for (i = 0; i < step->ncols; i++)
-                    step->cols[i] = step->found && i < PQnfields(res)
-                        && !PQgetisnull(res, 0, i)
-                        ? apr_pstrdup(pool, PQgetvalue(res, 0, i)) : NULL;
-            }
-            else if (!rc) {     /* later ones say PGRES_PIPELINE_ABORTED */
-                rc = -1;
-                *why = apr_pstrdup(pool, PQresultErrorMessage(res));
-            }
-            got++;
-            PQclear(res);
-        }
-    }
-    if (!rc && got != sent) {
-        rc = -1;
-        *why = "the database answered another number of statements";
-    }
-    if (PQexitPipelineMode(pg) != 1) {
-        /* results still pending: of no use to apr_dbd any more; it starts
-         * afresh (pv_store_recover prepares the statements again) */
-        if (!rc)
-            *why = apr_pstrdup(pool, PQerrorMessage(pg));
-        PQreset(pg);
-        rc = -1;
-    }
-    return rc;
-}
-
 /* Runs |n| steps: in one round trip on PostgreSQL, one by one elsewhere. 0
  * when every one succeeded; else the first error is in |*why|. */
 static int run_steps(pv_db_t *db, apr_pool_t *pool, pv_step_t *steps, int n,
                      const char **why)
 {
-    int i, rc = 0;
-
     if (n == 0)
         return 0;
-    if (db->pg)
-        return pg_steps(db, pool, steps, n, why);
-    for (i = 0; !rc && i < n; i++)
-        rc = db->native ? native_step(db, pool, &steps[i], why)
-                        : dbd_step(db, pool, &steps[i], why);
-    return rc;
-}
-
-static int pg_exec(PGconn *pg, apr_pool_t *pool, const char *sql,
-                   const char **why)
-{
-    PGresult *res = PQexec(pg, sql);
-    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
-
-    if (rc)
-        *why = apr_psprintf(pool, "%s: %s", sql, PQresultErrorMessage(res));
-    PQclear(res);
-    return rc;
-}
-
-static pv_outcome outcome_of(const char *name)
-{
-    return pv_outcome_from_name(name);
+    return backend_of(db)->run(db, pool, steps, n, why);
 }
 
 pv_err pv_store_load_order(const pv_store_t *store, const pv_scope_t *scope,
@@ -515,82 +222,17 @@ pv_err pv_store_load_order(const pv_store_t *store, const pv_scope_t *scope,
 {
     pv_step_t steps[2];
 
-    step_set(&steps[0], scope->order, values, 2);
-    step_set(&steps[1], &store->stmt[PV_STMT_CURRENT], values, 2);
+    pv_step_set(&steps[0], scope->order, values, 2);
+    pv_step_set(&steps[1], &store->stmt[PV_STMT_CURRENT], values, 2);
     if (run_steps(db, pool, steps, 2, why))
         return PV_E_DATABASE_UNAVAILABLE;
     *found = steps[0].found;
     order->amount = steps[0].cols[0];
     order->currency = steps[0].cols[1];
     prior->found = steps[1].found;
-    prior->outcome = outcome_of(steps[1].cols[0]);
+    prior->outcome = pv_outcome_from_name(steps[1].cols[0]);
     prior->cancel_amount = steps[1].cols[1];
     return PV_OK;
-}
-
-/* ----------------------------------------------------------- transactions */
-
-/* SQLite's BEGIN, COMMIT and ROLLBACK go to the connection itself: these
- * are the calls that wait, for the disk (COMMIT syncs the WAL) or for
- * another program's write lock (the busy timeout). */
-static int sqlite_exec(pv_db_t *db, apr_pool_t *pool, const char *sql,
-                       const char **why)
-{
-    sqlite3 *conn = db->native->conn;
-    int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
-
-    if (rc != SQLITE_OK)
-        *why = apr_psprintf(pool, "%s: %s", sql, sqlite3_errmsg(conn));
-    return rc;
-}
-
-/* BEGIN, where it is not a step of the PostgreSQL pipeline. */
-static int txn_begin(pv_db_t *db, apr_pool_t *pool, apr_dbd_transaction_t **txn,
-                     const char **why)
-{
-    int rc;
-
-    *txn = NULL;
-    if (db->native)
-        return sqlite_exec(db, pool, "BEGIN IMMEDIATE", why);
-    rc = apr_dbd_transaction_start(db->driver, pool, db->handle, txn);
-    if (rc) {
-        *why = apr_psprintf(pool, "cannot begin a transaction: %s",
-                            apr_dbd_error(db->driver, db->handle, rc));
-        if (*txn)
-            apr_dbd_transaction_end(db->driver, pool, *txn);
-    }
-    return rc;
-}
-
-/* COMMIT, or ROLLBACK when |rc| says a statement failed; the result. */
-static int txn_end(pv_db_t *db, apr_pool_t *pool, apr_dbd_transaction_t *txn,
-                   int rc, const char **why)
-{
-    const char *ignored;
-
-    if (db->pg) {               /* COMMIT was the pipeline's last step */
-        if (PQtransactionStatus(db->pg) != PQTRANS_IDLE)
-            pg_exec(db->pg, pool, "ROLLBACK", &ignored);
-        return rc;
-    }
-    if (db->native) {
-        if (!rc && (rc = sqlite_exec(db, pool, "COMMIT", why)) == SQLITE_OK)
-            return 0;
-        /* a failed COMMIT can leave the transaction open */
-        if (!sqlite3_get_autocommit(db->native->conn))
-            sqlite_exec(db, pool, "ROLLBACK", &ignored);
-        return rc;
-    }
-    if (rc)
-        apr_dbd_transaction_mode_set(db->driver, txn,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
-    if (apr_dbd_transaction_end(db->driver, pool, txn) && !rc) {
-        rc = -1;
-        *why = apr_psprintf(pool, "commit failed: %s",
-                            apr_dbd_error(db->driver, db->handle, rc));
-    }
-    return rc;
 }
 
 /* ------------------------------------------------------------- recording */
@@ -637,7 +279,8 @@ static void decide(pv_item **items, int i, const pv_step_t *state,
     pv_item *it = items[i];
     const char *imp_uid = it->values[PV_P_IMP_UID];
     const char *paid_by = state->found ? state->cols[0] : NULL;
-    pv_record_t prior = {cur->found, outcome_of(cur->cols[0]), cur->cols[1]};
+    pv_record_t prior = {cur->found, pv_outcome_from_name(cur->cols[0]),
+                         cur->cols[1]};
     const pv_outcome_info *info = pv_outcome_lookup(it->outcome);
     int j, changed, moves;
 
@@ -685,15 +328,15 @@ static int writes(const pv_store_t *store, pv_item *it, pv_step_t *steps)
                          || it->res.action == PV_ACT_ADVANCE;
 
     if (it->res.action == PV_ACT_INSERT)
-        step_set(&steps[k++], &store->stmt[PV_STMT_INSERT], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_INSERT], it->values, 0);
     else if (it->res.action != PV_ACT_NONE)
-        step_set(&steps[k++], &store->stmt[PV_STMT_UPDATE], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_UPDATE], it->values, 0);
     if (changed && info->writes_event)
-        step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], it->values, 0);
     if (it->res.order_moved)
-        step_set(&steps[k++], it->scope->order_update, it->values, 0);
+        pv_step_set(&steps[k++], it->scope->order_update, it->values, 0);
     if (it->payer_write != PV_STMT_COUNT)
-        step_set(&steps[k++], &store->stmt[it->payer_write], it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[it->payer_write], it->values, 0);
     return k;
 }
 
@@ -707,6 +350,7 @@ static int writes(const pv_store_t *store, pv_item *it, pv_step_t *steps)
 static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
                         pv_item **items, int n, const char **why)
 {
+    const pv_backend_t *b = backend_of(db);
     pv_step_t *steps = apr_palloc(pool, sizeof(*steps)
                                   * (size_t)(n * PV_WRITES + 1));
     pv_step_t *reads = apr_palloc(pool, sizeof(*reads)
@@ -714,32 +358,32 @@ static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     apr_dbd_transaction_t *txn = NULL;
     int i, k = 0, rc;
 
-    if (db->pg)
-        step_plain(&reads[k++], "BEGIN");
-    else if ((rc = txn_begin(db, pool, &txn, why)) != 0)
+    if (b->txn_in_steps)
+        pv_step_plain(&reads[k++], "BEGIN");
+    else if ((rc = b->begin(db, pool, &txn, why)) != 0)
         return rc;
     for (i = 0; i < n; i++) {
-        step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_LOCK],
+        pv_step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_LOCK],
                  items[i]->values, 0);
-        step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_STATE],
+        pv_step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_STATE],
                  items[i]->values, 1);
-        step_set(&reads[k++], &store->stmt[PV_STMT_CURRENT_LOCKED],
+        pv_step_set(&reads[k++], &store->stmt[PV_STMT_CURRENT_LOCKED],
                  items[i]->values, 2);
     }
     rc = run_steps(db, pool, reads, k, why);
     if (!rc) {
-        int base = db->pg ? 1 : 0;
+        int base = b->txn_in_steps ? 1 : 0;
 
         for (i = 0; i < n; i++)
             decide(items, i, &reads[base + i * PV_READS + 1],
                    &reads[base + i * PV_READS + 2]);
         for (i = 0, k = 0; i < n; i++)
             k += writes(store, items[i], &steps[k]);
-        if (db->pg)
-            step_plain(&steps[k++], "COMMIT");
+        if (b->txn_in_steps)
+            pv_step_plain(&steps[k++], "COMMIT");
         rc = run_steps(db, pool, steps, k, why);
     }
-    return txn_end(db, pool, txn, rc, why);
+    return b->end(db, pool, txn, rc, why);
 }
 
 static void count_commit(const pv_store_t *store, int verifications)
@@ -938,38 +582,18 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
 apr_status_t pv_store_recover(const pv_store_t *store, const pv_scope_t *scope,
                               pv_db_t *db)
 {
+    const pv_backend_t *b = backend_of(db);
     const pv_stmt_t *all[PV_STMT_COUNT + 2];
-    apr_dbd_prepared_t *fresh[PV_STMT_COUNT + 2] = {0};
-    apr_pool_t *stmts, *old = NULL;
     int id, n = 0;
 
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
         return APR_EGENERAL;
-    if (db->native)
-        return APR_SUCCESS;     /* SQLite re-prepares its own statements */
+    if (!b->recover)
+        return APR_SUCCESS;
     for (id = 0; id < PV_STMT_COUNT; id++)
         all[n++] = &store->stmt[id];
     all[n++] = scope->order;
     if (scope->order_update)
         all[n++] = scope->order_update;
-    /* Prepare all of them again in a pool of their own, swapped in only when
-     * every one prepared (on PostgreSQL, PREPARE fails with "already exists"
-     * when nothing was lost). */
-    if (apr_pool_create(&stmts, db->pool) != APR_SUCCESS)
-        return APR_EGENERAL;
-    for (id = 0; id < n; id++) {
-        if (apr_dbd_prepare(db->driver, stmts, db->handle, all[id]->sql.sql,
-                            all[id]->label, &fresh[id])) {
-            apr_pool_destroy(stmts);
-            return APR_SUCCESS;
-        }
-    }
-    for (id = 0; id < n; id++)
-        apr_hash_set(db->prepared, all[id]->label, APR_HASH_KEY_STRING,
-                     fresh[id]);
-    apr_pool_userdata_get((void **)&old, "portone_verify_stmts", db->pool);
-    apr_pool_userdata_setn(stmts, "portone_verify_stmts", NULL, db->pool);
-    if (old)
-        apr_pool_destroy(old);
-    return APR_SUCCESS;
+    return b->recover(db, all, n);
 }

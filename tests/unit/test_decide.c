@@ -383,6 +383,8 @@ TEST(transition_forward_only_with_late_approval)
         {1, PV_OUT_PAID, "0", PV_OUT_CANCELLED, "10000", PV_ACT_ADVANCE},
         /* a recorded paid never becomes a forgery (the order was edited) */
         {1, PV_OUT_PAID, "0", PV_OUT_FORGERY, "0", PV_ACT_NONE},
+        /* a stale failed after a late approval never undoes it */
+        {1, PV_OUT_PAID, "0", PV_OUT_FAILED, "0", PV_ACT_NONE},
         {1, PV_OUT_PENDING, "0", PV_OUT_FORGERY, "0", PV_ACT_ADVANCE},
         /* late approval: failed becomes paid, and nothing else */
         {1, PV_OUT_FAILED, "0", PV_OUT_PAID, "0", PV_ACT_ADVANCE},
