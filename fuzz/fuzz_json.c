@@ -90,7 +90,7 @@ static void check_writer(const char *s)
     const pv_json_out_t m[3] = {{"v", s, 0}, {"none", NULL, 0}, {"n", "12", 1}};
     struct json_object *o = json_object_new_object(), *back, *v;
     apr_pool_t *pool = fuzz_pool();
-    const char *mine, *theirs, *got;
+    const char *mine, *theirs;
     size_t len, n;
 
     mine = pv_json_object(pool, m, 3, &len);
@@ -101,6 +101,8 @@ static void check_writer(const char *s)
     FUZZ_CHECK(len == strlen(mine) && !strcmp(mine, theirs));
     json_object_put(o);
     if (pv_json_parse(pool, mine, len, 1, &back) == 0) {
+        const char *got;
+
         FUZZ_CHECK(json_object_object_get_ex(back, "v", &v));
         got = pv_json_string(v, &n);
         FUZZ_CHECK(got && n == strlen(s) && !memcmp(got, s, n));

@@ -123,10 +123,11 @@ static int form_ref(apr_pool_t *pool, const char *body, size_t len,
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *pe = amp ? amp : end, *eq = memchr(p, '=', (size_t)(pe - p));
-        char *k, *v;
-        long kl, vl;
 
         if (pe > p) {
+            char *k, *v;
+            long kl, vl;
+
             if (!eq)
                 return 0;
             k = apr_palloc(pool, (size_t)(eq - p) + 1);
