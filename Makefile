@@ -32,9 +32,9 @@ PQ_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/p
 install: all
 	$(APXS) -i -n portone_verify mod_portone_verify.la
 
-# C unit tests of the core, built with no httpd include path (json-c only
-# as the reference that pv_json's output is compared with); pv_client only
-# against loopback sockets that never answer (which one it dials).
+# C unit tests of the core, built with no httpd include path (the core
+# reads and writes JSON with json-c); pv_client only against loopback
+# sockets that never answer (which one it dials).
 tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(PV_CORE_SRCS) $(HEADERS) sources.mk
 	$(CC) $(WARN) -g -O1 -Isrc/core $(APR_CFLAGS) -o $@ tests/unit/*.c \
 	    $(PV_CORE_SRCS) $(APR_LIBS) -ljson-c -lcurl -lcrypto

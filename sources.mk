@@ -29,4 +29,4 @@ PV_STORE_SRCS = \
 
 PV_SRCS     = $(PV_GLUE_SRCS) $(PV_CORE_SRCS) $(PV_STORE_SRCS)
 PV_INCLUDES = -Isrc -Isrc/core -Isrc/store
-PV_LIBS     = -lcurl -lsqlite3 -lpq -lcrypto
+PV_LIBS     = -lcurl -ljson-c -lsqlite3 -lpq -lcrypto

@@ -5,7 +5,12 @@
  *   bit 0: 0 = JSON body, 1 = form body (application/x-www-form-urlencoded)
  *   bit 1: allow_form for pv_request_media (which reads the body as a
  *          Content-Type value, up to its first NUL)
- *   bits 2-3: the limit for pv_request_check_id on the body, from id_max[] */
+ *   bits 2-3: the limit for pv_request_check_id on the body, from id_max[]
+ *
+ * A JSON claim is checked against json-c's own reading of the body, a form
+ * claim against a reference decoder (%XX and '+' by hand, as pv_request
+ * decoded before it used apr_unescape_url). */
+#include <apr_strings.h>
 #include <json-c/json.h>
 #include <strings.h>
 
@@ -75,6 +80,90 @@ static void check_json_field(const char *body, const char *name,
                              strlen(value)) == 0);
     }
     json_object_put(root);
+}
+
+/* Reference for a form key or value: '+' is a space, %XX a byte (a %00
+ * too); -1 on a bad escape, else the length written to |out|. */
+static long form_decode_ref(const char *s, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef0123456789ABCDEF";
+    size_t i;
+    long o = 0;
+
+    for (i = 0; i < n; i++) {
+        const char *hi, *lo;
+
+        if (s[i] != '%') {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+            continue;
+        }
+        if (i + 2 >= n || !s[i + 1] || !s[i + 2]
+            || !(hi = strchr(hex, s[i + 1])) || !(lo = strchr(hex, s[i + 2])))
+            return -1;
+        out[o++] = (char)(((hi - hex) % 16) * 16 + (lo - hex) % 16);
+        i += 2;
+    }
+    return o;
+}
+
+/* Reference for a form body (pv_request.h): 1 and the fields in |vals| when
+ * it is a valid claim, else 0. */
+static int form_ref(apr_pool_t *pool, const char *body, size_t len,
+                    const char *vals[4])
+{
+    static const char *const names[4] = {"imp_uid", "merchant_uid", "status",
+                                         "cancellation_id"};
+    static const size_t max[4] = {PV_IMP_UID_MAX, PV_MERCHANT_UID_MAX, 20, 64};
+    const char *p = body, *end = body + len;
+    int seen[4] = {0}, i;
+
+    memset(vals, 0, 4 * sizeof(*vals));
+    if (len == 0 || memchr(body, '\0', len))
+        return 0;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pe = amp ? amp : end, *eq = memchr(p, '=', (size_t)(pe - p));
+
+        if (pe > p) {
+            char *k, *v;
+            long kl, vl;
+
+            if (!eq)
+                return 0;
+            k = apr_palloc(pool, (size_t)(eq - p) + 1);
+            v = apr_palloc(pool, (size_t)(pe - eq) + 1);
+            kl = form_decode_ref(p, (size_t)(eq - p), k);
+            vl = form_decode_ref(eq + 1, (size_t)(pe - eq - 1), v);
+            if (kl < 0 || vl < 0)
+                return 0;
+            for (i = 0; i < 4; i++) {
+                if (strlen(names[i]) != (size_t)kl || memcmp(names[i], k, (size_t)kl))
+                    continue;
+                if (seen[i]++)
+                    return 0;
+                if (vl == 0 && i >= 2)
+                    break;
+                if (pv_request_check_id(v, (size_t)vl, max[i]))
+                    return 0;
+                vals[i] = apr_pstrmemdup(pool, v, (size_t)vl);
+            }
+        }
+        p = pe + 1;
+    }
+    return seen[0] && seen[1];
+}
+
+static void check_form(apr_pool_t *pool, const char *body, size_t len,
+                       pv_err rc, const pv_claim_t *claim)
+{
+    const char *want[4];
+    const char *got[4] = {claim->imp_uid, claim->merchant_uid, claim->status,
+                          claim->cancellation_id};
+    int i, ok = form_ref(pool, body, len, want);
+
+    FUZZ_CHECK(ok == (rc == PV_OK));
+    for (i = 0; ok && i < 4; i++)
+        FUZZ_CHECK(want[i] ? got[i] && !strcmp(want[i], got[i]) : !got[i]);
 }
 
 /* Reference for pv_request_media: strip blanks, cut the parameters at the
@@ -153,6 +242,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size - 1 == 0)
         FUZZ_CHECK(rc == PV_E_INVALID_REQUEST);
 
+    if (kind == PV_BODY_FORM && size - 1 <= PV_BODY_MAX)
+        check_form(pool, (const char *)data + 1, size - 1, rc, &claim);
     ct = fuzz_cstr(data + 1, size - 1);
     if (rc == PV_OK && kind == PV_BODY_JSON) {
         check_json_field(ct, "imp_uid", claim.imp_uid, 0);

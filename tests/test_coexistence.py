@@ -1,8 +1,11 @@
-"""Loaded beside mod_md and mod_auth_openidc, which use jansson: httpd loads
-modules into one global namespace, where jansson defines json_* functions
-(json-c has functions of the same names). The module uses no JSON library
-(pv_json.c), so all three work."""
+"""Loaded beside mod_md and mod_auth_openidc, which use jansson, whose
+json_* functions share names with json-c's. On Debian 12 json-c's and
+jansson's symbols are versioned, so both load together: the module's json_*
+references are versioned json-c symbols, and a verification and a webhook
+are served with mod_md and mod_auth_openidc loaded, in both orders."""
 import os
+import re
+import subprocess
 
 import pytest
 
@@ -36,18 +39,31 @@ def test_verifies_beside_mod_md_and_mod_auth_openidc(pv, make_httpd, order):
         assert "libjansson" in maps and "mod_portone_verify" in maps
 
 
-def test_module_exports_one_symbol_and_needs_no_json_symbol():
-    module = os.environ.get("PV_MODULE") or \
+def module_path():
+    return os.environ.get("PV_MODULE") or \
         os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".libs",
                      "mod_portone_verify.so")
+
+
+def test_module_exports_one_symbol():
     if os.environ.get("PV_PRELOAD"):
         pytest.skip("the sanitizer build exports every function")
-    import subprocess
-    defined = subprocess.run(["nm", "-D", "--defined-only", module], capture_output=True,
+    defined = subprocess.run(["nm", "-D", "--defined-only", module_path()], capture_output=True,
                              text=True, check=True).stdout.split()
     assert [s for s in defined if not s.startswith("0")] == ["D", "portone_verify_module"]
-    undefined = subprocess.run(["nm", "-D", "--undefined-only", module], capture_output=True,
-                               text=True, check=True).stdout
-    # no json_* name is looked up in httpd's global namespace, where
-    # jansson's functions of those names may be
-    assert "json_" not in undefined
+
+
+def test_json_references_are_versioned_json_c_symbols():
+    module = module_path()
+    needed = subprocess.run(["objdump", "-p", module], capture_output=True, text=True,
+                            check=True).stdout
+    assert re.search(r"NEEDED\s+libjson-c\.so\.5\b", needed), needed
+    table = subprocess.run(["objdump", "-T", module], capture_output=True, text=True,
+                           check=True).stdout
+    refs = [line for line in table.splitlines() if re.search(r"\sjson_\w+$", line)]
+    assert refs, table
+    # each one undefined here and bound to json-c's version (JSONC_0.14,
+    # JSONC_0.15), never to jansson's (libjansson.so.4) or unversioned
+    bad = [line for line in refs
+           if "*UND*" not in line or not re.search(r"\s\(?JSONC_0\.\d+\)?\s+json_\w+$", line)]
+    assert not bad, "\n".join(bad)

@@ -13,7 +13,6 @@ BODIES = [
     ("truncated", b'{"imp_uid":"imp_h","merchant_uid":"o_'),
     ("nested_10000", b'{"imp_uid":"imp_h","merchant_uid":"o_h","x":' + b"[" * 10000 + b"]" * 10000 + b"}"),
     ("nested_objects", b'{"a":' * 5000 + b"1" + b"}" * 5000),
-    ("duplicate_keys", b'{"imp_uid":"imp_h","merchant_uid":"o_h","imp_uid":"imp_other"}'),
     ("invalid_utf8", b'{"imp_uid":"imp_\xff\xfe","merchant_uid":"o_h"}'),
     ("overlong_utf8", b'{"imp_uid":"imp_\xc0\xaf","merchant_uid":"o_h"}'),
     ("nul_byte_raw", b'{"imp_uid":"imp_h\x00","merchant_uid":"o_h"}'),
@@ -52,6 +51,23 @@ def test_malformed_body(pv, handler, name, body):
     assert answer["message"] and headers["Content-Type"].startswith("application/json")
     nothing_happened(pv)
     still_serving(pv)
+
+
+@pytest.mark.parametrize("handler", sorted(PATHS))
+def test_duplicate_keys_the_last_counts(pv, handler):
+    """json-c keeps the last of duplicate keys and cannot tell that one
+    repeated (docs/security.md, "Decisions"): only the last imp_uid is
+    looked up and recorded."""
+    pv.db.add_order("o_h", 1000)
+    pv.emu.add_payment(imp_uid="imp_h", merchant_uid="o_h", amount=1000, status="paid")
+    body = b'{"imp_uid":"imp_other","merchant_uid":"o_h","imp_uid":"imp_h"}'
+    status, _, answer = pv.httpd.post(PATHS[handler], body)
+    assert status == 200, answer
+    looked_up = [r["path"] for r in pv.emu.counters()["requests"]
+                 if r["path"].startswith("/payments")]
+    assert looked_up and all("imp_h" in p and "imp_other" not in p for p in looked_up), looked_up
+    rows = pv.db.query("SELECT imp_uid FROM portone_payments")
+    assert [r["imp_uid"] for r in rows] == ["imp_h"]
 
 
 @pytest.mark.parametrize("handler", sorted(PATHS))

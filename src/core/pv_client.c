@@ -303,7 +303,12 @@ static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     char *body = pv_json_object(pool, req, 2, &len);
 
     err = exchange(c, pool, deadline, "/users/getToken", NULL, body, &ans, why);
-    memset(body, 0, len);               /* the secret leaves memory early */
+    /* the secret leaves memory early: |body| is ours (in |pool|) and is
+     * zeroed. json-c's own copies, made inside pv_json_object (the string
+     * object's copy of the secret and the buffer json-c writes the text
+     * into), are released there by json_object_put and freed to malloc
+     * without being zeroed: json-c has no call that clears them */
+    memset(body, 0, len);
     if (err != PV_OK)
         return err;
     err = pv_portone_parse_token(pool, ans.status, ans.body, ans.len, &tok, why);

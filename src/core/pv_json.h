@@ -1,78 +1,59 @@
-/* Strict JSON (RFC 8259), the module's only JSON code: it reads PortOne's
- * answers and the request bodies, and writes the answers and the getToken
- * body. One pass checks a whole body without allocating anything (and can
- * find the top-level object's keys on the way); values are then found as
- * spans of the body, and only the strings that are read are unescaped (into
- * a pool). It replaced json-c, which allocated every key, value and hash
- * table of a ~2 KB answer with malloc.
+/* JSON through json-c, the module's only JSON library (Debian's
+ * libjson-c-dev, 0.16): a thin layer that parses strictly, ties a parsed
+ * value to a pool, gives a number's exact text, and writes the module's
+ * answers. No JSON is tokenized or escaped here; callers read members with
+ * json-c's own calls (json_object_object_get_ex, json_object_get_type).
  *
- * What it accepts, against json-c's JSON_TOKENER_STRICT:
- * - stricter: no single-quoted strings, NaN, Infinity or "1." (json-c takes
- *   them); numbers keep their exact text (json-c clamps integers beyond 64
- *   bits to the nearest limit);
- * - the same: raw bytes 0x01-0x1F and any bytes >= 0x80 inside strings, any
- *   \uXXXX (an unpaired surrogate reads as U+FFFD), the last of duplicate
- *   keys, at most PV_JSON_DEPTH levels of nesting. */
+ * What json-c's strict mode (JSON_TOKENER_STRICT) reads that RFC 8259 does
+ * not, and what follows from it:
+ * - NaN, Infinity and -Infinity as numbers: pv_json_number_text refuses
+ *   them (json-c keeps no token for them);
+ * - "1.", "1.e5", "00", "-01": read at their plain decimal value (the text
+ *   of a fraction is kept as written, an integer's is its value);
+ * - single-quoted keys, and bytes 0x01-0x1F raw inside strings;
+ * - a key is a C string: "a\u0000b" is the key "a";
+ * - of duplicate keys, the last (no json-c call tells that a key repeated).
+ * The depth limit counts nested objects and arrays (see pv_json_parse). */
 #ifndef PV_JSON_H
 #define PV_JSON_H
 
 #include <apr_pools.h>
 #include <stddef.h>
 
-typedef enum {
-    PV_JSON_NONE,           /* absent */
-    PV_JSON_NULL,
-    PV_JSON_FALSE,
-    PV_JSON_TRUE,
-    PV_JSON_INT,            /* a number without fraction or exponent */
-    PV_JSON_NUMBER,         /* any other number */
-    PV_JSON_STRING,
-    PV_JSON_ARRAY,
-    PV_JSON_OBJECT
-} pv_json_type;
+struct json_object;
 
-/* A value: its type and its text in the body, quotes and brackets included. */
-typedef struct {
-    pv_json_type type;
-    const char *at;
-    size_t len;
-} pv_json_t;
+/* Reads |body| (|len| bytes, not NUL-terminated) as one JSON value with only
+ * whitespace around it: strict, valid UTF-8 (JSON_TOKENER_VALIDATE_UTF8: the
+ * sequences' shape, not overlong forms or surrogates), no NUL byte, at most
+ * |depth| levels of nested objects and arrays (a top-level object is one;
+ * json-c counts values, so it is given |depth| + 1 and takes an empty object
+ * or array one level deeper too). 0 and the value in |*root| (NULL for JSON
+ * null), released by a cleanup of |pool|: strings read from it live as long
+ * as |pool|. -1 when refused. */
+int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
+                  struct json_object **root);
 
-/* Checks that |body| is one JSON value with only whitespace around it and
- * at most |depth| levels of nesting (a top-level object is one). 0 and the
- * value in |*root| when it is; -1 otherwise. */
-int pv_json_parse(const char *body, size_t len, int depth, pv_json_t *root);
+/* A string value and its length (a \u0000 inside is counted); NULL when |v|
+ * is not a string. */
+const char *pv_json_string(struct json_object *v, size_t *len);
 
-#define PV_JSON_KEYS_MAX 32
+/* An integer value: 0 and |*out|; -1 when |v| is not an integer, or is one
+ * json-c 0.16 may have saturated (see pv_json_number_text). */
+int pv_json_int64(struct json_object *v, long long *out);
 
-/* Looks up |n| (at most PV_JSON_KEYS_MAX) keys in object |obj| (a value
- * pv_json_parse accepted) in one pass: out[i] is the value of keys[i], the last one when the key repeats
- * (as json-c keeps the last), or of type PV_JSON_NONE. */
-void pv_json_members(const pv_json_t *obj, const char *const *keys, int n,
-                     pv_json_t *out);
+/* The exact text of a number, in |pool| or json-c's (as long as |v|): a
+ * number with a fraction or an exponent as it was written (json-c keeps the
+ * token of a number it parsed as a double), an integer in decimal (json-c
+ * keeps it as int64 or uint64). NULL when |v| is not a number, is NaN or
+ * +-Infinity, or is an integer equal to INT64_MIN, INT64_MAX or UINT64_MAX:
+ * json-c 0.16 saturates an integer beyond 64 bits to one of those and loses
+ * its text, so such a value cannot be told from the real one and is not
+ * taken (for PortOne's answers: not the documented answer). */
+const char *pv_json_number_text(apr_pool_t *pool, struct json_object *v);
 
-/* Whether object |obj| (a value pv_json_parse accepted) has a key twice,
- * keys compared unescaped ("a" and "\u0061" are the same). */
-int pv_json_duplicate_keys(apr_pool_t *pool, const pv_json_t *obj);
-
-/* How many members of object |obj| (a value pv_json_parse accepted) have
- * the key |key|, keys compared unescaped. */
-int pv_json_key_count(const pv_json_t *obj, const char *key);
-
-/* pv_json_parse, and pv_json_members on the top-level value in the same
- * pass: out[i] is the value of keys[i] when the body is an object. On
- * failure (-1) every out[i] is of type PV_JSON_NONE. */
-int pv_json_parse_object(const char *body, size_t len, int depth,
-                         const char *const *keys, int n, pv_json_t *root,
-                         pv_json_t *out);
-
-/* A string value unescaped into |pool| and NUL-terminated; |*len| is its
- * length, which counts any NUL that \u0000 put inside. NULL when |v| is not
- * a string. */
-const char *pv_json_string(apr_pool_t *pool, const pv_json_t *v, size_t *len);
-
-/* An integer value that fits in 64 bits: 0 and |*out|; -1 otherwise. */
-int pv_json_int64(const pv_json_t *v, long long *out);
+/* |v| written by json-c (JSON_C_TO_STRING_PLAIN |
+ * JSON_C_TO_STRING_NOSLASHESCAPE), copied into |pool|. */
+const char *pv_json_text(apr_pool_t *pool, struct json_object *v);
 
 /* ------------------------------------------------------------- writing */
 
@@ -84,11 +65,11 @@ typedef struct {
     int raw;
 } pv_json_out_t;
 
-/* {"key":"value",...} in |pool|: the |n| members in order, those whose
- * value is NULL left out. Strings are escaped as json-c writes them
- * (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE): \" \\ \b \f
- * \n \r \t, other bytes below 0x20 as \u00xx, every other byte as it is.
- * |*len| is the text's length. */
+/* {"key":"value",...} in |pool|, written by json-c: the |n| members in
+ * order, those whose value is NULL left out, plain, '/' not escaped
+ * (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE: \" \\ \b \f \n
+ * \r \t, other bytes below 0x20 as \u00xx, every other byte as it is).
+ * |*len| is the text's length. Should json-c run out of memory: "" and 0. */
 char *pv_json_object(apr_pool_t *pool, const pv_json_out_t *m, int n,
                      size_t *len);
 

@@ -1,19 +1,12 @@
 #include "pv_portone.h"
 
 #include <apr_strings.h>
+#include <json-c/json_object.h>
 #include <string.h>
 
 #include "pv_decimal.h"
 #include "pv_json.h"
 #include "pv_request.h"
-
-/* Whether an integer value is zero, by its text ("0", "-0"). */
-static int int_is_zero(const pv_json_t *v)
-{
-    size_t i = v->at[0] == '-';
-
-    return v->len == i + 1 && v->at[i] == '0';
-}
 
 typedef enum { ENV_OK, ENV_BAD, ENV_CODE } env_result;
 
@@ -21,35 +14,41 @@ typedef enum { ENV_OK, ENV_BAD, ENV_CODE } env_result;
  * response object, ENV_CODE for a non-zero code, ENV_BAD for anything not of
  * the documented shape; |*why| says what. */
 static env_result envelope(apr_pool_t *pool, const char *body, size_t len,
-                           pv_json_t *resp, const char **why)
+                           struct json_object **resp, const char **why)
 {
-    static const char *const keys[] = {"code", "message", "response"};
-    pv_json_t root, m[3];
+    struct json_object *root, *code = NULL, *msg = NULL;
 
-    /* pv_json refuses NUL bytes, an empty body and NULL itself */
-    if (pv_json_parse_object(body, len, PV_JSON_DEPTH, keys, 3, &root, m)
-        || root.type != PV_JSON_OBJECT) {
+    /* pv_json_parse refuses NUL bytes, an empty body and NULL itself */
+    if (pv_json_parse(pool, body, len, PV_JSON_DEPTH, &root)
+        || !json_object_is_type(root, json_type_object)) {
         *why = "the answer is not a JSON object";
         return ENV_BAD;
     }
-    if (m[0].type != PV_JSON_INT) {
+    if (!json_object_object_get_ex(root, "code", &code)
+        || !json_object_is_type(code, json_type_int)) {
         *why = "the answer has no integer \"code\"";
         return ENV_BAD;
     }
-    if (!int_is_zero(&m[0])) {
+    /* saturation never gives 0: a zero code is 0 */
+    if (json_object_get_int64(code) != 0) {
         size_t n;
-        const char *msg = pv_json_string(pool, &m[1], &n);
+        const char *m = NULL, *code_text = pv_json_number_text(pool, code);
 
-        *why = apr_psprintf(pool, "PortOne answered code %.*s: %.200s",
-                            m[0].len > 20 ? 20 : (int)m[0].len, m[0].at,
-                            msg ? msg : "(no message)");
+        if (!code_text) {
+            *why = "the answer has a \"code\" beyond 64 bits";
+            return ENV_BAD;
+        }
+        if (json_object_object_get_ex(root, "message", &msg))
+            m = pv_json_string(msg, &n);
+        *why = apr_psprintf(pool, "PortOne answered code %.20s: %.200s",
+                            code_text, m ? m : "(no message)");
         return ENV_CODE;
     }
-    if (m[2].type != PV_JSON_OBJECT) {
+    if (!json_object_object_get_ex(root, "response", resp)
+        || !json_object_is_type(*resp, json_type_object)) {
         *why = "the answer has no \"response\" object";
         return ENV_BAD;
     }
-    *resp = m[2];
     return ENV_OK;
 }
 
@@ -57,8 +56,7 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
                               const char *body, size_t len, pv_token_t *out,
                               const char **why)
 {
-    static const char *const keys[] = {"access_token", "now", "expired_at"};
-    pv_json_t resp, m[3];
+    struct json_object *resp = NULL, *v = NULL;
     const char *tok;
     size_t tlen, i;
 
@@ -81,8 +79,8 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
     case ENV_OK:
         break;
     }
-    pv_json_members(&resp, keys, 3, m);
-    tok = pv_json_string(pool, &m[0], &tlen);
+    json_object_object_get_ex(resp, "access_token", &v);
+    tok = pv_json_string(v, &tlen);
     if (!tok) {
         *why = "getToken answer has no access_token";
         return PV_E_UPSTREAM_ERROR;
@@ -100,11 +98,13 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
     }
     memcpy(out->access_token, tok, tlen);
     out->access_token[tlen] = '\0';
-    if (pv_json_int64(&m[1], &out->now)) {
+    if (!json_object_object_get_ex(resp, "now", &v)
+        || pv_json_int64(v, &out->now)) {
         *why = "getToken answer has no integer \"now\"";
         return PV_E_UPSTREAM_ERROR;
     }
-    if (pv_json_int64(&m[2], &out->expired_at)) {
+    if (!json_object_object_get_ex(resp, "expired_at", &v)
+        || pv_json_int64(v, &out->expired_at)) {
         *why = "getToken answer has no integer \"expired_at\"";
         return PV_E_UPSTREAM_ERROR;
     }
@@ -126,35 +126,43 @@ apr_interval_time_t pv_token_lifetime(const pv_token_t *t)
 
 typedef enum { F_STRING, F_NUMBER, F_INT } field_type;
 
-/* Reads an optional field: NULL when absent or null; |*bad| set when it has
- * another type. Numbers come back as their exact JSON text. */
-static const char *field(apr_pool_t *pool, const pv_json_t *v,
+/* Reads the optional field |name| of |resp|: NULL when absent or null;
+ * |*bad| set to what is wrong when it has another type. Numbers come back
+ * as their exact text (pv_json_number_text). */
+static const char *field(apr_pool_t *pool, struct json_object *resp,
                          const char *name, field_type type, const char **bad)
 {
-    long long ignored;
+    struct json_object *v;
     const char *text;
+    long long i;
     size_t n;
 
-    if (v->type == PV_JSON_NONE || v->type == PV_JSON_NULL)
-        return NULL;
+    if (!json_object_object_get_ex(resp, name, &v) || !v)
+        return NULL;                        /* absent, or JSON null */
     switch (type) {
     case F_STRING:
         /* a \u0000 inside would cut the value short for every later check */
-        text = pv_json_string(pool, v, &n);
+        text = pv_json_string(v, &n);
         if (text && !memchr(text, '\0', n))
             return text;
         break;
     case F_INT:
         /* seconds, stored as BIGINT */
-        if (!pv_json_int64(v, &ignored))
-            return apr_pstrmemdup(pool, v->at, v->len);
+        if (!pv_json_int64(v, &i))
+            return apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)i);
         break;
     case F_NUMBER:
-        if (v->type == PV_JSON_INT || v->type == PV_JSON_NUMBER)
-            return apr_pstrmemdup(pool, v->at, v->len);
+        if ((text = pv_json_number_text(pool, v)))
+            return text;
+        if (json_object_is_type(v, json_type_int)) {
+            /* json-c may have saturated it: its value is unknown */
+            *bad = apr_psprintf(pool, "payment field \"%s\" is an integer "
+                                "beyond 64 bits", name);
+            return NULL;
+        }
         break;
     }
-    *bad = name;
+    *bad = apr_psprintf(pool, "payment field \"%s\" has the wrong type", name);
     return NULL;
 }
 
@@ -164,13 +172,7 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
                                 const char *body, size_t len,
                                 pv_payment_t *out, const char **why)
 {
-    /* the fields read, in the order of the values below */
-    static const char *const keys[] = {
-        "imp_uid", "merchant_uid", "status", "amount", "cancel_amount",
-        "currency", "pay_method", "paid_at", "vbank_num", "vbank_name",
-        "vbank_date", "sandbox"
-    };
-    pv_json_t resp, m[sizeof(keys) / sizeof(keys[0])];
+    struct json_object *resp = NULL, *sandbox = NULL;
     const char *bad = NULL;
     size_t i;
 
@@ -187,30 +189,31 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
     if (envelope(pool, body, len, &resp, why) != ENV_OK)
         return PV_E_UPSTREAM_ERROR;
 
-    pv_json_members(&resp, keys, (int)(sizeof(keys) / sizeof(keys[0])), m);
-    out->imp_uid = field(pool, &m[0], keys[0], F_STRING, &bad);
-    out->merchant_uid = field(pool, &m[1], keys[1], F_STRING, &bad);
-    out->status_text = field(pool, &m[2], keys[2], F_STRING, &bad);
-    out->amount = field(pool, &m[3], keys[3], F_NUMBER, &bad);
-    out->cancel_amount = field(pool, &m[4], keys[4], F_NUMBER, &bad);
-    out->currency = field(pool, &m[5], keys[5], F_STRING, &bad);
-    out->pay_method = field(pool, &m[6], keys[6], F_STRING, &bad);
-    out->paid_at = field(pool, &m[7], keys[7], F_INT, &bad);
-    out->vbank_num = field(pool, &m[8], keys[8], F_STRING, &bad);
-    out->vbank_name = field(pool, &m[9], keys[9], F_STRING, &bad);
-    out->vbank_date = field(pool, &m[10], keys[10], F_INT, &bad);
+    /* strings point into json-c's tree, which lives as long as |pool| */
+    out->imp_uid = field(pool, resp, "imp_uid", F_STRING, &bad);
+    out->merchant_uid = field(pool, resp, "merchant_uid", F_STRING, &bad);
+    out->status_text = field(pool, resp, "status", F_STRING, &bad);
+    out->amount = field(pool, resp, "amount", F_NUMBER, &bad);
+    out->cancel_amount = field(pool, resp, "cancel_amount", F_NUMBER, &bad);
+    out->currency = field(pool, resp, "currency", F_STRING, &bad);
+    out->pay_method = field(pool, resp, "pay_method", F_STRING, &bad);
+    out->paid_at = field(pool, resp, "paid_at", F_INT, &bad);
+    out->vbank_num = field(pool, resp, "vbank_num", F_STRING, &bad);
+    out->vbank_name = field(pool, resp, "vbank_name", F_STRING, &bad);
+    out->vbank_date = field(pool, resp, "vbank_date", F_INT, &bad);
     if (bad) {
-        *why = apr_psprintf(pool, "payment field \"%s\" has the wrong type", bad);
+        *why = bad;
         return PV_E_UPSTREAM_ERROR;
     }
     /* required since 2026-01-26: an answer without it (an older API, a
      * proxy's rewrite) cannot tell a test payment from a live one, and
      * reading it as live would accept a test-channel payment */
-    if (m[11].type != PV_JSON_TRUE && m[11].type != PV_JSON_FALSE) {
+    if (!json_object_object_get_ex(resp, "sandbox", &sandbox)
+        || !json_object_is_type(sandbox, json_type_boolean)) {
         *why = "payment field \"sandbox\" is missing or not a boolean";
         return PV_E_UPSTREAM_ERROR;
     }
-    out->sandbox = m[11].type == PV_JSON_TRUE;
+    out->sandbox = json_object_get_boolean(sandbox) ? 1 : 0;
     if (!out->imp_uid || !out->merchant_uid || !out->status_text
         || !out->amount || !out->currency) {
         *why = "payment lacks imp_uid, merchant_uid, status, amount or currency";
@@ -243,7 +246,14 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
         return PV_E_UPSTREAM_ERROR;
     }
     out->status = (pv_status)i;
-    /* stored as PortOne sent it: no second serialisation */
-    out->response_json = apr_pstrmemdup(pool, resp.at, resp.len);
+    /* json-c's tree keeps no text of its own: the object is written again
+     * (members in PortOne's order, the last of duplicate keys, numbers
+     * with a fraction or an exponent as PortOne wrote them, strings
+     * re-escaped: \uXXXX as UTF-8, "\/" as "/") */
+    out->response_json = pv_json_text(pool, resp);
+    if (!out->response_json) {
+        *why = "the payment could not be written as JSON (out of memory)";
+        return PV_E_UPSTREAM_ERROR;
+    }
     return PV_OK;
 }

@@ -1,6 +1,8 @@
 #include "pv_request.h"
 
+#include <apr_escape.h>
 #include <apr_strings.h>
+#include <json-c/json_object.h>
 #include <string.h>
 
 #include "pv_json.h"
@@ -152,93 +154,71 @@ static int utf8_valid(const char *body, size_t len)
 static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
                               pv_claim_t *out)
 {
-    const char *keys[NFIELDS];
-    pv_json_t root, m[NFIELDS];
+    struct json_object *root;
     const char *why = NULL;
     size_t i;
 
+    /* stricter than json-c's check (no overlong form, no surrogate) */
     if (!utf8_valid(body, len))
         return "the body is not valid UTF-8";
-    for (i = 0; i < NFIELDS; i++)
-        keys[i] = fields[i].name;
-    if (pv_json_parse_object(body, len, PV_BODY_JSON_DEPTH, keys, (int)NFIELDS,
-                             &root, m))
+    if (pv_json_parse(pool, body, len, PV_BODY_JSON_DEPTH, &root))
         return "the body is not valid JSON";
-    if (root.type != PV_JSON_OBJECT)
+    if (!json_object_is_type(root, json_type_object))
         return "the body is not a JSON object";
+    /* json-c keeps the last of duplicate keys and cannot tell that a key
+     * repeated: a field given twice counts once, the last (docs/security.md,
+     * "Decisions"); other keys are ignored */
     for (i = 0; !why && i < NFIELDS; i++) {
+        struct json_object *v;
         size_t n;
-        const char *v;
+        const char *s;
 
-        /* pv_json keeps the last of duplicate keys; a body that names a
-         * field twice is ambiguous and refused (other keys are ignored,
-         * repeated or not, as in a form) */
-        if (m[i].type != PV_JSON_NONE
-            && pv_json_key_count(&root, fields[i].name) > 1)
-            why = apr_psprintf(pool, "%s is given twice", fields[i].name);
-        else if (m[i].type == PV_JSON_NONE || m[i].type == PV_JSON_NULL) {
-            if (fields[i].required)
+        if (!json_object_object_get_ex(root, fields[i].name, &v) || !v) {
+            if (fields[i].required)         /* absent, or JSON null */
                 why = apr_psprintf(pool, "%s is missing", fields[i].name);
         }
-        else if (!(v = pv_json_string(pool, &m[i], &n)))
+        else if (!(s = pv_json_string(v, &n)))
             why = apr_psprintf(pool, "%s is not a string", fields[i].name);
         else if (n == 0 && !fields[i].required)
             ;   /* empty optional field: NULL, as in a form */
         else
-            why = set_field(pool, out, &fields[i], v, n);
+            why = set_field(pool, out, &fields[i], s, n);
     }
     return why;
 }
 
-static int hexval(char c)
+/* The key or value |s| of a form (NUL-terminated: apr_unescape_url reads
+ * the two bytes after a '%' before it checks the length) decoded into
+ * |pool|, '+' as a space; its length in |*len|. NULL on a bad %-escape.
+ * apr_unescape_url refuses a %00 (APR_BADCH) but decodes it: it is kept,
+ * and set_field refuses it as a control character, as any other. */
+static const char *form_decode(apr_pool_t *pool, const char *s, size_t *len)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+    char *out = apr_palloc(pool, strlen(s) + 1);
+    apr_size_t size;
+    apr_status_t rv = apr_unescape_url(out, s, APR_ESCAPE_STRING, NULL, NULL,
+                                       1, &size);
 
-/* Decodes application/x-www-form-urlencoded text into |dst|;
- * returns the decoded length, or -1 on a bad escape. */
-static long form_decode(const char *src, size_t len, char *dst)
-{
-    size_t i;
-    long o = 0;
-
-    for (i = 0; i < len; i++) {
-        if (src[i] == '+')
-            dst[o++] = ' ';
-        else if (src[i] == '%') {
-            int hi, lo;
-
-            if (i + 2 >= len)
-                return -1;
-            hi = hexval(src[i + 1]);
-            lo = hexval(src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            dst[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        else
-            dst[o++] = src[i];
-    }
-    return o;
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != APR_BADCH)
+        return NULL;
+    *len = size - 1;                        /* |size| counts the NUL */
+    return out;
 }
 
 static const char *parse_form(apr_pool_t *pool, const char *body, size_t len,
                               pv_claim_t *out)
 {
-    const char *p = body, *end = body + len;
+    /* a copy, cut into NUL-terminated keys and values */
+    char *p = apr_pstrmemdup(pool, body, len), *end = p + len;
     int seen[NFIELDS] = {0};
     size_t i;
 
     while (p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *pair_end = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-        char *key, *val;
-        long klen, vlen;
+        char *amp = memchr(p, '&', (size_t)(end - p));
+        char *pair_end = amp ? amp : end;
+        char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        const char *key, *val;
+        size_t klen, vlen;
 
         if (pair_end == p) {            /* empty pair ("a=1&&b=2") */
             p = pair_end + 1;
@@ -246,23 +226,23 @@ static const char *parse_form(apr_pool_t *pool, const char *body, size_t len,
         }
         if (!eq)
             return "the form body has a field without '='";
-        key = apr_palloc(pool, (size_t)(eq - p) + 1);
-        val = apr_palloc(pool, (size_t)(pair_end - eq));
-        klen = form_decode(p, (size_t)(eq - p), key);
-        vlen = form_decode(eq + 1, (size_t)(pair_end - eq - 1), val);
-        if (klen < 0 || vlen < 0)
+        *eq = '\0';
+        *pair_end = '\0';
+        key = form_decode(pool, p, &klen);
+        val = form_decode(pool, eq + 1, &vlen);
+        if (!key || !val)
             return "the form body has a bad %-escape";
         for (i = 0; i < NFIELDS; i++) {
             const char *why;
 
-            if (strlen(fields[i].name) != (size_t)klen
-                || memcmp(fields[i].name, key, (size_t)klen))
+            if (strlen(fields[i].name) != klen
+                || memcmp(fields[i].name, key, klen))
                 continue;
             if (seen[i]++)
                 return apr_psprintf(pool, "%s is given twice", fields[i].name);
             if (vlen == 0 && !fields[i].required)
                 break;
-            why = set_field(pool, out, &fields[i], val, (size_t)vlen);
+            why = set_field(pool, out, &fields[i], val, vlen);
             if (why)
                 return why;
         }

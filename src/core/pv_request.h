@@ -30,7 +30,8 @@ pv_err pv_request_media(const char *content_type, int allow_form,
 
 /* Parses and validates |body|, JSON and form alike: imp_uid and merchant_uid
  * required and non-empty, status and cancellation_id optional (empty is as
- * absent), a field given twice refused, any other field ignored.
+ * absent), any other field ignored. A field given twice is refused in a
+ * form; in JSON the last counts (json-c keeps the last of duplicate keys).
  * On error returns PV_E_INVALID_REQUEST and sets
  * |*why| to a short English reason for the answer. Strings in |out| are
  * allocated in |pool|. */

@@ -208,17 +208,30 @@ TEST(portone_token_lifetime_extremes)
     CHECK_INT_EQ(lifetime(0, INT64_MIN), 0);
     CHECK_INT_EQ(lifetime(INT64_MAX - 1800, INT64_MAX), apr_time_from_sec(1800));
     CHECK_INT_EQ(lifetime(INT64_MIN, INT64_MIN + 1800), apr_time_from_sec(1800));
-    /* as they come from a getToken answer */
+    /* as they come from a getToken answer: the int64 limits themselves
+     * are refused (json-c 0.16 saturates to them: the real value is
+     * unknown), the values next to them are read */
     {
         static const char b[] = "{\"code\":0,\"message\":null,\"response\":"
-            "{\"access_token\":\"t\",\"now\":-9223372036854775808,"
-            "\"expired_at\":9223372036854775807}}";
+            "{\"access_token\":\"t\",\"now\":-9223372036854775807,"
+            "\"expired_at\":9223372036854775806}}";
         pv_token_t t;
         const char *why;
 
         CHECK_INT_EQ(token(pool, 200, b, sizeof(b) - 1, &t, &why), PV_OK);
+        CHECK_INT_EQ(t.now, -9223372036854775807LL);
+        CHECK_INT_EQ(t.expired_at, 9223372036854775806LL);
         CHECK_INT_EQ(pv_token_lifetime(&t), LIFETIME_MAX);
     }
+    TOKEN_FAILS(200, "{\"code\":0,\"response\":{\"access_token\":\"t\","
+                "\"now\":-9223372036854775808,\"expired_at\":1}}",
+                PV_E_UPSTREAM_ERROR);
+    TOKEN_FAILS(200, "{\"code\":0,\"response\":{\"access_token\":\"t\","
+                "\"now\":1,\"expired_at\":9223372036854775807}}",
+                PV_E_UPSTREAM_ERROR);
+    TOKEN_FAILS(200, "{\"code\":0,\"response\":{\"access_token\":\"t\","
+                "\"now\":1,\"expired_at\":99999999999999999999}}",
+                PV_E_UPSTREAM_ERROR);
 }
 
 /* ---- GET /payments/{imp_uid} ---- */
@@ -345,11 +358,13 @@ TEST(portone_payment_live_sample)
     CHECK_STR_EQ(p.vbank_date, "0");
     CHECK_INT_EQ(p.sandbox, 0);
 
-    /* response_json: PortOne's whole response object, as PortOne wrote it */
+    /* response_json: PortOne's whole response object, written again by
+     * json-c: '/' unescaped, \uXXXX as UTF-8 */
     CHECK(p.response_json && p.response_json[0] == '{');
     CHECK_STR_HAS(p.response_json, "imp_747436343689");
-    CHECK_STR_HAS(p.response_json, "https:\\/\\/mockup-pg-web.kakao.com\\/v1\\/");
-    CHECK_STR_HAS(p.response_json, "\\ud14c\\uc2a4\\ud2b8");
+    CHECK_STR_HAS(p.response_json, "\"https://mockup-pg-web.kakao.com/v1/");
+    CHECK_STR_HAS(p.response_json, "\"buyer_name\":\"테스트\"");
+    CHECK_STR_HAS(p.response_json, "{\"amount\":9000,\"apply_num\":\"\",");
     resp = p.response_json ? json_tokener_parse(p.response_json) : NULL;
     CHECK(resp && json_object_is_type(resp, json_type_object));
     if (resp) {
@@ -446,9 +461,10 @@ TEST(portone_payment_not_found)
     PAY_FAILS(404, "<html>Not Found</html>", PV_E_PAYMENT_NOT_FOUND);
 }
 
-/* the stored response is the exact text of the "response" member, whatever
- * comes around it */
-TEST(portone_payment_raw_response_text)
+/* the stored response is the "response" member as json-c writes it (plain,
+ * members in order, numbers with a fraction as PortOne wrote them, '/' not
+ * escaped), whatever comes around it */
+TEST(portone_payment_response_text)
 {
     static const char *const bodies[] = {
         "{\"code\":0,\"message\":null,\"response\":"
@@ -459,7 +475,7 @@ TEST(portone_payment_raw_response_text)
         "{\"message\":{\"response\":1},\"code\":0,\"response\":{\"imp_uid\":\"i\","
         "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\","
         "\"sandbox\":false}}",
-        /* a repeated key: json-c keeps the last, and so does the raw text */
+        /* a repeated key: json-c keeps the last */
         "{\"code\":0,\"response\":null,\"response\":{\"imp_uid\":\"i\","
         "\"merchant_uid\":\"m\",\"status\":\"paid\",\"amount\":1,\"currency\":\"KRW\","
         "\"sandbox\":false}}",
@@ -529,6 +545,21 @@ TEST(portone_payment_envelope_errors)
     PAY_FAILS(200, "{\"response\":{}}", PV_E_UPSTREAM_ERROR);
     PAY_FAILS(200, "{\"code\":null,\"response\":{}}", PV_E_UPSTREAM_ERROR);
     PAY_FAILS(200, "{\"code\":\"0\",\"response\":{}}", PV_E_UPSTREAM_ERROR);
+    PAY_FAILS(200, "{\"code\":0.0,\"response\":{}}", PV_E_UPSTREAM_ERROR);
+    /* a code json-c 0.16 saturated: not the documented answer */
+    PAY_FAILS(200, "{\"code\":99999999999999999999,\"response\":{}}",
+              PV_E_UPSTREAM_ERROR);
+    TOKEN_FAILS(200, "{\"code\":-99999999999999999999,\"response\":null}",
+                PV_E_UPSTREAM_ERROR);
+    {
+        static const char b[] = "{\"code\":1,\"message\":\"a/b\",\"response\":null}";
+        pv_payment_t p;
+        const char *why;
+
+        CHECK_INT_EQ(payment(pool, 200, b, sizeof(b) - 1, &p, &why),
+                     PV_E_UPSTREAM_ERROR);
+        CHECK_STR_EQ(why, "PortOne answered code 1: a/b");
+    }
 }
 
 TEST(portone_payment_not_json)
@@ -642,15 +673,27 @@ TEST(portone_payment_amounts)
     PAY_FIELD_FAILS("amount", "1e999");
     PAY_FIELD_FAILS("amount", "NaN");
     PAY_FIELD_FAILS("amount", "Infinity");
+    PAY_FIELD_FAILS("amount", "-Infinity");
     PAY_FIELD_FAILS("amount", "0x10");
     PAY_FIELD_FAILS("amount", "01");
-    PAY_FIELD_FAILS("amount", "1.");
-    /* beyond 64 bits the text is kept as PortOne sent it (json-c clamped
-     * 99999999999999999999 to 18446744073709551615, a different amount) */
-    p = PAY_OK("amount", "99999999999999999999");
-    CHECK_STR_EQ(p.amount, "99999999999999999999");
+    /* json-c's strict mode reads "1." (value 1): its text as written */
+    p = PAY_OK("amount", "1.");
+    CHECK_STR_EQ(p.amount, "1.");
+    /* json-c 0.16 saturates an integer beyond 64 bits (99999999999999999999
+     * to 18446744073709551615, another amount) and keeps no text: a value
+     * equal to a limit is not the documented answer */
+    PAY_FIELD_FAILS("amount", "99999999999999999999");
+    PAY_FIELD_FAILS("amount", "18446744073709551615");
+    PAY_FIELD_FAILS("amount", "9223372036854775807");
+    PAY_FIELD_FAILS("amount", "-99999999999999999999");
+    PAY_FIELD_FAILS("cancel_amount", "99999999999999999999");
+    p = PAY_OK("amount", "12345678901234567890");       /* uint64: exact */
+    CHECK_STR_EQ(p.amount, "12345678901234567890");
+    p = PAY_OK("amount", "99999999999999999999.0");     /* a fraction: its text */
+    CHECK_STR_EQ(p.amount, "99999999999999999999.0");
+    /* an integer's text is its value: -0 is 0 */
     p = PAY_OK("amount", "-0");
-    CHECK_STR_EQ(p.amount, "-0");
+    CHECK_STR_EQ(p.amount, "0");
     /* PortOne's amount is at most PV_DECIMAL_MAX_TEXT (64) bytes: a longer
      * one, even 10000 with 70 zeros after the point, is not the documented
      * answer (nothing is recorded or stored) */
@@ -720,10 +763,13 @@ TEST(portone_payment_optional_field_types)
     PAY_FIELD_FAILS("vbank_num", "123456");
     PAY_FIELD_FAILS("vbank_name", "false");
     PAY_FIELD_FAILS("vbank_date", "\"2023-11-16\"");
-    /* seconds are stored as BIGINT: a value beyond it is refused */
-    p = PAY_OK("paid_at", "9223372036854775807");
-    CHECK_STR_EQ(p.paid_at, "9223372036854775807");
+    /* seconds are stored as BIGINT: a value beyond it is refused, and so
+     * are the limits (json-c 0.16 saturates to them) */
+    p = PAY_OK("paid_at", "9223372036854775806");
+    CHECK_STR_EQ(p.paid_at, "9223372036854775806");
+    PAY_FIELD_FAILS("paid_at", "9223372036854775807");
     PAY_FIELD_FAILS("paid_at", "9223372036854775808");
+    PAY_FIELD_FAILS("paid_at", "-9223372036854775808");
     PAY_FIELD_FAILS("vbank_date", "-99999999999999999999");
 }
 
