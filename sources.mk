@@ -8,7 +8,11 @@
 #   src/store/            the database phase, one file per back-end
 
 PV_GLUE_SRCS = \
-    mod_portone_verify.c
+    mod_portone_verify.c \
+    src/pv_config.c \
+    src/pv_dbd.c \
+    src/pv_handler.c \
+    src/pv_status.c
 
 PV_CORE_SRCS = \
     src/core/pv_client.c \
