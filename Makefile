@@ -34,10 +34,12 @@ install: all
 
 # C unit tests of the core, built with no httpd include path (the core
 # reads and writes JSON with json-c); pv_client only against loopback
-# sockets that never answer (which one it dials).
-tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(PV_CORE_SRCS) $(HEADERS) sources.mk
-	$(CC) $(WARN) -g -O1 -Isrc/core $(APR_CFLAGS) -o $@ tests/unit/*.c \
-	    $(PV_CORE_SRCS) $(APR_LIBS) -ljson-c -lcurl -lcrypto
+# sockets that never answer (which one it dials). The store is linked for
+# pv_pipeline, which calls it; test_pipeline runs it on an in-memory SQLite
+# database (apr_dbd's sqlite3 driver and conf/schema-sqlite3.sql).
+tests/unit/run_unit: tests/unit/*.c tests/unit/*.h $(PV_CORE_SRCS) $(PV_STORE_SRCS) $(HEADERS) sources.mk
+	$(CC) $(WARN) -g -O1 -Isrc/core -Isrc/store $(APR_CFLAGS) $(PQ_CFLAGS) -o $@ \
+	    tests/unit/*.c $(PV_CORE_SRCS) $(PV_STORE_SRCS) $(APR_LIBS) $(PV_LIBS)
 
 unit: tests/unit/run_unit
 	tests/unit/run_unit

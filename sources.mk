@@ -2,12 +2,17 @@
 # config.m4, the unit tests and the fuzzers. One file a line.
 #   mod_portone_verify.c  the module record and its hooks (httpd glue)
 #   src/                  the rest of the glue: directives, handlers, status
-#   src/core/             no httpd header: decisions, decimals, JSON, SQL
-#                         parameters, the PortOne protocol and HTTP client
+#   src/core/             no httpd header: the verification pipeline,
+#                         decisions, decimals, JSON, SQL parameters, the
+#                         PortOne protocol and HTTP client
 #   src/store/            the database phase, one file per back-end
 
 PV_GLUE_SRCS = \
-    mod_portone_verify.c
+    mod_portone_verify.c \
+    src/pv_config.c \
+    src/pv_dbd.c \
+    src/pv_handler.c \
+    src/pv_status.c
 
 PV_CORE_SRCS = \
     src/core/pv_client.c \
@@ -15,6 +20,7 @@ PV_CORE_SRCS = \
     src/core/pv_decimal.c \
     src/core/pv_error.c \
     src/core/pv_json.c \
+    src/core/pv_pipeline.c \
     src/core/pv_portone.c \
     src/core/pv_request.c \
     src/core/pv_sqlparam.c \

@@ -13,7 +13,7 @@ def read(*parts):
 
 
 def code_directives():
-    src = read("mod_portone_verify.c")
+    src = read("src", "pv_config.c")
     return set(re.findall(r'AP_INIT_\w+\("(\w+)"', src))
 
 

@@ -157,7 +157,11 @@ def test_T1_two_vhosts_sharing_one_database_use_their_own_sql(make_httpd, databa
     shop2(database)
     h = make_httpd(servers=1, threads=4, extra=vhost)
     run_two_shops(database, emulator, h.url, "http://127.0.0.1:%d" % port2, 12)
-    assert module_errors(h.read_error_log()) == []
+    log = h.read_error_log()
+    assert module_errors(log) == []
+    # the vhost shares the main server's mod_dbd statement list: each label
+    # is given to it once (mod_dbd warns of a label given twice)
+    assert "AH02653" not in log, log
 
 
 @pytest.mark.expect_log(r"PV101 portone-verify imp_uid=imp_k1 merchant_uid=ok1: upstream_auth_failed: "

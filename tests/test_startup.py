@@ -1,11 +1,13 @@
 """Start-up checks (contract section 4): a configuration that cannot work stops
 httpd with a message naming the directive; one that can work starts, even
 when the database is down."""
+import json
 import re
+import urllib.request
 
 import pytest
 
-from harness import free_port
+from harness import MODULES, _do, free_port
 from portone_emulator import TEST_IMP_SECRET
 
 
@@ -138,3 +140,72 @@ def test_starts_when_the_database_is_down(make_httpd, database, emulator):
     status, headers, body = httpd.verify("imp_down", "order_down", timeout=20)
     assert status == 503 and body["code"] == "database_unavailable", (status, body)
     assert database.query("SELECT imp_uid FROM portone_payments") == []
+
+
+# ---------------------------------------------------------------- mod_dbd's settings
+# The module reads DBDriver and DBDParams from httpd's configuration tree, as
+# mod_dbd's own handlers see them, and hands its statements to mod_dbd once
+# per statement list.
+
+def unreachable_params(database):
+    """DBDParams of a database of the test's driver that is not there."""
+    if database.driver == "sqlite3":
+        return "/nonexistent-dir/shop.db"
+    return re.sub(r"port=\d+", "port=%d" % free_port(), database.params)
+
+
+def assert_checked_on_unreachable(make_httpd, database, extra):
+    """The SQL is checked at start-up on the database of unreachable_params:
+    a missing SQLite file stops httpd, naming it; a server that is down is
+    a warning."""
+    if database.driver == "sqlite3":
+        rc, out = make_httpd(extra=extra, expect_fail=True)
+        assert rc != 0 and "PV002" in out and "/nonexistent-dir/shop.db" in out, out
+        return None
+    httpd = make_httpd(extra=extra)
+    assert "PV003" in httpd.read_error_log()
+    return httpd
+
+
+def test_dbd_directives_inside_ifmodule_are_read(make_httpd, database):
+    extra = '<IfModule dbd_module>\n    DBDParams "%s"\n</IfModule>\n' \
+        % unreachable_params(database)
+    assert_checked_on_unreachable(make_httpd, database, extra)
+
+
+def test_a_vhost_with_its_own_dbdparams_is_checked_on_its_database(make_httpd, database,
+                                                                  emulator):
+    port2 = free_port()
+    extra = ('Listen 127.0.0.1:%d\n<VirtualHost 127.0.0.1:%d>\n    DBDParams "%s"\n'
+             '</VirtualHost>\n' % (port2, port2, unreachable_params(database)))
+    httpd = assert_checked_on_unreachable(make_httpd, database, extra)
+    if httpd:
+        verifies(httpd, database, emulator)     # the main server's database is fine
+
+
+def test_a_vhost_given_its_own_statement_list_by_another_module(make_httpd, database,
+                                                                emulator):
+    """mod_authn_dbd prepares its SQL on a virtual host while the configuration
+    is read, which gives the host a statement list of its own in mod_dbd
+    although it has no DBD directive: the module's statements go to that list
+    as well, without a conflict when mod_dbd joins it to the main server's."""
+    port2 = free_port()
+    extra = ('LoadModule authn_core_module %s/mod_authn_core.so\n'
+             'LoadModule authn_dbd_module %s/mod_authn_dbd.so\n'
+             'Listen 127.0.0.1:%d\n<VirtualHost 127.0.0.1:%d>\n'
+             '    <Location "/payments/complete">\n        SetHandler portone-verify\n'
+             '        AuthDBDUserPWQuery "SELECT order_no FROM shop_orders WHERE order_no = %%s"\n'
+             '    </Location>\n</VirtualHost>\n' % (MODULES, MODULES, port2, port2))
+    httpd = make_httpd(extra=extra)
+    database.add_order("order_vh", 10000)
+    emulator.add_payment(imp_uid="imp_vh", merchant_uid="order_vh", amount=10000,
+                         status="paid")
+    req = urllib.request.Request(
+        "http://127.0.0.1:%d/payments/complete" % port2, method="POST",
+        data=json.dumps({"imp_uid": "imp_vh", "merchant_uid": "order_vh"}).encode(),
+        headers={"Content-Type": "application/json"})
+    status, _, body = _do(req, 30)
+    assert status == 200 and body["status"] == "success", (status, body)
+    log = httpd.read_error_log()
+    # prepared on the host's connections, not recovered after an error
+    assert "AH02653" not in log and "PV300" not in log, log

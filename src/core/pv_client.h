@@ -20,7 +20,7 @@ typedef struct {
     const char *tier;               /* NULL: no Tier header */
     const char *ca_file;            /* NULL: the system store */
     const char *proxy;              /* NULL: none, whatever the environment
-                                     * (http_proxy, ALL_PROXY) says */
+                                     * (the proxy variables) says */
     int sandbox;                    /* send include_sandbox=true */
     apr_interval_time_t timeout;    /* the whole look-up, token included */
     apr_interval_time_t connect_timeout;

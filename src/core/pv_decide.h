@@ -16,7 +16,7 @@ typedef struct {
     int rank;                   /* an outcome only moves to a higher rank */
     int writes_event;
     int updates_order;
-    int http_status;            /* portone-verify answer */
+    int status_code;            /* portone-verify answer */
     const char *answer_status;  /* its "status" */
     const char *message;
 } pv_outcome_info;

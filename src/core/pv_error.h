@@ -21,7 +21,7 @@ typedef enum {
 
 typedef struct {
     const char *code;       /* "invalid_request" */
-    int http_status;        /* 400 */
+    int status_code;        /* 400 */
     const char *message;    /* default human text */
 } pv_err_info;
 

@@ -52,7 +52,7 @@ static env_result envelope(apr_pool_t *pool, const char *body, size_t len,
     return ENV_OK;
 }
 
-pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
+pv_err pv_portone_parse_token(apr_pool_t *pool, long status_code,
                               const char *body, size_t len, pv_token_t *out,
                               const char **why)
 {
@@ -60,13 +60,13 @@ pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
     const char *tok;
     size_t tlen, i;
 
-    if (http_status >= 400 && http_status < 500) {
+    if (status_code >= 400 && status_code < 500) {
         *why = apr_psprintf(pool, "getToken refused (HTTP %ld): check "
-                            "PortOneAPIKey and PortOneAPISecret", http_status);
+                            "PortOneAPIKey and PortOneAPISecret", status_code);
         return PV_E_UPSTREAM_AUTH_FAILED;
     }
-    if (http_status != 200) {
-        *why = apr_psprintf(pool, "getToken answered HTTP %ld", http_status);
+    if (status_code != 200) {
+        *why = apr_psprintf(pool, "getToken answered HTTP %ld", status_code);
         return PV_E_UPSTREAM_ERROR;
     }
     switch (envelope(pool, body, len, &resp, why)) {
@@ -168,7 +168,7 @@ static const char *field(apr_pool_t *pool, struct json_object *resp,
 
 static const char *const status_names[] = {"ready", "paid", "cancelled", "failed"};
 
-pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
+pv_err pv_portone_parse_payment(apr_pool_t *pool, long status_code,
                                 const char *body, size_t len,
                                 pv_payment_t *out, const char **why)
 {
@@ -177,13 +177,13 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
     size_t i;
 
     memset(out, 0, sizeof(*out));
-    if (http_status == 404) {
+    if (status_code == 404) {
         *why = "PortOne has no such payment (HTTP 404)";
         return PV_E_PAYMENT_NOT_FOUND;
     }
-    if (http_status != 200) {
+    if (status_code != 200) {
         *why = apr_psprintf(pool, "payment look-up answered HTTP %ld",
-                            http_status);
+                            status_code);
         return PV_E_UPSTREAM_ERROR;
     }
     if (envelope(pool, body, len, &resp, why) != ENV_OK)

@@ -54,13 +54,13 @@ typedef struct {
 
 /* POST /users/getToken. PV_OK, PV_E_UPSTREAM_AUTH_FAILED (refused: 4xx or a
  * non-zero code) or PV_E_UPSTREAM_ERROR (5xx, not the documented JSON). */
-pv_err pv_portone_parse_token(apr_pool_t *pool, long http_status,
+pv_err pv_portone_parse_token(apr_pool_t *pool, long status_code,
                               const char *body, size_t len, pv_token_t *out,
                               const char **why);
 
 /* GET /payments/{imp_uid}. PV_OK, PV_E_PAYMENT_NOT_FOUND (404) or
  * PV_E_UPSTREAM_ERROR (anything else that is not a documented payment). */
-pv_err pv_portone_parse_payment(apr_pool_t *pool, long http_status,
+pv_err pv_portone_parse_payment(apr_pool_t *pool, long status_code,
                                 const char *body, size_t len,
                                 pv_payment_t *out, const char **why);
 

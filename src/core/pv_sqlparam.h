@@ -30,7 +30,8 @@ const char *pv_param_name(pv_param_id id);
 /* The SQL a mod_dbd driver speaks, for what is text and what is code. */
 typedef enum {
     PV_SQL_UNKNOWN = -1,
-    PV_SQL_SQLITE, PV_SQL_PGSQL, PV_SQL_MYSQL
+    PV_SQL_SQLITE, PV_SQL_PGSQL, PV_SQL_MYSQL,
+    PV_SQL_DIALECTS             /* how many there are, not a dialect */
 } pv_sql_dialect;
 
 /* The dialect of an apr_dbd driver name ("sqlite3", "pgsql", "mysql", as

@@ -276,7 +276,7 @@ TEST(outcome_table)
         CHECK_INT_EQ(info->rank, rows[i].rank);
         CHECK_INT_EQ(info->writes_event, rows[i].writes_event);
         CHECK_INT_EQ(info->updates_order, rows[i].updates_order);
-        CHECK_INT_EQ(info->http_status, rows[i].http);
+        CHECK_INT_EQ(info->status_code, rows[i].http);
         CHECK_STR_EQ(info->answer_status, rows[i].answer);
         CHECK(info->message && *info->message);
     }
@@ -334,7 +334,7 @@ TEST(error_table)
         if (!info)
             continue;
         CHECK_STR_EQ(info->code, rows[i].code);
-        CHECK_INT_EQ(info->http_status, rows[i].http);
+        CHECK_INT_EQ(info->status_code, rows[i].http);
         CHECK(info->message && *info->message);
     }
     /* out of range: an upstream error, never "ok" */

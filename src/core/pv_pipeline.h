@@ -1,0 +1,89 @@
+/* The verification of one claim (contract sections 1 and 5), from PortOne's
+ * answer to what is recorded and what is answered: the look-up, then the
+ * database phase on a connection held only for it (load the order, decide,
+ * record; once more on a recovered connection after a database error), then
+ * the answer rule. No httpd: the glue lends the connections (mod_dbd), maps
+ * the verdict to HTTP and writes the log. */
+#ifndef PV_PIPELINE_H
+#define PV_PIPELINE_H
+
+#include <apr_errno.h>
+#include <apr_pools.h>
+
+#include "pv_client.h"
+#include "pv_decide.h"
+#include "pv_error.h"
+#include "pv_request.h"
+#include "pv_store.h"
+
+/* The currency of an order whose query gives none, without PortOneCurrency */
+#define PV_CURRENCY_DEFAULT "KRW"
+
+/* Connections to the scope's database, lent by the glue (mod_dbd's
+ * ap_dbd_open and ap_dbd_close). |open| fills |db| (driver, handle,
+ * prepared statements, the connection's pool) and returns APR_SUCCESS, or
+ * an error with |*why| for the log; |close| gives back what |open| lent.
+ * The pipeline opens at most one, after PortOne has answered, and closes
+ * it before it returns. */
+typedef struct pv_dbconn pv_dbconn_t;
+struct pv_dbconn {
+    apr_status_t (*open)(pv_dbconn_t *self, apr_pool_t *pool, pv_db_t *db,
+                         const char **why);
+    void (*close)(pv_dbconn_t *self, pv_db_t *db);
+    void *baton;                /* the glue's */
+};
+
+/* A scope's settings that the decision depends on. */
+typedef struct {
+    const char *currency;       /* PortOneCurrency; NULL: PV_CURRENCY_DEFAULT */
+    int sandbox;                /* PortOneSandbox On: test payments are fine */
+} pv_pipeline_conf_t;
+
+/* What a verification came to. */
+typedef struct {
+    pv_err err;                 /* PV_OK: decided and recorded */
+    const char *why;            /* the error's cause, for the log */
+    const char *retried;        /* the database error that was retried once
+                                 * on a recovered connection; NULL: none */
+    pv_payment_t pay;           /* PortOne's answer (when it gave one) */
+    pv_order_t order;           /* the order as read, currency defaulted */
+    pv_decision_t decision;     /* what the checks say */
+    pv_result_t recorded;       /* what recording did, the outcome after it */
+    pv_outcome answer;          /* what to answer (pv_pipeline_answer) */
+} pv_verdict_t;
+
+/* Verifies |claim|: looks the payment up with |client| (PortOne's answer
+ * must name the imp_uid asked, else upstream_error), then runs
+ * pv_pipeline_record. Fills |out| and returns out->err. */
+pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
+                       const pv_pipeline_conf_t *conf, pv_client_t *client,
+                       const pv_store_t *store, const pv_scope_t *scope,
+                       pv_dbconn_t *conn, pv_verdict_t *out);
+
+/* The database phase for |pay|, the payment PortOne gave (copied to
+ * out->pay): on one connection of |conn|, loads the order PortOne names,
+ * defaults its currency (pv_pipeline_currency), decides against
+ * |claimed_merchant_uid| (may be NULL) and records; after a database error
+ * it recovers the connection (pv_store_recover) and tries once more. PV_OK,
+ * PV_E_ORDER_NOT_FOUND (nothing written) or PV_E_DATABASE_UNAVAILABLE
+ * (nothing half-written). Fills |out| and returns out->err. */
+pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
+                          const char *claimed_merchant_uid,
+                          const pv_pipeline_conf_t *conf,
+                          const pv_store_t *store, const pv_scope_t *scope,
+                          pv_dbconn_t *conn, pv_verdict_t *out);
+
+/* The currency an order is due in: its own, else the scope's, else
+ * PV_CURRENCY_DEFAULT. */
+const char *pv_pipeline_currency(const pv_order_t *order,
+                                 const pv_pipeline_conf_t *conf);
+
+/* The answer rule: a failed check (or a claim naming another order) is
+ * always answered as a forgery, also where the record stays as it was (a
+ * paid payment whose order was edited after it); otherwise the payment's
+ * recorded outcome, so that a stale look-up does not answer against a newer
+ * record. */
+pv_outcome pv_pipeline_answer(const pv_decision_t *dec,
+                              const pv_result_t *res);
+
+#endif

@@ -1,0 +1,310 @@
+/* The handlers portone-verify and portone-webhook (pv_handler.h). */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_strings.h>
+
+#include "pv_config.h"
+#include "pv_dbd.h"
+#include "pv_handler.h"
+#include "pv_json.h"
+#include "pv_pipeline.h"
+#include "pv_request.h"
+#include "pv_status.h"
+
+APLOG_USE_MODULE(portone_verify);
+
+/* ----------------------------------------------------------------- answers */
+
+/* The members of an answer, an array sized by its initializer. */
+#define MEMBERS(m) ((int)(sizeof(m) / sizeof((m)[0])))
+
+/* Writes the object of the |n| members |m| (those whose value is NULL left
+ * out) as the answer. */
+static int send_json(request_rec *r, int status, const pv_json_out_t *m, int n)
+{
+    size_t len;
+    const char *text = pv_json_object(r->pool, m, n, &len);
+
+    r->status = status;
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only)
+        ap_rwrite(text, (int)len, r);
+    return OK;
+}
+
+/* The error answer of |err|: its HTTP status and code (pv_error's table). */
+static int answer_error(request_rec *r, pv_err err, const char *detail)
+{
+    const pv_err_info *info = pv_err_lookup(err);
+    pv_stats_t *stats = pv_status_counters();
+    const pv_json_out_t m[] = {
+        {"status", "error", 0},
+        {"code", info->code, 0},
+        {"message", detail ? detail : info->message, 0},
+    };
+
+    apr_table_setn(r->notes, "portone-outcome", info->code);
+    if (stats) {
+        pv_stats_add(&stats->errors[err], 1);
+        if (err == PV_E_DATABASE_UNAVAILABLE)
+            pv_stats_add(&stats->db_errors, 1);
+    }
+    if (err == PV_E_METHOD_NOT_ALLOWED)
+        apr_table_setn(r->headers_out, "Allow", "POST");
+    /* the rest of a refused body is not read: close instead */
+    if (err == PV_E_PAYLOAD_TOO_LARGE || err == PV_E_METHOD_NOT_ALLOWED
+        || err == PV_E_UNSUPPORTED_MEDIA_TYPE)
+        r->connection->keepalive = AP_CONN_CLOSE;
+    return send_json(r, info->status_code, m, MEMBERS(m));
+}
+
+/* ------------------------------------------------------------------ body */
+
+/* Reads the whole body into r->pool, NUL-terminated: at most PV_BODY_MAX
+ * bytes, refused from its Content-Length before reading when it says more.
+ * The buffer is as large as the Content-Length says, else grows from a
+ * first guess by doubling. */
+static pv_err read_body(request_rec *r, char **body, apr_size_t *len)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb;
+    apr_size_t cap = 8192;              /* the first guess of a chunked body */
+    char *buf;
+    int eos = 0;
+
+    *len = 0;
+    if (cl) {
+        apr_off_t n;
+        char *end;
+
+        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0)
+            return PV_E_INVALID_REQUEST;
+        if (n > PV_BODY_MAX)
+            return PV_E_PAYLOAD_TOO_LARGE;
+        cap = (apr_size_t)n + 1;
+    }
+    buf = apr_palloc(r->pool, cap);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!eos) {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                                         APR_BLOCK_READ, HUGE_STRING_LEN);
+
+        if (rv != APR_SUCCESS) {
+            apr_brigade_cleanup(bb);
+            r->connection->keepalive = AP_CONN_CLOSE;
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST)
+                   == HTTP_REQUEST_ENTITY_TOO_LARGE ? PV_E_PAYLOAD_TOO_LARGE
+                                                    : PV_E_INVALID_REQUEST;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                eos = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+                apr_brigade_cleanup(bb);
+                return PV_E_INVALID_REQUEST;
+            }
+            if (*len + n > PV_BODY_MAX) {
+                apr_brigade_cleanup(bb);
+                return PV_E_PAYLOAD_TOO_LARGE;
+            }
+            if (*len + n + 1 > cap) {
+                char *bigger;
+
+                while (*len + n + 1 > cap)
+                    cap *= 2;
+                bigger = apr_palloc(r->pool, cap);
+                memcpy(bigger, buf, *len);
+                buf = bigger;
+            }
+            memcpy(buf + *len, data, n);
+            *len += n;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    buf[*len] = '\0';
+    *body = buf;
+    return PV_OK;
+}
+
+/* ----------------------------------------------------------------- verdict */
+
+/* What the log says of the record after a verification. */
+static const char *record_note(request_rec *r, const pv_decision_t *dec,
+                               const pv_result_t *res)
+{
+    const char *what;
+
+    switch (res->action) {
+    case PV_ACT_INSERT:
+    case PV_ACT_ADVANCE:
+        what = " (recorded)";
+        break;
+    case PV_ACT_REFRESH:
+        what = " (refreshed: cancel_amount grew)";
+        break;
+    default:
+        what = res->recorded == dec->outcome ? " (already recorded)"
+               : apr_pstrcat(r->pool, " (kept the recorded ",
+                             pv_outcome_lookup(res->recorded)->name, ")",
+                             (char *)NULL);
+        break;
+    }
+    if (res->order_kept)
+        what = apr_pstrcat(r->pool, what, "; the order was left as it is: "
+                           "another payment of it has paid it", (char *)NULL);
+    return what;
+}
+
+/* Counts, logs and answers a verification that was decided and recorded:
+ * its answer (pv_pipeline_answer) by the outcome table of pv_decide. */
+static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
+                          const pv_verdict_t *v)
+{
+    const pv_payment_t *pay = &v->pay;
+    const pv_decision_t *dec = &v->decision;
+    const pv_outcome_info *info = pv_outcome_lookup(v->answer);
+    pv_stats_t *stats = pv_status_counters();
+    int vbank = !webhook && v->answer == PV_OUT_VBANK_ISSUED;
+
+    if (stats)
+        pv_stats_add(dec->claim_mismatch ? &stats->claim_forgeries
+                                         : &stats->outcomes[v->answer], 1);
+    apr_table_setn(r->notes, "portone-outcome", info->name);
+    ap_log_rerror(APLOG_MARK,
+                  dec->outcome == PV_OUT_FORGERY || dec->claim_mismatch
+                  ? APLOG_WARNING : APLOG_INFO, 0, r,
+                  "PV102 %s imp_uid=%s merchant_uid=%s outcome=%s%s%s%s%s%s",
+                  r->handler, pay->imp_uid, pay->merchant_uid,
+                  pv_outcome_lookup(dec->outcome)->name,
+                  record_note(r, dec, &v->recorded),
+                  dec->reason ? ": " : "", dec->reason ? dec->reason : "",
+                  dec->outcome == PV_OUT_FORGERY
+                  ? apr_psprintf(r->pool, " (PortOne: %s %s, the order: %s %s)",
+                                 pay->amount, pay->currency ? pay->currency : "-",
+                                 v->order.amount ? v->order.amount : "NULL",
+                                 v->order.currency) : "",
+                  dec->claim_mismatch
+                  ? apr_psprintf(r->pool, "; forged claim: merchant_uid %s is "
+                                 "not PortOne's", claim->merchant_uid) : "");
+
+    if (dec->claim_mismatch) {
+        /* what was claimed, not PortOne's, for the verify and webhook alike */
+        const pv_json_out_t m[] = {
+            {"status", info->answer_status, 0},
+            {"message", info->message, 0},
+            {"imp_uid", claim->imp_uid, 0},
+            {"merchant_uid", claim->merchant_uid, 0},
+        };
+
+        return send_json(r, info->status_code, m, MEMBERS(m));
+    }
+    else {
+        const pv_json_out_t m[] = {
+            {"status", webhook ? info->name : info->answer_status, 0},
+            {"message", webhook ? NULL : info->message, 0},
+            {"imp_uid", pay->imp_uid, 0},
+            {"merchant_uid", pay->merchant_uid, 0},
+            {"vbank_num", vbank ? pay->vbank_num : NULL, 0},
+            {"vbank_name", vbank ? pay->vbank_name : NULL, 0},
+            /* an integer, as PortOne's */
+            {"vbank_date", vbank && pay->vbank_date
+             ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                            apr_atoi64(pay->vbank_date)) : NULL, 1},
+        };
+
+        return send_json(r, webhook ? HTTP_OK : info->status_code, m,
+                         MEMBERS(m));
+    }
+}
+
+/* ----------------------------------------------------------------- handler */
+
+int pv_handler(request_rec *r)
+{
+    const pv_dir *c;
+    const pv_srv *srv;
+    pv_client_t *client;
+    pv_body_kind kind;
+    pv_claim_t claim;
+    pv_scope_t scope;
+    pv_pipeline_conf_t conf;
+    pv_dbd_lender_t lender;
+    pv_verdict_t v;
+    pv_stats_t *stats = pv_status_counters();
+    const char *why = NULL, *missing;
+    char *body = NULL;
+    apr_size_t len = 0;
+    pv_err err;
+    int webhook;
+
+    if (!r->handler)
+        return DECLINED;
+    if (!strcmp(r->handler, "portone-verify"))
+        webhook = 0;
+    else if (!strcmp(r->handler, "portone-webhook"))
+        webhook = 1;
+    else
+        return DECLINED;
+    c = ap_get_module_config(r->per_dir_config, &portone_verify_module);
+    srv = pv_config_srv(r->server);
+    if (stats)
+        pv_stats_add(webhook ? &stats->webhook_requests
+                             : &stats->verify_requests, 1);
+
+    if (r->method_number != M_POST)
+        return answer_error(r, PV_E_METHOD_NOT_ALLOWED, NULL);
+    missing = pv_config_missing(c);
+    if (!missing && srv->dialect == PV_SQL_UNKNOWN)
+        missing = "DBDriver";
+    if (missing || !(client = pv_config_client(r, c))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: %s is not set "
+                      "for this location (PortOneAPIKey, PortOneAPISecret and "
+                      "PortOneOrderQuery are needed)", r->handler,
+                      missing ? missing : "a PortOne client");
+        return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
+    }
+    err = pv_request_media(apr_table_get(r->headers_in, "Content-Type"),
+                           webhook, &kind);
+    if (err == PV_OK)
+        err = read_body(r, &body, &len);
+    if (err == PV_OK)
+        err = pv_request_parse(r->pool, body, len, kind, &claim, &why);
+    if (err != PV_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV100 %s: rejected "
+                      "request: %s%s%s", r->handler, pv_err_lookup(err)->code,
+                      why ? ": " : "", why ? why : "");
+        return answer_error(r, err, why);
+    }
+    apr_table_setn(r->notes, "portone-imp-uid", claim.imp_uid);
+
+    pv_config_pipeline(c, srv, &scope, &conf);
+    pv_dbd_lender(&lender, r->server);
+    err = pv_pipeline_run(r->pool, &claim, &conf, client, &srv->store, &scope,
+                          &lender.conn, &v);
+    if (v.retried)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
+                      "error, retrying once on a recovered connection: %s",
+                      v.retried);
+    if (err != PV_OK) {
+        ap_log_rerror(APLOG_MARK,
+                      err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
+                      ? APLOG_INFO : APLOG_ERR, 0, r,
+                      "PV101 %s imp_uid=%s merchant_uid=%s: %s: %s", r->handler,
+                      claim.imp_uid, claim.merchant_uid, pv_err_lookup(err)->code,
+                      v.why ? v.why : "");
+        return answer_error(r, err, NULL);
+    }
+    return answer_verdict(r, webhook, &claim, &v);
+}
