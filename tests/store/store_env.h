@@ -92,6 +92,17 @@ void on_each_database(apr_pool_t *pool, store_test_fn fn, int batched);
 /* A connection as mod_dbd hands it out; NULL (a failed check) when it
  * cannot be opened. Closed with its pool, or by conn_close. */
 conn_t *conn_open(env_t *e, apr_pool_t *pool);
+
+/* A test's connection |c| and what the DB_RESULT checks use; returns from
+ * the test when there is no connection (conn_open said why). */
+#define OPEN_CONN(c)                                                        \
+    conn_t *c = conn_open(e, pool);                                         \
+    const char *why;                                                        \
+    pv_result_t res;                                                        \
+    int forced;                                                             \
+                                                                            \
+    if (!c)                                                                 \
+        return
 void conn_close(conn_t *c);
 
 /* Runs |sql| (no result) on |c|; 0 or a failed check. */

@@ -204,13 +204,7 @@ STORE_TEST(store_record_advances)
 
 STORE_TEST(store_record_refreshes_on_a_growing_cancel_amount)
 {
-    conn_t *c = conn_open(e, pool);
-    const char *why;
-    pv_result_t res;
-    int forced;
-
-    if (!c)
-        return;
+    OPEN_CONN(c);
     add_order(e, c, "o1", "10000", "KRW");
     DB_RESULT(REC("imp_1", "o1", PV_OUT_PAID, "0", 0), PV_ACT_INSERT, 1, 0,
               PV_OUT_PAID);
@@ -267,13 +261,7 @@ STORE_TEST(store_record_failed_becomes_paid)
 
 STORE_TEST(store_record_paid_never_becomes_a_forgery)
 {
-    conn_t *c = conn_open(e, pool);
-    const char *why;
-    pv_result_t res;
-    int forced;
-
-    if (!c)
-        return;
+    OPEN_CONN(c);
     add_order(e, c, "o1", "10000", "KRW");
     DB_RESULT(REC("imp_1", "o1", PV_OUT_PAID, "0", 0), PV_ACT_INSERT, 1, 0,
               PV_OUT_PAID);
@@ -298,13 +286,7 @@ STORE_TEST(store_record_paid_never_becomes_a_forgery)
 
 STORE_TEST(store_record_cancelled_is_final)
 {
-    conn_t *c = conn_open(e, pool);
-    const char *why;
-    pv_result_t res;
-    int forced;
-
-    if (!c)
-        return;
+    OPEN_CONN(c);
     add_order(e, c, "o1", "10000", "KRW");
     DB_RESULT(REC("imp_1", "o1", PV_OUT_PAID, "0", 0), PV_ACT_INSERT, 1, 0,
               PV_OUT_PAID);

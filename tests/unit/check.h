@@ -80,4 +80,12 @@ const char *check_printable(apr_pool_t *pool, const char *s, size_t len);
 /* Number of elements of an array. */
 #define CHECK_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The current test needs what is not there (a server, an environment
+ * variable): it is reported as skipped, neither passed nor failed. */
+void check_skip(const char *why);
+
+/* A socket listening on 127.0.0.1 that nobody answers (non-blocking with
+ * |nonblock|), for the client's tests; its port in |*port|. -1 on error. */
+int check_listen_loopback(int *port, int nonblock);
+
 #endif

@@ -1,4 +1,9 @@
 /* Runner of the C unit tests (see check.h). */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "check.h"
 
 #include <apr_general.h>
@@ -123,6 +128,35 @@ static void catch_crashes(void)
         sigaction(sigs[i], &sa, NULL);
 }
 
+/* why the current test was skipped; NULL: it ran */
+static const char *current_skip;
+
+void check_skip(const char *why)
+{
+    current_skip = why;
+}
+
+int check_listen_loopback(int *port, int nonblock)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return -1;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 8)
+        || getsockname(fd, (struct sockaddr *)&a, &alen)
+        || (nonblock && fcntl(fd, F_SETFL, O_NONBLOCK))) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
@@ -172,7 +206,11 @@ int main(int argc, char **argv)
                              "crashed with signal %d (%s) before its first "
                              "check", sig, strsignal(sig));
         }
-        if (current_checks == 0) {
+        if (current_skip) {
+            printf("skip %s: %s\n", current, current_skip);
+            current_skip = NULL;
+        }
+        else if (current_checks == 0) {
             printf("FAIL %s\n  %s:%d: made no check\n", current,
                    tests[i].file, tests[i].line);
             failed++;

@@ -22,28 +22,6 @@ static const char *const proxy_vars[] = {
     "ALL_PROXY", "no_proxy", "NO_PROXY",
 };
 
-/* A non-blocking socket listening on 127.0.0.1; its port in |*port|. */
-static int listen_loopback(int *port)
-{
-    struct sockaddr_in a;
-    socklen_t alen = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 8)
-        || getsockname(fd, (struct sockaddr *)&a, &alen)
-        || fcntl(fd, F_SETFL, O_NONBLOCK)) {
-        close(fd);
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* How many connections wait on |fd| (each is accepted and closed). */
 static int connections(int fd)
 {
@@ -74,7 +52,8 @@ static void look_up(apr_pool_t *pool, int with_proxy, int env_proxy,
                     int *proxy_conns)
 {
     int api_port = 0, proxy_port = 0;
-    int api = listen_loopback(&api_port), px = listen_loopback(&proxy_port);
+    int api = check_listen_loopback(&api_port, 1),
+        px = check_listen_loopback(&proxy_port, 1);
     const char *proxy_url = apr_psprintf(pool, "http://127.0.0.1:%d",
                                          proxy_port);
     pv_client_conf_t conf;
@@ -147,4 +126,91 @@ TEST(client_uses_configured_proxy)
     look_up(pool, 1, 0, "127.0.0.1,localhost,*", &api, &proxy);
     CHECK_INT_EQ(api, 0);
     CHECK_INT_EQ(proxy, 1);
+}
+
+/* Against the project's PortOne emulator (tests/test_client_unit.py starts
+ * it, registers the payments below and names it in PV_TEST_EMULATOR);
+ * skipped without it. What a look-up does end to end over real HTTP: the
+ * token fetched once and reused, the payment read, 404, a refused key, a
+ * revoked token refreshed once (the emulator answers 401, then the retry). */
+static pv_client_t *emulator_client(apr_pool_t *pool, const char *key,
+                                    pv_client_trace_fn *trace, void *baton)
+{
+    const char *url = getenv("PV_TEST_EMULATOR");
+    pv_client_conf_t conf;
+    pv_client_t *c = NULL;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.base_url = url;
+    conf.key = key;
+    conf.secret = getenv("PV_TEST_EMULATOR_SECRET");
+    conf.timeout = apr_time_from_sec(5);
+    conf.connect_timeout = apr_time_from_sec(2);
+    conf.max_idle = 2;
+    CHECK_INT_EQ(pv_client_global_init(pool), APR_SUCCESS);
+    CHECK_INT_EQ(pv_client_create(pool, &conf, trace, baton, &c), APR_SUCCESS);
+    return c;
+}
+
+static void count_calls(void *baton, const char *method, const char *path,
+                        long status, apr_interval_time_t took, pv_err err,
+                        const char *error)
+{
+    int *calls = baton;
+
+    (void)method;
+    (void)took;
+    (void)err;
+    (void)error;
+    calls[!strcmp(path, "/users/getToken") ? 0 : 1]++;
+    if (status == 401)
+        calls[2]++;
+}
+
+TEST(client_against_the_emulator)
+{
+    int calls[3] = {0, 0, 0};
+    pv_client_t *c;
+    pv_payment_t pay;
+    const char *why = NULL;
+
+    if (!getenv("PV_TEST_EMULATOR") || !getenv("PV_TEST_EMULATOR_SECRET")) {
+        check_skip("no PV_TEST_EMULATOR (tests/test_client_unit.py runs it)");
+        return;
+    }
+    c = emulator_client(pool, "imp_apikey", count_calls, calls);
+    if (!c)
+        return;
+    CHECK_INT_EQ(pv_client_get_payment(c, pool, "imp_cu_paid", &pay, &why), PV_OK);
+    CHECK_STR_EQ(pay.imp_uid, "imp_cu_paid");
+    CHECK_STR_EQ(pay.merchant_uid, "order_cu");
+    CHECK_STR_EQ(pay.amount, "12000");
+    CHECK_INT_EQ(pay.status, PV_STATUS_PAID);
+    /* the token is reused: one getToken for two look-ups */
+    CHECK_INT_EQ(pv_client_get_payment(c, pool, "imp_cu_paid", &pay, &why), PV_OK);
+    CHECK_INT_EQ(calls[0], 1);
+    CHECK_INT_EQ(calls[1], 2);
+    CHECK_INT_EQ(pv_client_get_payment(c, pool, "imp_cu_none", &pay, &why),
+                 PV_E_PAYMENT_NOT_FOUND);
+    /* an imp_uid with characters that must not leave their path segment */
+    CHECK_INT_EQ(pv_client_get_payment(c, pool, "imp_cu/../x?y#z", &pay, &why),
+                 PV_E_PAYMENT_NOT_FOUND);
+}
+
+TEST(client_against_the_emulator_refused_key)
+{
+    pv_client_t *c;
+    pv_payment_t pay;
+    const char *why = NULL;
+
+    if (!getenv("PV_TEST_EMULATOR") || !getenv("PV_TEST_EMULATOR_SECRET")) {
+        check_skip("no PV_TEST_EMULATOR (tests/test_client_unit.py runs it)");
+        return;
+    }
+    c = emulator_client(pool, "imp_not_this_key", NULL, NULL);
+    if (!c)
+        return;
+    CHECK_INT_EQ(pv_client_get_payment(c, pool, "imp_cu_paid", &pay, &why),
+                 PV_E_UPSTREAM_AUTH_FAILED);
+    CHECK(why && !strstr(why, getenv("PV_TEST_EMULATOR_SECRET")));
 }

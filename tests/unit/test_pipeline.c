@@ -157,27 +157,6 @@ TEST(pipeline_without_a_connection_is_database_unavailable)
     CHECK(v.why != NULL && *v.why);
 }
 
-/* A loopback socket that accepts connections and never answers; its port. */
-static int silent_api(int *port)
-{
-    struct sockaddr_in a;
-    socklen_t alen = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 8)
-        || getsockname(fd, (struct sockaddr *)&a, &alen)) {
-        close(fd);
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
 {
     pv_pipeline_conf_t conf = {NULL, 0};
@@ -188,7 +167,7 @@ TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
     pv_scope_t scope = {NULL, NULL, "k"};
     pv_verdict_t v;
     fake_t f;
-    int port = 0, fd = silent_api(&port);
+    int port = 0, fd = check_listen_loopback(&port, 0);
 
     CHECK(fd >= 0);
     if (fd < 0)
