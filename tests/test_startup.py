@@ -159,10 +159,11 @@ def assert_checked_on_unreachable(make_httpd, database, extra):
     a missing SQLite file stops httpd, naming it; a server that is down is
     a warning."""
     if database.driver == "sqlite3":
-        rc, out = make_httpd(extra=extra, expect_fail=True)
+        rc, out = make_httpd(extra=extra, expect_fail=True,
+                             expect_log=r"PV002 DBDParams /nonexistent-dir/shop.db")
         assert rc != 0 and "PV002" in out and "/nonexistent-dir/shop.db" in out, out
         return None
-    httpd = make_httpd(extra=extra)
+    httpd = make_httpd(extra=extra, expect_log=r"PV003 cannot reach the database")
     assert "PV003" in httpd.read_error_log()
     return httpd
 
