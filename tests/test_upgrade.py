@@ -13,10 +13,12 @@ starts and verifies.
 The scripts run as an admin runs them: SQLite's whole (the sqlite3 shell),
 PostgreSQL's whole (psql -f), MySQL's statement by statement (the mysql
 client)."""
+import contextlib
 import hashlib
 import os
 import re
 import sqlite3
+import types
 
 from harness import ORDER_QUERY, ORDER_SCHEMA_SQLITE, ROOT, Httpd, SqliteDB, _chown_tree, \
     make_tempdir
@@ -85,6 +87,29 @@ def made_with(database, commit):
     return database
 
 
+@contextlib.contextmanager
+def upgrade_case(database, emulator, commit):
+    """A database made with the schema of |commit| (made_with), and the
+    httpds started on it (case.start()); afterwards they are stopped and
+    the servers' tables are as conf/schema-<driver>.sql makes them."""
+    emulator.reset()
+    case = types.SimpleNamespace(db=made_with(database, commit), started=[])
+
+    def start():
+        h = Httpd(make_tempdir("pv-httpd-"), case.db, emulator.url)
+        h.extra = "LogLevel portone_verify:debug"
+        case.started.append(h)
+        h.start()
+        return h
+    case.start = start
+    try:
+        yield case
+    finally:
+        for h in case.started:
+            h.stop()
+        restore(database)
+
+
 def restore(database):
     """The servers' module tables as conf/schema-<driver>.sql makes them."""
     if database.driver == "sqlite3":
@@ -106,13 +131,6 @@ def old_rows(db):
                "VALUES ('imp_old', 'o_old', 'paid')")
 
 
-def start(db, emulator):
-    h = Httpd(make_tempdir("pv-httpd-"), db, emulator.url)
-    h.extra = "LogLevel portone_verify:debug"
-    h.start()
-    return h
-
-
 def verifies_as_before(h, db, emulator):
     """The old payment is answered from its record, a later failed attempt
     of its order leaves the order paid, a new order verifies."""
@@ -130,13 +148,11 @@ def verifies_as_before(h, db, emulator):
 
 
 def test_upgrade_from_0f0e19b_keeps_rows_and_the_module_runs(database, emulator):
-    emulator.reset()
-    db = made_with(database, "0f0e19b")
-    h = None
-    try:
+    with upgrade_case(database, emulator, "0f0e19b") as case:
+        db = case.db
         old_rows(db)
         upgrade_twice(db)
-        h = start(db, emulator)
+        h = case.start()
         # the backfill the script describes, with the key httpd logged
         key = re.search(r"PV015 PortOneOrderQuery .* order_key ([0-9a-f]{40})",
                         h.read_error_log()).group(1)
@@ -153,17 +169,11 @@ def test_upgrade_from_0f0e19b_keeps_rows_and_the_module_runs(database, emulator)
             [{"api": "v1", "imp_uid": "imp_new", "outcome": "paid"},
              {"api": "v1", "imp_uid": "imp_old", "outcome": "paid"},
              {"api": "v1", "imp_uid": "imp_old2", "outcome": "failed"}]
-    finally:
-        if h:
-            h.stop()
-        restore(database)
 
 
 def test_upgrade_from_ea51cfe_keeps_rows_and_the_module_runs(database, emulator):
-    emulator.reset()
-    db = made_with(database, "ea51cfe")
-    h = None
-    try:
+    with upgrade_case(database, emulator, "ea51cfe") as case:
+        db = case.db
         old_rows(db)
         # a virtual account issued for another order, and events whose ids
         # have a gap (a deleted one); the orders as the module keeps them
@@ -195,7 +205,7 @@ def test_upgrade_from_ea51cfe_keeps_rows_and_the_module_runs(database, emulator)
                         "FROM portone_orders ORDER BY merchant_uid") == orders
         assert db.query("SELECT DISTINCT paid_api FROM portone_orders") == [{"paid_api": "v1"}]
 
-        h = start(db, emulator)
+        h = case.start()
         verifies_as_before(h, db, emulator)
         # new event ids follow the highest ever given
         assert db.query("SELECT MIN(id) AS n FROM portone_events WHERE imp_uid IN "
@@ -227,7 +237,3 @@ def test_upgrade_from_ea51cfe_keeps_rows_and_the_module_runs(database, emulator)
         assert (status, body["status"]) == (200, "success"), body
         assert db.query("SELECT outcome FROM portone_payments WHERE api = 'v1' "
                         "AND imp_uid = 'imp_old'") == [{"outcome": "paid"}]
-    finally:
-        if h:
-            h.stop()
-        restore(database)
