@@ -29,6 +29,7 @@ PV_CORE_SRCS = \
 
 PV_STORE_SRCS = \
     src/store/pv_store.c \
+    src/store/pv_store_sql.c \
     src/store/pv_store_dbd.c \
     src/store/pv_store_pgsql.c \
     src/store/pv_store_sqlite.c

@@ -2,39 +2,46 @@
 -- (MySQL 5.7+ or MariaDB 10.3+, InnoDB).
 --   mysql shop < schema-mysql.sql
 
--- One row per PortOne payment (imp_uid), following PortOne's latest answer.
+-- One row per PortOne payment, named by (api, imp_uid): api is 'v1' for a
+-- payment of PortOne's V1 API (imp_uid is its imp_uid) and 'v2' for one of
+-- the V2 API (imp_uid and merchant_uid hold its paymentId). A V1 and a V2
+-- payment with the same id text are two rows. The row follows PortOne's
+-- latest answer.
 -- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled,
 -- cancelled and forgery are final, failed only becomes paid (a late
 -- approval), paid never becomes forgery.
 CREATE TABLE IF NOT EXISTS portone_payments (
-    imp_uid       VARCHAR(32) NOT NULL PRIMARY KEY,
-    merchant_uid  VARCHAR(40) NOT NULL,
-    status        VARCHAR(20) NOT NULL,   -- PortOne's: ready, paid, cancelled, failed
+    api           VARCHAR(8) NOT NULL DEFAULT 'v1',  -- v1 or v2
+    imp_uid       VARCHAR(128) NOT NULL,  -- V2: the paymentId
+    merchant_uid  VARCHAR(128) NOT NULL,  -- V2: the paymentId
+    status        VARCHAR(32) NOT NULL,   -- PortOne's: paid, VIRTUAL_ACCOUNT_ISSUED, ...
     outcome       VARCHAR(20) NOT NULL,   -- pending, vbank_issued, paid, cancelled, failed, forgery
     amount        DECIMAL(20,4),
     cancel_amount DECIMAL(20,4) NOT NULL DEFAULT 0,
     currency      VARCHAR(8),
-    pay_method    VARCHAR(20),
+    pay_method    VARCHAR(64),
     paid_at       BIGINT,                 -- UNIX seconds, 0 when not paid
-    vbank_num     VARCHAR(64),
-    vbank_name    VARCHAR(64),
+    vbank_num     VARCHAR(128),
+    vbank_name    VARCHAR(128),
     vbank_date    BIGINT,                 -- UNIX seconds, deposit deadline
     response      MEDIUMTEXT NOT NULL,    -- PortOne's whole "response" object, JSON
     updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (api, imp_uid),
     KEY portone_payments_merchant_uid (merchant_uid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- The outbox: one row per (imp_uid, outcome), written in the same
+-- The outbox: one row per (api, imp_uid, outcome), written in the same
 -- transaction as the payment. A mailer or SMS sender reads the rows whose
 -- processed_at is NULL and sets it when it has sent its message.
 CREATE TABLE IF NOT EXISTS portone_events (
     id            BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    imp_uid       VARCHAR(32) NOT NULL,
-    merchant_uid  VARCHAR(40) NOT NULL,
+    api           VARCHAR(8) NOT NULL DEFAULT 'v1',
+    imp_uid       VARCHAR(128) NOT NULL,
+    merchant_uid  VARCHAR(128) NOT NULL,
     outcome       VARCHAR(20) NOT NULL,   -- vbank_issued, paid, cancelled, failed, forgery
     created_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     processed_at  TIMESTAMP NULL DEFAULT NULL,
-    UNIQUE KEY portone_events_once (imp_uid, outcome),
+    UNIQUE KEY portone_events_once (api, imp_uid, outcome),
     KEY portone_events_unprocessed (processed_at, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -43,12 +50,15 @@ CREATE TABLE IF NOT EXISTS portone_events (
 -- are decided one after the other, and which payment paid the order. An
 -- order is named by its merchant_uid (V2: paymentId) and by the scope's
 -- PortOneOrderQuery (order_key, its SHA-1): two shops sharing one database
--- never share an order. A payment that is not paid never moves an order
--- that paid_imp_uid says another payment has paid.
+-- never share an order. The same SQL serves V1 and V2 payments: the same
+-- order id is the same order, whichever API its payments came through. A
+-- payment that is not paid never moves an order that (paid_api,
+-- paid_imp_uid) says another payment has paid.
 CREATE TABLE IF NOT EXISTS portone_orders (
     order_key     VARCHAR(40) NOT NULL,
     merchant_uid  VARCHAR(128) NOT NULL,
     paid_imp_uid  VARCHAR(128) NULL DEFAULT NULL, -- NULL while no payment has paid it
+    paid_api      VARCHAR(8) NOT NULL DEFAULT 'v1',  -- the api of paid_imp_uid
     updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (order_key, merchant_uid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

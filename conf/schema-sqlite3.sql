@@ -7,14 +7,19 @@
 -- writer's lock. The mode is stored in the file, so it is set once here.
 PRAGMA journal_mode = WAL;
 
--- One row per PortOne payment (imp_uid), following PortOne's latest answer.
+-- One row per PortOne payment, named by (api, imp_uid): api is 'v1' for a
+-- payment of PortOne's V1 API (imp_uid is its imp_uid) and 'v2' for one of
+-- the V2 API (imp_uid and merchant_uid hold its paymentId). A V1 and a V2
+-- payment with the same id text are two rows. The row follows PortOne's
+-- latest answer.
 -- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled,
 -- cancelled and forgery are final, failed only becomes paid (a late
 -- approval), paid never becomes forgery.
 CREATE TABLE IF NOT EXISTS portone_payments (
-    imp_uid       TEXT PRIMARY KEY,
-    merchant_uid  TEXT NOT NULL,
-    status        TEXT NOT NULL,      -- PortOne's: ready, paid, cancelled, failed
+    api           TEXT NOT NULL DEFAULT 'v1',  -- v1 or v2
+    imp_uid       TEXT NOT NULL,      -- V2: the paymentId
+    merchant_uid  TEXT NOT NULL,      -- V2: the paymentId
+    status        TEXT NOT NULL,      -- PortOne's: paid, VIRTUAL_ACCOUNT_ISSUED, ...
     outcome       TEXT NOT NULL,      -- pending, vbank_issued, paid, cancelled, failed, forgery
     amount        NUMERIC,
     cancel_amount NUMERIC NOT NULL DEFAULT 0,
@@ -25,22 +30,24 @@ CREATE TABLE IF NOT EXISTS portone_payments (
     vbank_name    TEXT,
     vbank_date    INTEGER,            -- UNIX seconds, deposit deadline
     response      TEXT NOT NULL,      -- PortOne's whole "response" object, JSON
-    updated_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+    updated_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (api, imp_uid)
 );
 CREATE INDEX IF NOT EXISTS portone_payments_merchant_uid
     ON portone_payments (merchant_uid);
 
--- The outbox: one row per (imp_uid, outcome), written in the same
+-- The outbox: one row per (api, imp_uid, outcome), written in the same
 -- transaction as the payment. A mailer or SMS sender reads the rows whose
 -- processed_at is NULL and sets it when it has sent its message.
 CREATE TABLE IF NOT EXISTS portone_events (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    api           TEXT NOT NULL DEFAULT 'v1',
     imp_uid       TEXT NOT NULL,
     merchant_uid  TEXT NOT NULL,
     outcome       TEXT NOT NULL,      -- vbank_issued, paid, cancelled, failed, forgery
     created_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     processed_at  TEXT,
-    UNIQUE (imp_uid, outcome)
+    UNIQUE (api, imp_uid, outcome)
 );
 CREATE INDEX IF NOT EXISTS portone_events_unprocessed
     ON portone_events (processed_at, id);
@@ -50,12 +57,15 @@ CREATE INDEX IF NOT EXISTS portone_events_unprocessed
 -- are decided one after the other, and which payment paid the order. An
 -- order is named by its merchant_uid (V2: paymentId) and by the scope's
 -- PortOneOrderQuery (order_key, its SHA-1): two shops sharing one database
--- never share an order. A payment that is not paid never moves an order
--- that paid_imp_uid says another payment has paid.
+-- never share an order. The same SQL serves V1 and V2 payments: the same
+-- order id is the same order, whichever API its payments came through. A
+-- payment that is not paid never moves an order that (paid_api,
+-- paid_imp_uid) says another payment has paid.
 CREATE TABLE IF NOT EXISTS portone_orders (
     order_key     TEXT NOT NULL,
     merchant_uid  TEXT NOT NULL,
     paid_imp_uid  TEXT,               -- NULL while no payment has paid it
+    paid_api      TEXT NOT NULL DEFAULT 'v1',  -- the api of paid_imp_uid
     updated_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (order_key, merchant_uid)
 );

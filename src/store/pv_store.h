@@ -95,10 +95,11 @@ const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
 void pv_store_attach(pv_db_t *db);
 
 /* The values every statement can ask for, from the payment and outcome;
- * |order_key| is the scope's. */
+ * |order_key| is the scope's; |api| the API the payment was looked up with,
+ * "v1" or "v2" (:api; NULL is "v1"). */
 void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
-                     const char *order_key, const char **values,
-                     apr_pool_t *pool);
+                     const char *order_key, const char *api,
+                     const char **values, apr_pool_t *pool);
 
 /* Loads the order with the scope's PortOneOrderQuery, and the payment's
  * record as it is now (|prior|, for answering a verification that changes

@@ -422,6 +422,15 @@ const char **verification(env_t *e, apr_pool_t *pool, const pv_scope_t *scope,
                           const char *imp_uid, const char *merchant_uid,
                           pv_outcome outcome, const char *cancel_amount)
 {
+    return verification_api(e, pool, scope, NULL, imp_uid, merchant_uid,
+                            outcome, cancel_amount);
+}
+
+const char **verification_api(env_t *e, apr_pool_t *pool,
+                              const pv_scope_t *scope, const char *api,
+                              const char *imp_uid, const char *merchant_uid,
+                              pv_outcome outcome, const char *cancel_amount)
+{
     const char **values = apr_pcalloc(pool, sizeof(*values) * PV_P_COUNT);
     int vbank = outcome == PV_OUT_VBANK_ISSUED || outcome == PV_OUT_PENDING;
     pv_payment_t pay;
@@ -448,7 +457,7 @@ const char **verification(env_t *e, apr_pool_t *pool, const pv_scope_t *scope,
     }
     pay.response_json = apr_psprintf(pool, "{\"imp_uid\":\"%s\",\"status\":"
                                      "\"%s\"}", imp_uid, pay.status_text);
-    pv_store_values(&pay, outcome, scope->order_key, values, pool);
+    pv_store_values(&pay, outcome, scope->order_key, api, values, pool);
     return values;
 }
 
@@ -457,8 +466,19 @@ pv_err record(env_t *e, conn_t *c, apr_pool_t *pool, const pv_scope_t *scope,
               pv_outcome outcome, const char *cancel_amount, int forced,
               pv_result_t *res, const char **why)
 {
-    const char **values = verification(e, pool, scope, imp_uid, merchant_uid,
-                                       outcome, cancel_amount);
+    return record_api(e, c, pool, scope, NULL, imp_uid, merchant_uid, outcome,
+                      cancel_amount, forced, res, why);
+}
+
+pv_err record_api(env_t *e, conn_t *c, apr_pool_t *pool,
+                  const pv_scope_t *scope, const char *api,
+                  const char *imp_uid, const char *merchant_uid,
+                  pv_outcome outcome, const char *cancel_amount, int forced,
+                  pv_result_t *res, const char **why)
+{
+    const char **values = verification_api(e, pool, scope, api, imp_uid,
+                                           merchant_uid, outcome,
+                                           cancel_amount);
     pv_order_t order;
     pv_record_t prior;
     int found = 0;

@@ -125,6 +125,11 @@ void add_order(env_t *e, conn_t *c, const char *order_no, const char *price,
 const char **verification(env_t *e, apr_pool_t *pool, const pv_scope_t *scope,
                           const char *imp_uid, const char *merchant_uid,
                           pv_outcome outcome, const char *cancel_amount);
+/* The same for a payment of API |api| ("v1", "v2"; NULL: "v1"). */
+const char **verification_api(env_t *e, apr_pool_t *pool,
+                              const pv_scope_t *scope, const char *api,
+                              const char *imp_uid, const char *merchant_uid,
+                              pv_outcome outcome, const char *cancel_amount);
 
 /* Records it as the glue does: pv_store_load_order, then pv_store_record
  * with what it read as |prior|, or with no prior (|forced|: the decision is
@@ -133,6 +138,12 @@ pv_err record(env_t *e, conn_t *c, apr_pool_t *pool, const pv_scope_t *scope,
               const char *imp_uid, const char *merchant_uid,
               pv_outcome outcome, const char *cancel_amount, int forced,
               pv_result_t *res, const char **why);
+/* The same for a payment of API |api| ("v1", "v2"; NULL: "v1"). */
+pv_err record_api(env_t *e, conn_t *c, apr_pool_t *pool,
+                  const pv_scope_t *scope, const char *api,
+                  const char *imp_uid, const char *merchant_uid,
+                  pv_outcome outcome, const char *cancel_amount, int forced,
+                  pv_result_t *res, const char **why);
 
 /* PostgreSQL: traces the messages |c| sends (NULL on other databases);
  * the number of round trips since, each ending at a Sync message. */

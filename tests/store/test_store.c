@@ -358,6 +358,73 @@ STORE_TEST(store_order_level_rule)
                       "WHERE order_key = 'plain-key'"), "o1");
 }
 
+#define REC_API(api, imp, order, outcome, cancel, forced)                   \
+    record_api(e, c, pool, &e->scope, api, imp, order, outcome, cancel,     \
+               forced, &res, &why)
+
+static long rows_of(env_t *e, conn_t *c, apr_pool_t *pool, const char *table,
+                    const char *api, const char *imp_uid)
+{
+    return sql_int(e, c, pool, "SELECT COUNT(*) FROM %s WHERE api = '%s' AND "
+                   "imp_uid = '%s'", table, api, imp_uid);
+}
+
+/* A V1 and a V2 payment with the same id text are two payments (api tells
+ * them apart): two rows, two events. For the order-level rule they are two
+ * payments of one order (same merchant_uid and scope), and two payers. */
+STORE_TEST(store_v1_and_v2_payments)
+{
+    OPEN_CONN(c);
+    add_order(e, c, "o1", "10000", "KRW");
+    DB_RESULT(REC_API("v1", "pay_1", "o1", PV_OUT_PAID, "0", 0),
+              PV_ACT_INSERT, 1, 0, PV_OUT_PAID);
+    /* the V2 payment is not the V1 one: a row and an event of its own, and
+     * not paid, it leaves the order the V1 payment paid as it is */
+    DB_RESULT(REC_API("v2", "pay_1", "o1", PV_OUT_FAILED, "0", 0),
+              PV_ACT_INSERT, 0, 1, PV_OUT_FAILED);
+    for (forced = 0; forced < 2; forced++)
+        DB_RESULT(REC_API("v2", "pay_1", "o1", PV_OUT_FAILED, "0", forced),
+                  PV_ACT_NONE, 0, 0, PV_OUT_FAILED);
+    DB_INT_EQ(sql_int(e, c, pool, "SELECT COUNT(*) FROM portone_payments "
+                      "WHERE imp_uid = 'pay_1'"), 2);
+    DB_INT_EQ(all_events(e, c, pool, "pay_1"), 2);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT outcome FROM portone_payments WHERE "
+                      "api = 'v1' AND imp_uid = 'pay_1'"), "paid");
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT outcome FROM portone_payments WHERE "
+                      "api = 'v2' AND imp_uid = 'pay_1'"), "failed");
+    DB_INT_EQ(rows_of(e, c, pool, "portone_events", "v1", "pay_1"), 1);
+    DB_INT_EQ(rows_of(e, c, pool, "portone_events", "v2", "pay_1"), 1);
+    DB_INT_EQ(events(e, c, pool, "pay_1", "paid"), 1);
+    DB_INT_EQ(events(e, c, pool, "pay_1", "failed"), 1);
+    DB_STR_EQ(state(e, c, pool, "o1"), "paid");
+    DB_INT_EQ(updates(e, c, pool, "o1"), 1);
+    DB_STR_EQ(payer(e, c, pool, "o1"), "pay_1");
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT paid_api FROM portone_orders WHERE "
+                      "order_key = 'shop-key' AND merchant_uid = 'o1'"), "v1");
+    DB_INT_EQ(sql_int(e, c, pool, "SELECT COUNT(*) FROM portone_orders"), 1);
+    /* the V1 payer cancelled: the order follows it; the V2 record stays */
+    DB_RESULT(REC_API("v1", "pay_1", "o1", PV_OUT_CANCELLED, "10000", 0),
+              PV_ACT_ADVANCE, 1, 0, PV_OUT_CANCELLED);
+    DB_STR_EQ(state(e, c, pool, "o1"), "cancelled");
+    DB_STR_EQ(payer(e, c, pool, "o1"), NULL);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT outcome FROM portone_payments WHERE "
+                      "api = 'v2' AND imp_uid = 'pay_1'"), "failed");
+
+    /* the other way round: paid through V2, a V1 payment with the same id
+     * text that fails later leaves the order paid; V1 (NULL) is "v1" */
+    add_order(e, c, "o2", "10000", "KRW");
+    DB_RESULT(REC_API("v2", "pay_2", "o2", PV_OUT_PAID, "0", 0),
+              PV_ACT_INSERT, 1, 0, PV_OUT_PAID);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT paid_api FROM portone_orders WHERE "
+                      "order_key = 'shop-key' AND merchant_uid = 'o2'"), "v2");
+    DB_RESULT(REC_API(NULL, "pay_2", "o2", PV_OUT_FAILED, "0", 1),
+              PV_ACT_INSERT, 0, 1, PV_OUT_FAILED);
+    DB_INT_EQ(rows_of(e, c, pool, "portone_payments", "v1", "pay_2"), 1);
+    DB_STR_EQ(state(e, c, pool, "o2"), "paid");
+    DB_INT_EQ(updates(e, c, pool, "o2"), 1);
+    DB_STR_EQ(payer(e, c, pool, "o2"), "pay_2");
+}
+
 /* After a failure: the connection is checked and the statements prepared
  * again where they were lost (PostgreSQL, after a reconnection; apr_dbd's
  * where a label is missing); SQLite prepares its own. */
@@ -408,7 +475,9 @@ TEST(store_init_dialects)
     CHECK_STR_EQ(store.stmt[PV_STMT_INSERT].label, "p_insert");
     CHECK_STR_EQ(store.stmt[PV_STMT_ORDER_UNPAID].label, "p_order_unpaid");
     CHECK_STR_HAS(store.stmt[PV_STMT_EVENT].sql.sql,
-                  "ON CONFLICT (imp_uid, outcome) DO NOTHING");
+                  "ON CONFLICT (api, imp_uid, outcome) DO NOTHING");
+    CHECK_STR_HAS(store.stmt[PV_STMT_UPDATE].sql.sql,
+                  "WHERE api = %s AND imp_uid = %s");
     CHECK(strstr(store.stmt[PV_STMT_CURRENT_LOCKED].sql.sql, "FOR UPDATE")
           == NULL);
     CHECK(pv_store_init(pool, &store, "pgsql", "p_") == NULL);

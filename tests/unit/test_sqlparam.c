@@ -47,7 +47,7 @@ TEST(sql_param_names)
     static const char *const names[] = {
         "merchant_uid", "imp_uid", "outcome", "status", "amount", "currency",
         "pay_method", "paid_at", "vbank_num", "vbank_name", "vbank_date",
-        "cancel_amount", "response", "outcome_rank", "order_key",
+        "cancel_amount", "response", "outcome_rank", "order_key", "api",
     };
     size_t i;
 
@@ -198,7 +198,7 @@ TEST(sql_rewrite_unknown_parameter)
 TEST(sql_rewrite_internal_only_names)
 {
     static const char *const internal_names[] = {
-        "cancel_amount", "response", "outcome_rank",
+        "cancel_amount", "response", "outcome_rank", "order_key", "api",
     };
     size_t i;
 
