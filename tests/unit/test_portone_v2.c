@@ -4,7 +4,7 @@
 #include "check.h"
 
 #include <apr_strings.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <json-c/json.h>
 
 #include "pv_decide.h"
@@ -27,36 +27,34 @@ static const char paid_body[] =
     "\"paidAt\":\"2024-04-25T10:00:00.290Z\",\"disputes\":[],"
     "\"customData\":\"{\\\"item\\\":\\\"a\\\"}\"}";
 
-/* paid_body with each (dotted path, JSON text) pair applied, up to a NULL
- * path; a NULL text removes the member. */
-static const char *body(apr_pool_t *pool, ...)
+/* paid_body with each (dotted path, JSON text) pair of |kv| applied, up to
+ * a NULL path; a NULL text removes the member. */
+static const char *body(apr_pool_t *pool, const char *const *kv)
 {
     struct json_object *root = json_tokener_parse(paid_body);
-    const char *path, *out;
-    va_list ap;
+    const char *out;
 
-    va_start(ap, pool);
-    while ((path = va_arg(ap, const char *))) {
-        const char *value = va_arg(ap, const char *);
+    for (; kv[0]; kv += 2) {
         struct json_object *obj = root;
-        char *p = apr_pstrdup(pool, path), *dot;
+        char *p = apr_pstrdup(pool, kv[0]), *dot;
 
         while ((dot = strchr(p, '.'))) {
             *dot = '\0';
             json_object_object_get_ex(obj, p, &obj);
             p = dot + 1;
         }
-        if (value)
-            json_object_object_add(obj, p, json_tokener_parse(value));
+        if (kv[1])
+            json_object_object_add(obj, p, json_tokener_parse(kv[1]));
         else
             json_object_object_del(obj, p);
     }
-    va_end(ap);
     out = apr_pstrdup(pool, json_object_to_json_string_ext(
                                 root, JSON_C_TO_STRING_PLAIN));
     json_object_put(root);
     return out;
 }
+
+#define BODY(...) body(pool, (const char *const[]){__VA_ARGS__, NULL})
 
 static pv_err parse(apr_pool_t *pool, long status, const char *b,
                     const char *store, pv_payment_t *p, const char **why)
@@ -83,8 +81,6 @@ static void refused(apr_pool_t *pool, long status, const char *b,
 
 #define REFUSED(b, has) \
     refused(pool, 200, b, PV_E_UPSTREAM_ERROR, has, __FILE__, __LINE__)
-#define ERROR_ANSWER(status, b, want, has) \
-    refused(pool, status, b, want, has, __FILE__, __LINE__)
 
 /* |b| parses; the payment (zeroed when not). */
 static pv_payment_t parsed(apr_pool_t *pool, const char *b, const char *store,
@@ -103,6 +99,54 @@ static pv_payment_t parsed(apr_pool_t *pool, const char *b, const char *store,
 }
 
 #define PARSED(b) parsed(pool, b, NULL, __FILE__, __LINE__)
+
+/* What paid_body reads as (response_json aside). */
+static const pv_payment_t paid = {
+    .imp_uid = "pay-1", .merchant_uid = "pay-1", .status_text = "PAID",
+    .status = PV_STATUS_PAID, .amount = "1000", .cancel_amount = "0",
+    .currency = "KRW", .pay_method = "PaymentMethodCard",
+    .paid_at = "1714039200", .api = PV_API_V2, .store_id = "store-a",
+    .channel_type = "LIVE",
+};
+
+/* |got| is |want|, response_json aside: each text (NULL only equal to
+ * NULL) and number. */
+static void same(const pv_payment_t *got, const pv_payment_t *want,
+                 const char *file, int line)
+{
+#define TEXT(m) {#m, offsetof(pv_payment_t, m)}
+    static const struct {
+        const char *name;
+        size_t offset;
+    } texts[] = {
+        TEXT(imp_uid), TEXT(merchant_uid), TEXT(status_text), TEXT(amount),
+        TEXT(cancel_amount), TEXT(currency), TEXT(pay_method), TEXT(paid_at),
+        TEXT(vbank_num), TEXT(vbank_name), TEXT(vbank_date), TEXT(store_id),
+        TEXT(channel_type),
+    };
+#undef TEXT
+    size_t i;
+
+    for (i = 0; i < CHECK_COUNT(texts); i++) {
+        const char *g = *(const char *const *)((const char *)got
+                                               + texts[i].offset);
+        const char *w = *(const char *const *)((const char *)want
+                                               + texts[i].offset);
+
+        check_report(g && w ? !strcmp(g, w) : g == w, file, line,
+                     "%s: \"%s\", want \"%s\"", texts[i].name,
+                     g ? g : "(null)", w ? w : "(null)");
+    }
+    check_report(got->status == want->status && got->api == want->api
+                 && got->sandbox == want->sandbox
+                 && got->store_mismatch == want->store_mismatch, file, line,
+                 "status %d api %d sandbox %d store_mismatch %d, want %d %d "
+                 "%d %d", (int)got->status, (int)got->api, got->sandbox,
+                 got->store_mismatch, (int)want->status, (int)want->api,
+                 want->sandbox, want->store_mismatch);
+}
+
+#define SAME(got, want) same(got, want, __FILE__, __LINE__)
 
 static const pv_order_t order_1000 = {"1000.00", "KRW"};
 
@@ -124,21 +168,7 @@ TEST(portone_v2_paid)
     pv_payment_t p = PARSED(paid_body);
     struct json_object *again;
 
-    CHECK_INT_EQ(p.api, PV_API_V2);
-    CHECK_STR_EQ(p.imp_uid, "pay-1");
-    CHECK_STR_EQ(p.merchant_uid, "pay-1");
-    CHECK_STR_EQ(p.status_text, "PAID");
-    CHECK_INT_EQ(p.status, PV_STATUS_PAID);
-    CHECK_STR_EQ(p.amount, "1000");
-    CHECK_STR_EQ(p.cancel_amount, "0");
-    CHECK_STR_EQ(p.currency, "KRW");
-    CHECK_STR_EQ(p.store_id, "store-a");
-    CHECK_STR_EQ(p.channel_type, "LIVE");
-    CHECK_INT_EQ(p.sandbox, 0);
-    CHECK_INT_EQ(p.store_mismatch, 0);
-    CHECK_STR_EQ(p.pay_method, "PaymentMethodCard");
-    CHECK_STR_EQ(p.paid_at, "1714039200");
-    CHECK(!p.vbank_num && !p.vbank_name && !p.vbank_date);
+    SAME(&p, &paid);
     /* the whole payment object, as JSON again */
     again = json_tokener_parse(p.response_json);
     CHECK(again && json_object_is_type(again, json_type_object)
@@ -149,7 +179,7 @@ TEST(portone_v2_paid)
     /* the id may be any text: compared exactly */
     {
         static const char id[] = "주문/1?a#b %2F";
-        const char *b = body(pool, "id", "\"주문/1?a#b %2F\"", NULL), *why;
+        const char *b = BODY("id", "\"주문/1?a#b %2F\""), *why;
 
         CHECK_INT_EQ(pv_portone_v2_parse_payment(pool, 200, b, strlen(b), id,
                                                  NULL, &p, &why), PV_OK);
@@ -176,7 +206,7 @@ TEST(portone_v2_statuses)
 
     for (i = 0; i < CHECK_COUNT(cases); i++) {
         const char *s = apr_psprintf(pool, "\"%s\"", cases[i].status);
-        pv_payment_t p = PARSED(body(pool, "status", s, NULL));
+        pv_payment_t p = PARSED(BODY("status", s));
 
         CHECK_STR_EQ(p.status_text, cases[i].status);
         CHECK_INT_EQ(p.status, cases[i].want);
@@ -184,8 +214,8 @@ TEST(portone_v2_statuses)
     }
     /* a partial cancellation: paid, cancel_amount = amount.cancelled */
     {
-        pv_payment_t p = PARSED(body(pool, "status", "\"PARTIAL_CANCELLED\"",
-                                     "amount.cancelled", "400", NULL));
+        pv_payment_t p = PARSED(BODY("status", "\"PARTIAL_CANCELLED\"",
+                                     "amount.cancelled", "400"));
 
         CHECK_STR_EQ(p.amount, "1000");
         CHECK_STR_EQ(p.cancel_amount, "400");
@@ -195,16 +225,16 @@ TEST(portone_v2_statuses)
 
 TEST(portone_v2_unknown_status)
 {
-    REFUSED(body(pool, "status", "\"REFUNDED\"", NULL),
+    REFUSED(BODY("status", "\"REFUNDED\""),
             "unknown status \"REFUNDED\"");
-    REFUSED(body(pool, "status", "\"paid\"", NULL), "unknown status");
-    REFUSED(body(pool, "status", "\"\"", NULL), "unknown status");
+    REFUSED(BODY("status", "\"paid\""), "unknown status");
+    REFUSED(BODY("status", "\"\""), "unknown status");
     /* the status decides first: nothing else is read */
-    REFUSED(body(pool, "status", "\"NEW\"", "amount", NULL, NULL),
+    REFUSED(BODY("status", "\"NEW\"", "amount", NULL),
             "unknown status");
-    REFUSED(body(pool, "status", NULL, NULL), "lacks a status");
-    REFUSED(body(pool, "status", "1", NULL), "\"status\" has the wrong type");
-    REFUSED(body(pool, "status", "null", NULL), "lacks a status");
+    REFUSED(BODY("status", NULL), "lacks a status");
+    REFUSED(BODY("status", "1"), "\"status\" has the wrong type");
+    REFUSED(BODY("status", "null"), "lacks a status");
 }
 
 TEST(portone_v2_virtual_account)
@@ -214,47 +244,49 @@ TEST(portone_v2_virtual_account)
         "\"accountNumber\":\"T0309260000001\",\"accountType\":\"NORMAL\","
         "\"remitteeName\":\"(주)포트원\",\"expiredAt\":\"2024-04-28T10:00:00+09:00\","
         "\"issuedAt\":\"2024-04-25T10:00:00.512Z\"}";
-    pv_payment_t p = PARSED(body(pool, "status", "\"VIRTUAL_ACCOUNT_ISSUED\"",
-                                 "method", vbank, "paidAt", NULL, NULL));
+    pv_payment_t p = PARSED(BODY("status", "\"VIRTUAL_ACCOUNT_ISSUED\"",
+                                 "method", vbank, "paidAt", NULL));
+    pv_payment_t want = paid;
 
-    CHECK_INT_EQ(p.status, PV_STATUS_READY);
-    CHECK_STR_EQ(p.status_text, "VIRTUAL_ACCOUNT_ISSUED");
-    CHECK_STR_EQ(p.vbank_num, "T0309260000001");
-    CHECK_STR_EQ(p.vbank_name, "KOOKMIN");
-    CHECK_STR_EQ(p.vbank_date, "1714266000");
-    CHECK_STR_EQ(p.pay_method, "PaymentMethodVirtualAccount");
-    CHECK(p.paid_at == NULL);
+    want.status = PV_STATUS_READY;
+    want.status_text = "VIRTUAL_ACCOUNT_ISSUED";
+    want.vbank_num = "T0309260000001";
+    want.vbank_name = "KOOKMIN";
+    want.vbank_date = "1714266000";
+    want.pay_method = "PaymentMethodVirtualAccount";
+    want.paid_at = NULL;
+    SAME(&p, &want);
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_VBANK_ISSUED);
     /* the deposit made: paid, the account kept */
-    p = PARSED(body(pool, "method", vbank, NULL));
+    p = PARSED(BODY("method", vbank));
     CHECK_STR_EQ(p.vbank_num, "T0309260000001");
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_PAID);
     /* READY and PAY_PENDING are pending whatever the method */
-    p = PARSED(body(pool, "status", "\"PAY_PENDING\"", "method", vbank, NULL));
+    p = PARSED(BODY("status", "\"PAY_PENDING\"", "method", vbank));
     CHECK(p.vbank_num == NULL);
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_PENDING);
     /* an issued account without its number is not documented */
-    REFUSED(body(pool, "status", "\"VIRTUAL_ACCOUNT_ISSUED\"", "method", vbank,
-                 "method.accountNumber", NULL, NULL), "virtual account number");
-    REFUSED(body(pool, "status", "\"VIRTUAL_ACCOUNT_ISSUED\"", "method", vbank,
-                 "method.accountNumber", "\"\"", NULL), "virtual account number");
-    REFUSED(body(pool, "status", "\"VIRTUAL_ACCOUNT_ISSUED\"", NULL),
+    REFUSED(BODY("status", "\"VIRTUAL_ACCOUNT_ISSUED\"", "method", vbank,
+                 "method.accountNumber", NULL), "virtual account number");
+    REFUSED(BODY("status", "\"VIRTUAL_ACCOUNT_ISSUED\"", "method", vbank,
+                 "method.accountNumber", "\"\""), "virtual account number");
+    REFUSED(BODY("status", "\"VIRTUAL_ACCOUNT_ISSUED\""),
             "virtual account number");
-    REFUSED(body(pool, "status", "\"VIRTUAL_ACCOUNT_ISSUED\"", "method", NULL,
-                 NULL), "virtual account number");
-    REFUSED(body(pool, "method", vbank, "method.accountNumber", "12", NULL),
+    REFUSED(BODY("status", "\"VIRTUAL_ACCOUNT_ISSUED\"", "method", NULL),
+            "virtual account number");
+    REFUSED(BODY("method", vbank, "method.accountNumber", "12"),
             "\"accountNumber\" has the wrong type");
-    REFUSED(body(pool, "method", vbank, "method.expiredAt", "\"tomorrow\"",
-                 NULL), "\"expiredAt\" is not an RFC 3339");
-    REFUSED(body(pool, "method", "\"card\"", NULL), "\"method\" is not an object");
-    REFUSED(body(pool, "method.type", "7", NULL), "\"type\" has the wrong type");
+    REFUSED(BODY("method", vbank, "method.expiredAt", "\"tomorrow\""),
+            "\"expiredAt\" is not an RFC 3339");
+    REFUSED(BODY("method", "\"card\""), "\"method\" is not an object");
+    REFUSED(BODY("method.type", "7"), "\"type\" has the wrong type");
 }
 
 /* channel.type: TEST is the sandbox; the channel may be absent for READY
  * and FAILED only. */
 TEST(portone_v2_channel)
 {
-    pv_payment_t p = PARSED(body(pool, "channel.type", "\"TEST\"", NULL));
+    pv_payment_t p = PARSED(BODY("channel.type", "\"TEST\""));
     const char *reason = NULL;
 
     CHECK_STR_EQ(p.channel_type, "TEST");
@@ -264,30 +296,29 @@ TEST(portone_v2_channel)
     CHECK_INT_EQ(outcome(&p, 1, &reason), PV_OUT_PAID);
     CHECK(reason == NULL);
     /* a cancelled test payment is still a forgery */
-    p = PARSED(body(pool, "channel.type", "\"TEST\"", "status", "\"CANCELLED\"",
-                    NULL));
+    p = PARSED(BODY("channel.type", "\"TEST\"", "status", "\"CANCELLED\""));
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_FORGERY);
 
-    p = PARSED(body(pool, "status", "\"READY\"", "channel", NULL, NULL));
+    p = PARSED(BODY("status", "\"READY\"", "channel", NULL));
     CHECK(p.channel_type == NULL);
     CHECK_INT_EQ(p.sandbox, 0);
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_PENDING);
-    p = PARSED(body(pool, "status", "\"FAILED\"", "channel", "null", NULL));
+    p = PARSED(BODY("status", "\"FAILED\"", "channel", "null"));
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_FAILED);
 
-    REFUSED(body(pool, "channel", NULL, NULL), "a PAID payment lacks its channel");
-    REFUSED(body(pool, "status", "\"PAY_PENDING\"", "channel", NULL, NULL),
+    REFUSED(BODY("channel", NULL), "a PAID payment lacks its channel");
+    REFUSED(BODY("status", "\"PAY_PENDING\"", "channel", NULL),
             "lacks its channel");
-    REFUSED(body(pool, "status", "\"CANCELLED\"", "channel", NULL, NULL),
+    REFUSED(BODY("status", "\"CANCELLED\"", "channel", NULL),
             "lacks its channel");
-    REFUSED(body(pool, "channel.type", NULL, NULL), "neither LIVE nor TEST");
-    REFUSED(body(pool, "channel.type", "\"live\"", NULL), "neither LIVE nor TEST");
-    REFUSED(body(pool, "channel.type", "\"SANDBOX\"", NULL),
+    REFUSED(BODY("channel.type", NULL), "neither LIVE nor TEST");
+    REFUSED(BODY("channel.type", "\"live\""), "neither LIVE nor TEST");
+    REFUSED(BODY("channel.type", "\"SANDBOX\""),
             "neither LIVE nor TEST");
-    REFUSED(body(pool, "channel.type", "true", NULL), "has the wrong type");
-    REFUSED(body(pool, "channel", "\"LIVE\"", NULL), "not an object");
+    REFUSED(BODY("channel.type", "true"), "has the wrong type");
+    REFUSED(BODY("channel", "\"LIVE\""), "not an object");
     /* a READY payment's channel, when given, is read all the same */
-    REFUSED(body(pool, "status", "\"READY\"", "channel.type", "\"X\"", NULL),
+    REFUSED(BODY("status", "\"READY\"", "channel.type", "\"X\""),
             "neither LIVE nor TEST");
 }
 
@@ -304,51 +335,50 @@ TEST(portone_v2_store)
     CHECK_INT_EQ(outcome(&p, 1, &reason), PV_OUT_FORGERY);
     CHECK_STR_HAS(reason, "storeId");
     /* none configured: not compared */
-    p = PARSED(body(pool, "storeId", "\"store-z\"", NULL));
+    p = PARSED(BODY("storeId", "\"store-z\""));
     CHECK_INT_EQ(p.store_mismatch, 0);
     CHECK_STR_EQ(p.store_id, "store-z");
-    REFUSED(body(pool, "storeId", NULL, NULL), "lacks storeId");
-    REFUSED(body(pool, "storeId", "5", NULL), "\"storeId\" has the wrong type");
-    REFUSED(body(pool, "storeId", "\"store-a\\u0000x\"", NULL),
+    REFUSED(BODY("storeId", NULL), "lacks storeId");
+    REFUSED(BODY("storeId", "5"), "\"storeId\" has the wrong type");
+    REFUSED(BODY("storeId", "\"store-a\\u0000x\""),
             "has the wrong type");
 }
 
 TEST(portone_v2_id)
 {
-    REFUSED(body(pool, "id", "\"pay-2\"", NULL), "another paymentId");
-    REFUSED(body(pool, "id", "\"pay-1 \"", NULL), "another paymentId");
-    REFUSED(body(pool, "id", "\"PAY-1\"", NULL), "another paymentId");
-    REFUSED(body(pool, "id", "\"pay-1\\u0000\"", NULL), "has the wrong type");
-    REFUSED(body(pool, "id", NULL, NULL), "lacks its id");
-    REFUSED(body(pool, "id", "1", NULL), "\"id\" has the wrong type");
+    REFUSED(BODY("id", "\"pay-2\""), "another paymentId");
+    REFUSED(BODY("id", "\"pay-1 \""), "another paymentId");
+    REFUSED(BODY("id", "\"PAY-1\""), "another paymentId");
+    REFUSED(BODY("id", "\"pay-1\\u0000\""), "has the wrong type");
+    REFUSED(BODY("id", NULL), "lacks its id");
+    REFUSED(BODY("id", "1"), "\"id\" has the wrong type");
 }
 
 /* amount.total and amount.cancelled: non-negative integers, exact. */
 TEST(portone_v2_amounts)
 {
-    pv_payment_t p = PARSED(body(pool, "amount.total", "9223372036854775806",
-                                 NULL));
+    pv_payment_t p = PARSED(BODY("amount.total", "9223372036854775806"));
 
     CHECK_STR_EQ(p.amount, "9223372036854775806");
-    p = PARSED(body(pool, "amount.total", "0", NULL));
+    p = PARSED(BODY("amount.total", "0"));
     CHECK_STR_EQ(p.amount, "0");
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_FORGERY);
-    p = PARSED(body(pool, "amount.total", "999", NULL));
+    p = PARSED(BODY("amount.total", "999"));
     CHECK_INT_EQ(outcome(&p, 0, NULL), PV_OUT_FORGERY);
 
-    REFUSED(body(pool, "amount.total", "1000.0", NULL), "is not an integer");
-    REFUSED(body(pool, "amount.total", "1e3", NULL), "is not an integer");
-    REFUSED(body(pool, "amount.total", "\"1000\"", NULL), "is not an integer");
-    REFUSED(body(pool, "amount.total", "-1000", NULL), "is negative");
-    REFUSED(body(pool, "amount.total", "true", NULL), "is not an integer");
-    REFUSED(body(pool, "amount.total", NULL, NULL), "amount.total or");
-    REFUSED(body(pool, "amount.total", "null", NULL), "amount.total or");
-    REFUSED(body(pool, "amount.cancelled", NULL, NULL), "amount.cancelled");
-    REFUSED(body(pool, "amount.cancelled", "1.5", NULL), "is not an integer");
-    REFUSED(body(pool, "amount", NULL, NULL), "amount.total or");
-    REFUSED(body(pool, "amount", "1000", NULL), "\"amount\" is not an object");
-    REFUSED(body(pool, "currency", NULL, NULL), "or currency");
-    REFUSED(body(pool, "currency", "410", NULL), "has the wrong type");
+    REFUSED(BODY("amount.total", "1000.0"), "is not an integer");
+    REFUSED(BODY("amount.total", "1e3"), "is not an integer");
+    REFUSED(BODY("amount.total", "\"1000\""), "is not an integer");
+    REFUSED(BODY("amount.total", "-1000"), "is negative");
+    REFUSED(BODY("amount.total", "true"), "is not an integer");
+    REFUSED(BODY("amount.total", NULL), "amount.total or");
+    REFUSED(BODY("amount.total", "null"), "amount.total or");
+    REFUSED(BODY("amount.cancelled", NULL), "amount.cancelled");
+    REFUSED(BODY("amount.cancelled", "1.5"), "is not an integer");
+    REFUSED(BODY("amount", NULL), "amount.total or");
+    REFUSED(BODY("amount", "1000"), "\"amount\" is not an object");
+    REFUSED(BODY("currency", NULL), "or currency");
+    REFUSED(BODY("currency", "410"), "has the wrong type");
 }
 
 /* json-c saturates an integer beyond 64 bits: its value is unknown. */
@@ -377,35 +407,45 @@ TEST(portone_v2_not_json)
     REFUSED("[]", "not a JSON object");
     REFUSED("<html>502</html>", "not a JSON object");
     REFUSED("{\"status\":\"PAID\"", "not a JSON object");
-    REFUSED(body(pool, "paidAt", "1714039200", NULL), "has the wrong type");
-    REFUSED(body(pool, "paidAt", "\"2024-04-25\"", NULL), "RFC 3339");
+    REFUSED(BODY("paidAt", "1714039200"), "has the wrong type");
+    REFUSED(BODY("paidAt", "\"2024-04-25\""), "RFC 3339");
 }
 
 /* {"type": "...", "message"?} error answers */
 TEST(portone_v2_error_answers)
 {
-    ERROR_ANSWER(404, "{\"type\":\"PAYMENT_NOT_FOUND\",\"message\":\"없음\"}",
-                 PV_E_PAYMENT_NOT_FOUND, "PAYMENT_NOT_FOUND");
-    ERROR_ANSWER(404, "{\"type\":\"PAYMENT_NOT_FOUND\"}",
-                 PV_E_PAYMENT_NOT_FOUND, "404");
-    /* another 404 (a wrong PortOneV2URL) is not a missing payment */
-    ERROR_ANSWER(404, "{\"type\":\"NOT_FOUND\",\"message\":\"Not Found\"}",
-                 PV_E_UPSTREAM_ERROR, "HTTP 404 NOT_FOUND: Not Found");
-    ERROR_ANSWER(404, "<html>Not Found</html>", PV_E_UPSTREAM_ERROR,
-                 "(no type)");
-    ERROR_ANSWER(404, "", PV_E_UPSTREAM_ERROR, "HTTP 404");
-    ERROR_ANSWER(404, "{\"type\":\"PAYMENT_NOT_FOUND\\u0000\"}",
-                 PV_E_UPSTREAM_ERROR, "HTTP 404");
-    ERROR_ANSWER(401, "{\"type\":\"UNAUTHORIZED\",\"message\":\"x\"}",
-                 PV_E_UPSTREAM_AUTH_FAILED, "PortOneV2Secret");
-    ERROR_ANSWER(403, "{\"type\":\"FORBIDDEN\"}", PV_E_UPSTREAM_AUTH_FAILED,
-                 "HTTP 403 FORBIDDEN");
-    ERROR_ANSWER(401, "", PV_E_UPSTREAM_AUTH_FAILED, "HTTP 401");
-    ERROR_ANSWER(400, "{\"type\":\"INVALID_REQUEST\"}", PV_E_UPSTREAM_ERROR,
-                 "HTTP 400 INVALID_REQUEST");
-    ERROR_ANSWER(500, "{\"type\":\"INTERNAL\"}", PV_E_UPSTREAM_ERROR, "HTTP 500");
-    ERROR_ANSWER(201, paid_body, PV_E_UPSTREAM_ERROR, "HTTP 201");
-    ERROR_ANSWER(0, "", PV_E_UPSTREAM_ERROR, "HTTP 0");
+    static const struct {
+        long status;
+        const char *body;
+        pv_err want;
+        const char *has;
+    } cases[] = {
+        {404, "{\"type\":\"PAYMENT_NOT_FOUND\",\"message\":\"없음\"}",
+         PV_E_PAYMENT_NOT_FOUND, "PAYMENT_NOT_FOUND"},
+        {404, "{\"type\":\"PAYMENT_NOT_FOUND\"}", PV_E_PAYMENT_NOT_FOUND, "404"},
+        /* another 404 (a wrong PortOneV2URL) is not a missing payment */
+        {404, "{\"type\":\"NOT_FOUND\",\"message\":\"Not Found\"}",
+         PV_E_UPSTREAM_ERROR, "HTTP 404 NOT_FOUND: Not Found"},
+        {404, "<html>Not Found</html>", PV_E_UPSTREAM_ERROR, "(no type)"},
+        {404, "", PV_E_UPSTREAM_ERROR, "HTTP 404"},
+        {404, "{\"type\":\"PAYMENT_NOT_FOUND\\u0000\"}", PV_E_UPSTREAM_ERROR,
+         "HTTP 404"},
+        {401, "{\"type\":\"UNAUTHORIZED\",\"message\":\"x\"}",
+         PV_E_UPSTREAM_AUTH_FAILED, "PortOneV2Secret"},
+        {403, "{\"type\":\"FORBIDDEN\"}", PV_E_UPSTREAM_AUTH_FAILED,
+         "HTTP 403 FORBIDDEN"},
+        {401, "", PV_E_UPSTREAM_AUTH_FAILED, "HTTP 401"},
+        {400, "{\"type\":\"INVALID_REQUEST\"}", PV_E_UPSTREAM_ERROR,
+         "HTTP 400 INVALID_REQUEST"},
+        {500, "{\"type\":\"INTERNAL\"}", PV_E_UPSTREAM_ERROR, "HTTP 500"},
+        {201, paid_body, PV_E_UPSTREAM_ERROR, "HTTP 201"},
+        {0, "", PV_E_UPSTREAM_ERROR, "HTTP 0"},
+    };
+    size_t i;
+
+    for (i = 0; i < CHECK_COUNT(cases); i++)
+        refused(pool, cases[i].status, cases[i].body, cases[i].want,
+                cases[i].has, __FILE__, __LINE__);
 }
 
 static void time_is(const char *s, long long want, const char *file, int line)
