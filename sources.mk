@@ -22,6 +22,7 @@ PV_CORE_SRCS = \
     src/core/pv_json.c \
     src/core/pv_pipeline.c \
     src/core/pv_portone.c \
+    src/core/pv_portone_v2.c \
     src/core/pv_request.c \
     src/core/pv_sqlparam.c \
     src/core/pv_stats.c \

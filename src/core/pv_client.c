@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pv_json.h"
+#include "pv_portone_v2.h"
 
 /* Refresh this long before PortOne's expired_at (contract section 7). */
 #define PV_TOKEN_MARGIN apr_time_from_sec(60)
@@ -202,11 +203,34 @@ typedef struct {
     size_t len;
 } pv_answer_t;
 
-/* One HTTP exchange before |deadline|. |body| NULL means GET. The answer's
- * body is copied into |pool|. */
+/* "Authorization: <scheme> <cred>" appended to |hdrs|; the copy made here
+ * is zeroed (curl_slist_append keeps its own). NULL, |hdrs| freed, when
+ * out of memory. */
+static struct curl_slist *append_auth(struct curl_slist *hdrs,
+                                      const char *scheme, const char *cred)
+{
+    size_t n = sizeof("Authorization:  ") + strlen(scheme) + strlen(cred);
+    char *auth = malloc(n);
+    struct curl_slist *more = NULL;
+
+    if (auth) {
+        apr_snprintf(auth, n, "Authorization: %s %s", scheme, cred);
+        more = curl_slist_append(hdrs, auth);
+        memset(auth, 0, n);
+        free(auth);
+    }
+    if (!more)
+        curl_slist_free_all(hdrs);
+    return more;
+}
+
+/* One HTTP exchange before |deadline| with the API |api|: V1 at base_url
+ * with "Authorization: Bearer <cred>" (none when |cred| is NULL) and Tier,
+ * V2 at v2_base_url with "Authorization: PortOne <cred>". |body| NULL means
+ * GET. The answer's body is copied into |pool|. */
 static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
-                       const char *path, const char *token, const char *body,
-                       pv_answer_t *ans, const char **why)
+                       pv_api api, const char *path, const char *cred,
+                       const char *body, pv_answer_t *ans, const char **why)
 {
     pv_conn_t *conn;
     struct curl_slist *hdrs = NULL;
@@ -233,15 +257,15 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     ct = c->conf.connect_timeout < left ? c->conf.connect_timeout : left;
 
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    if (token) {
-        char auth[sizeof("Authorization: Bearer ") + PV_TOKEN_MAX];
-
-        apr_snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        hdrs = curl_slist_append(hdrs, auth);
-        /* the header list copied the token; do not keep it on the stack */
-        memset(auth, 0, sizeof(auth));
+    if (cred && hdrs)
+        hdrs = append_auth(hdrs, api == PV_API_V2 ? "PortOne" : "Bearer",
+                           cred);
+    if (!hdrs) {
+        conn_release(c, conn, 1);
+        *why = "out of memory for the request headers";
+        return PV_E_UPSTREAM_ERROR;
     }
-    if (c->conf.tier)
+    if (c->conf.tier && api == PV_API_V1)
         hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Tier: ",
                                                    c->conf.tier, (char *)NULL));
     if (body) {
@@ -253,7 +277,9 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(h, CURLOPT_URL,
-                     apr_pstrcat(pool, c->conf.base_url, path, (char *)NULL));
+                     apr_pstrcat(pool, api == PV_API_V2 ? c->conf.v2_base_url
+                                                        : c->conf.base_url,
+                                 path, (char *)NULL));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(left) + 1);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(ct) + 1);
@@ -302,7 +328,8 @@ static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     size_t len;
     char *body = pv_json_object(pool, req, 2, &len);
 
-    err = exchange(c, pool, deadline, "/users/getToken", NULL, body, &ans, why);
+    err = exchange(c, pool, deadline, PV_API_V1, "/users/getToken", NULL, body,
+                   &ans, why);
     /* the secret leaves memory early: |body| is ours (in |pool|) and is
      * zeroed. json-c's own copies, made inside pv_json_object (the string
      * object's copy of the secret and the buffer json-c writes the text
@@ -344,19 +371,15 @@ static pv_err get_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     return err;
 }
 
-/* /payments/<id>: everything but [A-Za-z0-9_-] percent-encoded, so that no
- * id can leave the path segment ("..", "/", "?", "#"). */
-static const char *payment_path(apr_pool_t *pool, const char *imp_uid,
-                                int sandbox)
+/* |s| appended at |o| with everything but [A-Za-z0-9_-] percent-encoded, so
+ * that no id can leave its path segment ("..", "/", "?", "#") or query
+ * value ("&", "="); |o| has room for 3 * strlen(s). The end is returned. */
+static char *encode(char *o, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    char *path = apr_palloc(pool, sizeof("/payments/?include_sandbox=true")
-                            + 3 * strlen(imp_uid));
-    char *o = path + sizeof("/payments/") - 1;
     const unsigned char *p;
 
-    memcpy(path, "/payments/", sizeof("/payments/") - 1);
-    for (p = (const unsigned char *)imp_uid; *p; p++) {
+    for (p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
             || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-') {
             *o++ = (char)*p;
@@ -367,7 +390,24 @@ static const char *payment_path(apr_pool_t *pool, const char *imp_uid,
             *o++ = hex[*p & 15];
         }
     }
-    strcpy(o, sandbox ? "?include_sandbox=true" : "");
+    *o = '\0';
+    return o;
+}
+
+/* /payments/<id> and |query| (NULL: none) followed by |value| encoded. */
+static const char *payment_path(apr_pool_t *pool, const char *id,
+                                const char *query, const char *value)
+{
+    char *path = apr_palloc(pool, sizeof("/payments/") + 3 * strlen(id)
+                            + (query ? strlen(query) + 3 * strlen(value) : 0));
+    char *o;
+
+    memcpy(path, "/payments/", sizeof("/payments/") - 1);
+    o = encode(path + sizeof("/payments/") - 1, id);
+    if (query) {
+        memcpy(o, query, strlen(query));
+        encode(o + strlen(query), value);
+    }
     return path;
 }
 
@@ -376,7 +416,8 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
                              const char **why)
 {
     apr_time_t deadline = apr_time_now() + c->conf.timeout;
-    const char *path = payment_path(pool, imp_uid, c->conf.sandbox);
+    const char *path = payment_path(pool, imp_uid, c->conf.sandbox
+                                    ? "?include_sandbox=" : NULL, "true");
     char token[PV_TOKEN_MAX + 1];
     unsigned long gen = 0;
     pv_answer_t ans;
@@ -386,7 +427,8 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
         pv_err err = get_token(c, pool, deadline, gen, token, &gen, why);
 
         if (err == PV_OK)
-            err = exchange(c, pool, deadline, path, token, NULL, &ans, why);
+            err = exchange(c, pool, deadline, PV_API_V1, path, token, NULL,
+                           &ans, why);
         memset(token, 0, sizeof(token));
         if (err != PV_OK)
             return err;
@@ -396,4 +438,34 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
     }
     *why = "PortOne refused a freshly issued token (HTTP 401 twice)";
     return PV_E_UPSTREAM_AUTH_FAILED;
+}
+
+pv_err pv_client_get_payment_v2(pv_client_t *c, apr_pool_t *pool,
+                                const char *payment_id, pv_payment_t *out,
+                                const char **why)
+{
+    const char *secret = c->conf.v2_secret, *store = c->conf.store_id, *p;
+    pv_answer_t ans;
+    pv_err err;
+
+    memset(out, 0, sizeof(*out));
+    if (!c->conf.v2_base_url || !secret || !*secret) {
+        *why = "no V2 look-up without PortOneV2URL and PortOneV2Secret";
+        return PV_E_NOT_CONFIGURED;
+    }
+    for (p = secret; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            /* it goes into a header; the glue refuses it at start-up */
+            *why = "PortOneV2Secret has a control character";
+            return PV_E_NOT_CONFIGURED;
+        }
+    }
+    err = exchange(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
+                   payment_path(pool, payment_id, store ? "?storeId=" : NULL,
+                                store),
+                   secret, NULL, &ans, why);
+    if (err != PV_OK)
+        return err;
+    return pv_portone_v2_parse_payment(pool, ans.status, ans.body, ans.len,
+                                       payment_id, store, out, why);
 }

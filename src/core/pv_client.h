@@ -1,5 +1,6 @@
-/* The PortOne V1 client: libcurl handles reused per process (keep-alive),
- * the access token cached per process and refreshed by one thread at a time.
+/* The PortOne client, V1 and V2: libcurl handles reused per process
+ * (keep-alive), V1's access token cached per process and refreshed by one
+ * thread at a time; V2 sends its API secret, no token.
  * Knows nothing of httpd; the glue creates one client per server and child. */
 #ifndef PV_CLIENT_H
 #define PV_CLIENT_H
@@ -26,6 +27,11 @@ typedef struct {
     apr_interval_time_t connect_timeout;
     int max_idle;                   /* handles (connections) kept open: one
                                      * per request thread of the process */
+    /* V2, all optional (zero: no V2 look-up; V1 is as without them) */
+    const char *v2_base_url;        /* no trailing slash */
+    const char *v2_secret;          /* Authorization: PortOne <v2_secret> */
+    const char *store_id;           /* NULL: the secret's own store; else
+                                     * sent as ?storeId= and compared */
 } pv_client_conf_t;
 
 /* Called after every HTTP exchange with PortOne, for logs and counters;
@@ -51,5 +57,16 @@ apr_status_t pv_client_create(apr_pool_t *pool, const pv_client_conf_t *conf,
 pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
                              const char *imp_uid, pv_payment_t *out,
                              const char **why);
+
+/* Looks the V2 payment up: GET {v2_base_url}/payments/{paymentId}, the id
+ * percent-encoded as one path segment (every byte but [A-Za-z0-9_-]),
+ * ?storeId= when store_id is set, Authorization: PortOne <v2_secret>; the
+ * same timeouts, proxy, TLS rules and handles as V1. The answer is read by
+ * pv_portone_v2_parse_payment (|payment_id| and store_id checked there).
+ * PV_E_NOT_CONFIGURED without v2_base_url or v2_secret. |*why| explains an
+ * error for the log and never holds the secret. */
+pv_err pv_client_get_payment_v2(pv_client_t *c, apr_pool_t *pool,
+                                const char *payment_id, pv_payment_t *out,
+                                const char **why);
 
 #endif

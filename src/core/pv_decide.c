@@ -44,6 +44,8 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
         out->reason = "currency differs from the order";
     else if (pay->sandbox && !sandbox_allowed)
         out->reason = "test-channel (sandbox) payment while PortOneSandbox is Off";
+    else if (pay->store_mismatch)       /* V2 only: zero for V1 */
+        out->reason = "the payment's storeId is not PortOneStoreId";
     if (out->reason) {
         out->outcome = PV_OUT_FORGERY;
         return;

@@ -39,7 +39,10 @@ typedef struct {
 } pv_decision_t;
 
 /* Decides the outcome of |pay| against |order| (the order named by PortOne's
- * merchant_uid). |claimed_merchant_uid| may be NULL (nothing claimed). */
+ * merchant_uid). |claimed_merchant_uid| may be NULL (nothing claimed).
+ * A forgery: the amount or currency differs, a sandbox payment (V1 sandbox,
+ * V2 channel TEST) without |sandbox_allowed|, a V2 payment of another store
+ * (pay->store_mismatch). */
 void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
                int sandbox_allowed, const char *claimed_merchant_uid,
                pv_decision_t *out);

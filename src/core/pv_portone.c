@@ -124,13 +124,10 @@ apr_interval_time_t pv_token_lifetime(const pv_token_t *t)
     return apr_time_from_sec((apr_time_t)d);
 }
 
-typedef enum { F_STRING, F_NUMBER, F_INT } field_type;
-
-/* Reads the optional field |name| of |resp|: NULL when absent or null;
- * |*bad| set to what is wrong when it has another type. Numbers come back
- * as their exact text (pv_json_number_text). */
-static const char *field(apr_pool_t *pool, struct json_object *resp,
-                         const char *name, field_type type, const char **bad)
+/* the same for V1 and V2 (pv_portone_v2.c) */
+const char *pv_portone_field(apr_pool_t *pool, struct json_object *resp,
+                             const char *name, pv_field_type type,
+                             const char **bad)
 {
     struct json_object *v;
     const char *text;
@@ -140,18 +137,18 @@ static const char *field(apr_pool_t *pool, struct json_object *resp,
     if (!json_object_object_get_ex(resp, name, &v) || !v)
         return NULL;                        /* absent, or JSON null */
     switch (type) {
-    case F_STRING:
+    case PV_FIELD_STRING:
         /* a \u0000 inside would cut the value short for every later check */
         text = pv_json_string(v, &n);
         if (text && !memchr(text, '\0', n))
             return text;
         break;
-    case F_INT:
+    case PV_FIELD_INT:
         /* seconds, stored as BIGINT */
         if (!pv_json_int64(v, &i))
             return apr_psprintf(pool, "%" APR_INT64_T_FMT, (apr_int64_t)i);
         break;
-    case F_NUMBER:
+    case PV_FIELD_NUMBER:
         if ((text = pv_json_number_text(pool, v)))
             return text;
         if (json_object_is_type(v, json_type_int)) {
@@ -164,6 +161,12 @@ static const char *field(apr_pool_t *pool, struct json_object *resp,
     }
     *bad = apr_psprintf(pool, "payment field \"%s\" has the wrong type", name);
     return NULL;
+}
+
+static const char *field(apr_pool_t *pool, struct json_object *resp,
+                         const char *name, pv_field_type type, const char **bad)
+{
+    return pv_portone_field(pool, resp, name, type, bad);
 }
 
 static const char *const status_names[] = {"ready", "paid", "cancelled", "failed"};
@@ -190,17 +193,17 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long status_code,
         return PV_E_UPSTREAM_ERROR;
 
     /* strings point into json-c's tree, which lives as long as |pool| */
-    out->imp_uid = field(pool, resp, "imp_uid", F_STRING, &bad);
-    out->merchant_uid = field(pool, resp, "merchant_uid", F_STRING, &bad);
-    out->status_text = field(pool, resp, "status", F_STRING, &bad);
-    out->amount = field(pool, resp, "amount", F_NUMBER, &bad);
-    out->cancel_amount = field(pool, resp, "cancel_amount", F_NUMBER, &bad);
-    out->currency = field(pool, resp, "currency", F_STRING, &bad);
-    out->pay_method = field(pool, resp, "pay_method", F_STRING, &bad);
-    out->paid_at = field(pool, resp, "paid_at", F_INT, &bad);
-    out->vbank_num = field(pool, resp, "vbank_num", F_STRING, &bad);
-    out->vbank_name = field(pool, resp, "vbank_name", F_STRING, &bad);
-    out->vbank_date = field(pool, resp, "vbank_date", F_INT, &bad);
+    out->imp_uid = field(pool, resp, "imp_uid", PV_FIELD_STRING, &bad);
+    out->merchant_uid = field(pool, resp, "merchant_uid", PV_FIELD_STRING, &bad);
+    out->status_text = field(pool, resp, "status", PV_FIELD_STRING, &bad);
+    out->amount = field(pool, resp, "amount", PV_FIELD_NUMBER, &bad);
+    out->cancel_amount = field(pool, resp, "cancel_amount", PV_FIELD_NUMBER, &bad);
+    out->currency = field(pool, resp, "currency", PV_FIELD_STRING, &bad);
+    out->pay_method = field(pool, resp, "pay_method", PV_FIELD_STRING, &bad);
+    out->paid_at = field(pool, resp, "paid_at", PV_FIELD_INT, &bad);
+    out->vbank_num = field(pool, resp, "vbank_num", PV_FIELD_STRING, &bad);
+    out->vbank_name = field(pool, resp, "vbank_name", PV_FIELD_STRING, &bad);
+    out->vbank_date = field(pool, resp, "vbank_date", PV_FIELD_INT, &bad);
     if (bad) {
         *why = bad;
         return PV_E_UPSTREAM_ERROR;

@@ -1,5 +1,6 @@
 /* PortOne V1 answers mapped to plain values: getToken and GET /payments.
- * Pure functions over (HTTP status, body); the transport is pv_client. */
+ * Pure functions over (HTTP status, body); the transport is pv_client.
+ * pv_payment_t is V1's and V2's (pv_portone_v2.h maps V2 answers to it). */
 #ifndef PV_PORTONE_H
 #define PV_PORTONE_H
 
@@ -8,6 +9,8 @@
 #include <stddef.h>
 
 #include "pv_error.h"
+
+struct json_object;
 
 #define PV_TOKEN_MAX 256
 #define PV_JSON_DEPTH 32
@@ -33,8 +36,14 @@ typedef enum {
     PV_STATUS_READY, PV_STATUS_PAID, PV_STATUS_CANCELLED, PV_STATUS_FAILED
 } pv_status;
 
+/* Which API a payment was read from; 0 (V1) in a zeroed pv_payment_t. */
+typedef enum { PV_API_V1 = 0, PV_API_V2 = 1 } pv_api;
+
 /* A payment as PortOne reports it. Texts are NULL when PortOne gave null or
- * left the field out; numbers are kept as their exact JSON text. */
+ * left the field out; numbers are kept as their exact JSON text. A V2
+ * payment (pv_portone_v2.h) has its paymentId as imp_uid and merchant_uid
+ * (the shop chooses it and it names the order), PortOne's own status text
+ * ("PARTIAL_CANCELLED"), times as UNIX seconds, and the members below. */
 typedef struct {
     const char *imp_uid;
     const char *merchant_uid;
@@ -50,7 +59,24 @@ typedef struct {
     const char *vbank_date;
     int sandbox;                /* required boolean: else upstream_error */
     const char *response_json;  /* the whole "response" object */
+    /* V2 only: zero for V1 */
+    pv_api api;
+    const char *store_id;       /* storeId */
+    const char *channel_type;   /* "LIVE" or "TEST" (then sandbox is 1);
+                                 * NULL when PortOne left the channel out,
+                                 * as it may for READY and FAILED */
+    int store_mismatch;         /* storeId is not the configured one: a
+                                 * forgery (pv_decide) */
 } pv_payment_t;
+
+/* Reads the optional member |name| of the object |obj|: NULL when absent or
+ * JSON null; |*bad| set to what is wrong (in |pool|) when it has another
+ * type. A string with a \u0000 inside is of the wrong type; a number comes
+ * back as its exact text (pv_json_number_text), an int as its decimal. */
+typedef enum { PV_FIELD_STRING, PV_FIELD_NUMBER, PV_FIELD_INT } pv_field_type;
+const char *pv_portone_field(apr_pool_t *pool, struct json_object *obj,
+                             const char *name, pv_field_type type,
+                             const char **bad);
 
 /* POST /users/getToken. PV_OK, PV_E_UPSTREAM_AUTH_FAILED (refused: 4xx or a
  * non-zero code) or PV_E_UPSTREAM_ERROR (5xx, not the documented JSON). */

@@ -151,8 +151,39 @@ static int utf8_valid(const char *body, size_t len)
     return 1;
 }
 
+/* The field |f| of the JSON object |root| into |out|: NULL or what is
+ * wrong. */
+static const char *json_field(apr_pool_t *pool, struct json_object *root,
+                              const field_spec *f, pv_claim_t *out)
+{
+    struct json_object *v;
+    size_t n;
+    const char *s;
+
+    if (!json_object_object_get_ex(root, f->name, &v) || !v)
+        return f->required                  /* absent, or JSON null */
+               ? apr_psprintf(pool, "%s is missing", f->name) : NULL;
+    if (!(s = pv_json_string(v, &n)))
+        return apr_psprintf(pool, "%s is not a string", f->name);
+    if (n == 0 && !f->required)
+        return NULL;    /* empty optional field: NULL, as in a form */
+    return set_field(pool, out, f, s, n);
+}
+
+/* A member that is there and not null. */
+static int present(struct json_object *root, const char *name)
+{
+    struct json_object *v;
+
+    return json_object_object_get_ex(root, name, &v) && v;
+}
+
+static const field_spec payment_id_field =
+    {"paymentId", PV_PAYMENT_ID_MAX, 1, offsetof(pv_claim_t, payment_id)};
+
+/* |v2|: a "paymentId" makes it a V2 claim (pv_request_parse_verify). */
 static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
-                              pv_claim_t *out)
+                              int v2, pv_claim_t *out)
 {
     struct json_object *root;
     const char *why = NULL;
@@ -165,25 +196,16 @@ static const char *parse_json(apr_pool_t *pool, const char *body, size_t len,
         return "the body is not valid JSON";
     if (!json_object_is_type(root, json_type_object))
         return "the body is not a JSON object";
+    if (v2 && present(root, "paymentId")) {
+        if (present(root, "imp_uid") || present(root, "merchant_uid"))
+            return "paymentId (V2) comes with imp_uid or merchant_uid (V1)";
+        return json_field(pool, root, &payment_id_field, out);
+    }
     /* json-c keeps the last of duplicate keys and cannot tell that a key
      * repeated: a field given twice counts once, the last (docs/security.md,
      * "Decisions"); other keys are ignored */
-    for (i = 0; !why && i < NFIELDS; i++) {
-        struct json_object *v;
-        size_t n;
-        const char *s;
-
-        if (!json_object_object_get_ex(root, fields[i].name, &v) || !v) {
-            if (fields[i].required)         /* absent, or JSON null */
-                why = apr_psprintf(pool, "%s is missing", fields[i].name);
-        }
-        else if (!(s = pv_json_string(v, &n)))
-            why = apr_psprintf(pool, "%s is not a string", fields[i].name);
-        else if (n == 0 && !fields[i].required)
-            ;   /* empty optional field: NULL, as in a form */
-        else
-            why = set_field(pool, out, &fields[i], s, n);
-    }
+    for (i = 0; !why && i < NFIELDS; i++)
+        why = json_field(pool, root, &fields[i], out);
     return why;
 }
 
@@ -254,8 +276,9 @@ static const char *parse_form(apr_pool_t *pool, const char *body, size_t len,
     return NULL;
 }
 
-pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,
-                        pv_body_kind kind, pv_claim_t *out, const char **why)
+static pv_err parse(apr_pool_t *pool, const char *body, size_t len,
+                    pv_body_kind kind, int v2, pv_claim_t *out,
+                    const char **why)
 {
     memset(out, 0, sizeof(*out));
     if (len == 0)
@@ -267,8 +290,21 @@ pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,
     else if (memchr(body, '\0', len))
         *why = "the body contains a NUL byte";
     else if (kind == PV_BODY_JSON)
-        *why = parse_json(pool, body, len, out);
+        *why = parse_json(pool, body, len, v2, out);
     else
         *why = parse_form(pool, body, len, out);
     return *why ? PV_E_INVALID_REQUEST : PV_OK;
+}
+
+pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,
+                        pv_body_kind kind, pv_claim_t *out, const char **why)
+{
+    return parse(pool, body, len, kind, 0, out, why);
+}
+
+pv_err pv_request_parse_verify(apr_pool_t *pool, const char *body,
+                               size_t len, pv_body_kind kind,
+                               pv_claim_t *out, const char **why)
+{
+    return parse(pool, body, len, kind, 1, out, why);
 }

@@ -11,15 +11,19 @@
 #define PV_BODY_MAX (64 * 1024)
 #define PV_IMP_UID_MAX 32           /* characters */
 #define PV_MERCHANT_UID_MAX 40      /* characters */
+#define PV_PAYMENT_ID_MAX 128       /* characters (V2 paymentId) */
 
 typedef enum { PV_BODY_JSON, PV_BODY_FORM } pv_body_kind;
 
+/* V1: imp_uid and merchant_uid, payment_id NULL. V2 (portone-verify's
+ * {"paymentId"}): payment_id, the others NULL. */
 typedef struct {
     const char *imp_uid;
     const char *merchant_uid;
     /* webhook only, only logged: NULL when absent, null or empty */
     const char *status;
     const char *cancellation_id;
+    const char *payment_id;         /* V2 */
 } pv_claim_t;
 
 /* Which body a Content-Type announces. PV_E_UNSUPPORTED_MEDIA_TYPE when it is
@@ -37,6 +41,15 @@ pv_err pv_request_media(const char *content_type, int allow_form,
  * allocated in |pool|. */
 pv_err pv_request_parse(apr_pool_t *pool, const char *body, size_t len,
                         pv_body_kind kind, pv_claim_t *out, const char **why);
+
+/* portone-verify's body: as pv_request_parse (V1), or a JSON body with a
+ * "paymentId" (V2: a non-empty string of at most 128 characters without a
+ * control character; "txId" and other fields ignored). A paymentId (not
+ * null) beside an imp_uid or merchant_uid (not null) is refused. A form
+ * body is read as by pv_request_parse. */
+pv_err pv_request_parse_verify(apr_pool_t *pool, const char *body,
+                               size_t len, pv_body_kind kind,
+                               pv_claim_t *out, const char **why);
 
 /* Validates one identifier: non-empty, valid UTF-8, no control character,
  * at most |max_chars| characters. NULL when valid, else a reason. */

@@ -133,23 +133,31 @@ TEST(client_uses_configured_proxy)
  * skipped without it. What a look-up does end to end over real HTTP: the
  * token fetched once and reused, the payment read, 404, a refused key, a
  * revoked token refreshed once (the emulator answers 401, then the retry). */
+/* A client of |conf| (V1 or V2 settings) with the emulator tests' timeouts
+ * and handles. */
+static pv_client_t *emulator_make(apr_pool_t *pool, pv_client_conf_t *conf,
+                                  pv_client_trace_fn *trace, void *baton)
+{
+    pv_client_t *c = NULL;
+
+    conf->timeout = apr_time_from_sec(5);
+    conf->connect_timeout = apr_time_from_sec(2);
+    conf->max_idle = 2;
+    CHECK_INT_EQ(pv_client_global_init(pool), APR_SUCCESS);
+    CHECK_INT_EQ(pv_client_create(pool, conf, trace, baton, &c), APR_SUCCESS);
+    return c;
+}
+
 static pv_client_t *emulator_client(apr_pool_t *pool, const char *key,
                                     pv_client_trace_fn *trace, void *baton)
 {
-    const char *url = getenv("PV_TEST_EMULATOR");
     pv_client_conf_t conf;
-    pv_client_t *c = NULL;
 
     memset(&conf, 0, sizeof(conf));
-    conf.base_url = url;
+    conf.base_url = getenv("PV_TEST_EMULATOR");
     conf.key = key;
     conf.secret = getenv("PV_TEST_EMULATOR_SECRET");
-    conf.timeout = apr_time_from_sec(5);
-    conf.connect_timeout = apr_time_from_sec(2);
-    conf.max_idle = 2;
-    CHECK_INT_EQ(pv_client_global_init(pool), APR_SUCCESS);
-    CHECK_INT_EQ(pv_client_create(pool, &conf, trace, baton, &c), APR_SUCCESS);
-    return c;
+    return emulator_make(pool, &conf, trace, baton);
 }
 
 static void count_calls(void *baton, const char *method, const char *path,
@@ -213,4 +221,103 @@ TEST(client_against_the_emulator_refused_key)
     CHECK_INT_EQ(pv_client_get_payment(c, pool, "imp_cu_paid", &pay, &why),
                  PV_E_UPSTREAM_AUTH_FAILED);
     CHECK(why && !strstr(why, getenv("PV_TEST_EMULATOR_SECRET")));
+}
+
+/* ---- V2 ---- */
+
+/* No V2 look-up without its URL and secret; a secret that would break its
+ * header is refused before any connection. */
+TEST(client_v2_not_configured)
+{
+    pv_client_conf_t conf;
+    pv_client_t *c = NULL;
+    pv_payment_t pay;
+    const char *why = NULL;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.base_url = "http://127.0.0.1:9";
+    conf.timeout = conf.connect_timeout = apr_time_from_msec(300);
+    CHECK_INT_EQ(pv_client_create(pool, &conf, NULL, NULL, &c), APR_SUCCESS);
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-1", &pay, &why),
+                 PV_E_NOT_CONFIGURED);
+    CHECK_STR_HAS(why, "PortOneV2Secret");
+    conf.v2_base_url = "http://127.0.0.1:9";
+    conf.v2_secret = "sec\r\nX-Injected: 1";
+    CHECK_INT_EQ(pv_client_create(pool, &conf, NULL, NULL, &c), APR_SUCCESS);
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-1", &pay, &why),
+                 PV_E_NOT_CONFIGURED);
+    CHECK(!strstr(why, "Injected"));
+}
+
+/* Against the emulator (tests/test_client_unit.py registers the payments
+ * and names its V2 secret in PV_TEST_EMULATOR_V2_SECRET): what the V2
+ * look-up does end to end over real HTTP. */
+static pv_client_t *emulator_v2_client(apr_pool_t *pool, const char *secret,
+                                       const char *store_id)
+{
+    const char *url = getenv("PV_TEST_EMULATOR_V2");
+    pv_client_conf_t conf;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.v2_base_url = url ? url : getenv("PV_TEST_EMULATOR");
+    conf.v2_secret = secret;
+    conf.store_id = store_id;
+    return emulator_make(pool, &conf, NULL, NULL);
+}
+
+TEST(client_v2_against_the_emulator)
+{
+    const char *secret = getenv("PV_TEST_EMULATOR_V2_SECRET");
+    const char *store = getenv("PV_TEST_EMULATOR_V2_STORE");
+    static const char odd[] = "pay-cu/../x?y#z 100%25 주문";
+    pv_client_t *c, *bare, *wrong;
+    pv_payment_t pay;
+    const char *why = NULL;
+
+    if (!getenv("PV_TEST_EMULATOR") || !secret || !store) {
+        check_skip("no PV_TEST_EMULATOR_V2_SECRET (tests/test_client_unit.py "
+                   "runs it)");
+        return;
+    }
+    c = emulator_v2_client(pool, secret, store);
+    bare = emulator_v2_client(pool, secret, NULL);
+    wrong = emulator_v2_client(pool, "not-the-v2-secret", store);
+    if (!c || !bare || !wrong)
+        return;
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-cu-paid", &pay, &why),
+                 PV_OK);
+    CHECK_INT_EQ(pay.api, PV_API_V2);
+    CHECK_STR_EQ(pay.imp_uid, "pay-cu-paid");
+    CHECK_STR_EQ(pay.status_text, "PAID");
+    CHECK_STR_EQ(pay.amount, "12000");
+    CHECK_STR_EQ(pay.channel_type, "LIVE");
+    CHECK_STR_EQ(pay.store_id, store);
+    CHECK(!pay.sandbox && !pay.store_mismatch);
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-cu-test", &pay, &why),
+                 PV_OK);
+    CHECK_STR_EQ(pay.channel_type, "TEST");
+    CHECK_INT_EQ(pay.sandbox, 1);
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-cu-vbank", &pay,
+                                          &why), PV_OK);
+    CHECK_STR_EQ(pay.vbank_num, "T0309260000001");
+    /* served by an upstream that ignores the store: the mismatch is seen */
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-cu-other", &pay,
+                                          &why), PV_OK);
+    CHECK_STR_EQ(pay.store_id, "store-other");
+    CHECK_INT_EQ(pay.store_mismatch, 1);
+    /* without a configured store nothing is compared (and none is sent) */
+    CHECK_INT_EQ(pv_client_get_payment_v2(bare, pool, "pay-cu-other", &pay,
+                                          &why), PV_OK);
+    CHECK_INT_EQ(pay.store_mismatch, 0);
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-cu-new", &pay, &why),
+                 PV_E_UPSTREAM_ERROR);
+    CHECK_STR_HAS(why, "unknown status");
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, "pay-cu-none", &pay, &why),
+                 PV_E_PAYMENT_NOT_FOUND);
+    /* the id stays one path segment, read back exactly */
+    CHECK_INT_EQ(pv_client_get_payment_v2(c, pool, odd, &pay, &why), PV_OK);
+    CHECK_STR_EQ(pay.imp_uid, odd);
+    CHECK_INT_EQ(pv_client_get_payment_v2(wrong, pool, "pay-cu-paid", &pay,
+                                          &why), PV_E_UPSTREAM_AUTH_FAILED);
+    CHECK(why && !strstr(why, secret) && !strstr(why, "not-the-v2-secret"));
 }

@@ -162,7 +162,7 @@ TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
     pv_pipeline_conf_t conf = {NULL, 0};
     pv_client_conf_t cc;
     pv_client_t *client = NULL;
-    pv_claim_t claim = {"imp_1", "o1", NULL, NULL};
+    pv_claim_t claim = {"imp_1", "o1", NULL, NULL, NULL};
     pv_store_t store;
     pv_scope_t scope = {NULL, NULL, "k"};
     pv_verdict_t v;
