@@ -44,8 +44,8 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
         return out->err = PV_E_DATABASE_UNAVAILABLE;
     }
     pv_store_attach(&db);
-    pv_store_values(pay, PV_OUT_PENDING, scope->order_key, NULL, values,
-                    pool);
+    pv_store_values(pay, PV_OUT_PENDING, scope->order_key, PV_API_NAME(pay),
+                    values, pool);
     for (attempt = 0; attempt < 2; attempt++) {
         if (attempt > 0) {
             /* a restarted server loses prepared statements; a broken
@@ -63,8 +63,8 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
         out->order.currency = pv_pipeline_currency(&out->order, conf);
         pv_decide(pay, &out->order, conf->sandbox, claimed_merchant_uid,
                   &out->decision);
-        pv_store_values(pay, out->decision.outcome, scope->order_key, NULL,
-                        values, pool);
+        pv_store_values(pay, out->decision.outcome, scope->order_key,
+                        PV_API_NAME(pay), values, pool);
         err = pv_store_record(store, scope, &db, pool, values,
                               out->decision.outcome, &prior, &out->recorded,
                               &out->why);

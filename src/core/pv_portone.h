@@ -39,6 +39,9 @@ typedef enum {
 /* Which API a payment was read from; 0 (V1) in a zeroed pv_payment_t. */
 typedef enum { PV_API_V1 = 0, PV_API_V2 = 1 } pv_api;
 
+/* The api column's value for a payment: "v1" or "v2". */
+#define PV_API_NAME(pay) ((pay)->api == PV_API_V2 ? "v2" : "v1")
+
 /* A payment as PortOne reports it. Texts are NULL when PortOne gave null or
  * left the field out; numbers are kept as their exact JSON text. A V2
  * payment (pv_portone_v2.h) has its paymentId as imp_uid and merchant_uid
