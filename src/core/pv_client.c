@@ -170,22 +170,30 @@ static pv_conn_t *conn_acquire(pv_client_t *c)
 
 /* A handle goes back only after a clean exchange; otherwise it is dropped
  * with whatever connection state it had. The pool is a stack: the handles
- * at its bottom are the ones no request needed lately, and one of them that
- * has been idle for PV_IDLE_MAX_AGE is closed at each release. */
+ * at its bottom are the ones no request needed lately; those idle for
+ * PV_IDLE_MAX_AGE are closed at a release, up to PV_STALE_BATCH at a time
+ * (closed outside the lock: a TLS close may write). */
+#define PV_STALE_BATCH 16
+
 static void conn_release(pv_client_t *c, pv_conn_t *conn, int clean)
 {
-    pv_conn_t *stale = NULL;
+    pv_conn_t *stale[PV_STALE_BATCH];
+    int nstale = 0, i;
 
     if (clean) {
         apr_time_t now = apr_time_now();
 
         conn->idle_since = now;
         apr_thread_mutex_lock(c->pool_lock);
-        if (c->nidle > 0 && now - c->idle[0]->idle_since > PV_IDLE_MAX_AGE) {
-            stale = c->idle[0];
-            memmove(c->idle, c->idle + 1,
-                    (size_t)(c->nidle - 1) * sizeof(*c->idle));
-            c->nidle--;
+        while (nstale < PV_STALE_BATCH && nstale < c->nidle
+               && now - c->idle[nstale]->idle_since > PV_IDLE_MAX_AGE) {
+            stale[nstale] = c->idle[nstale];
+            nstale++;
+        }
+        if (nstale) {
+            memmove(c->idle, c->idle + nstale,
+                    (size_t)(c->nidle - nstale) * sizeof(*c->idle));
+            c->nidle -= nstale;
         }
         if (c->nidle < c->conf.max_idle) {
             c->idle[c->nidle++] = conn;
@@ -193,7 +201,8 @@ static void conn_release(pv_client_t *c, pv_conn_t *conn, int clean)
         }
         apr_thread_mutex_unlock(c->pool_lock);
     }
-    conn_free(stale);
+    for (i = 0; i < nstale; i++)
+        conn_free(stale[i]);
     conn_free(conn);
 }
 
