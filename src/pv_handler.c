@@ -270,8 +270,8 @@ int pv_handler(request_rec *r)
         missing = "DBDriver";
     if (missing || !(client = pv_config_client(r, c))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: %s is not set "
-                      "for this location (PortOneAPIKey, PortOneAPISecret and "
-                      "PortOneOrderQuery are needed)", r->handler,
+                      "for this location (PortOneAPIKey and PortOneAPISecret, or "
+                      "PortOneV2Secret, and PortOneOrderQuery are needed)", r->handler,
                       missing ? missing : "a PortOne client");
         return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
     }
