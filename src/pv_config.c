@@ -43,6 +43,7 @@ void *pv_config_create_dir(apr_pool_t *p, char *path)
     c->sandbox = PV_UNSET;
     c->timeout = PV_UNSET;
     c->connect_timeout = PV_UNSET;
+    c->webhook_tolerance = PV_UNSET;
     c->where = path;
     return c;
 }
@@ -65,6 +66,19 @@ void *pv_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE(connect_timeout, PV_UNSET);
     MERGE(order, NULL);
     MERGE(order_update, NULL);
+    MERGE(v2_secret, NULL);
+    MERGE(v2_url, NULL);
+    MERGE(store_id, NULL);
+    MERGE(webhook_tolerance, PV_UNSET);
+    /* the secrets as one value: a section's replace both of its server's */
+    if (add->webhook_nkeys) {
+        c->webhook_nkeys = add->webhook_nkeys;
+        memcpy(c->webhook_keys, add->webhook_keys, sizeof(c->webhook_keys));
+    }
+    else {
+        c->webhook_nkeys = base->webhook_nkeys;
+        memcpy(c->webhook_keys, base->webhook_keys, sizeof(c->webhook_keys));
+    }
     c->where = add->where ? add->where : base->where;
     c->identity = add->identity || base->identity;
     return c;
@@ -105,7 +119,8 @@ static const char *set_string(cmd_parms *cmd, void *conf, const char *arg)
         return err;
     *(const char **)((char *)conf + (size_t)cmd->info) = arg;
     if (cmd->info == (void *)APR_OFFSETOF(pv_dir, api_key)
-        || cmd->info == (void *)APR_OFFSETOF(pv_dir, api_secret))
+        || cmd->info == (void *)APR_OFFSETOF(pv_dir, api_secret)
+        || cmd->info == (void *)APR_OFFSETOF(pv_dir, v2_secret))
         ((pv_dir *)conf)->identity = 1;
     return NULL;
 }
@@ -150,7 +165,31 @@ static const char *set_url(cmd_parms *cmd, void *conf, const char *arg)
     n = strlen(arg);
     while (n > 0 && arg[n - 1] == '/')
         n--;
-    ((pv_dir *)conf)->api_url = apr_pstrmemdup(cmd->pool, arg, n);
+    *(const char **)((char *)conf + (size_t)cmd->info) =
+        apr_pstrmemdup(cmd->pool, arg, n);
+    return NULL;
+}
+
+/* One or two V2 webhook secrets, decoded now: a bad one stops the start-up
+ * with the directive's name and why, never the secret itself. */
+static const char *set_webhook_secret(cmd_parms *cmd, void *conf,
+                                      const char *a1, const char *a2)
+{
+    pv_dir *c = conf;
+    const char *args[2] = {a1, a2}, *err;
+    pv_webhook_key_t keys[PV_WEBHOOK_SECRETS_MAX];
+    int i, n = a2 ? 2 : 1;
+
+    for (i = 0; i < n; i++) {
+        if ((err = check_text(cmd, args[i])) != NULL)
+            return err;
+        if ((err = pv_webhook_key(cmd->pool, args[i], &keys[i])) != NULL)
+            return apr_psprintf(cmd->pool, "%s: the %s secret is not valid: "
+                                "%s", cmd->cmd->name, i ? "second" : "first",
+                                err);
+    }
+    memcpy(c->webhook_keys, keys, sizeof(keys[0]) * (size_t)n);
+    c->webhook_nkeys = n;
     return NULL;
 }
 
@@ -257,7 +296,7 @@ const command_rec pv_config_cmds[] = {
     AP_INIT_TAKE1("PortOneAPISecret", set_string, STR_OFFSET(api_secret),
                   PV_CONTEXT, "PortOne REST API secret (imp_secret); use "
                   "${ENV_VAR} to keep it out of the file"),
-    AP_INIT_TAKE1("PortOneAPIURL", set_url, NULL, PV_CONTEXT,
+    AP_INIT_TAKE1("PortOneAPIURL", set_url, STR_OFFSET(api_url), PV_CONTEXT,
                   "PortOne API base URL (default https://api.iamport.kr)"),
     AP_INIT_TAKE1("PortOneTier", set_tier, STR_OFFSET(tier), PV_CONTEXT,
                   "Tier code sent as the Tier header (agency sub-store)"),
@@ -280,6 +319,20 @@ const command_rec pv_config_cmds[] = {
                   "SQL loading the amount due (and currency) by :merchant_uid"),
     AP_INIT_TAKE1("PortOneOrderUpdateQuery", set_sql, (void *)1, PV_CONTEXT,
                   "SQL run in the same transaction when an order's state changes"),
+    AP_INIT_TAKE1("PortOneV2Secret", set_string, STR_OFFSET(v2_secret),
+                  PV_CONTEXT, "PortOne V2 API secret; enables V2 (use "
+                  "${ENV_VAR} to keep it out of the file)"),
+    AP_INIT_TAKE1("PortOneV2URL", set_url, STR_OFFSET(v2_url), PV_CONTEXT,
+                  "PortOne V2 API base URL (default https://api.portone.io)"),
+    AP_INIT_TAKE1("PortOneStoreId", set_string, STR_OFFSET(store_id),
+                  PV_CONTEXT, "PortOne V2 store id: sent as storeId, another "
+                  "store's payment is a forgery"),
+    AP_INIT_TAKE12("PortOneWebhookSecret", set_webhook_secret, NULL,
+                   PV_CONTEXT, "V2 webhook secret (whsec_...), two during a "
+                   "rotation; required to accept V2 webhooks"),
+    AP_INIT_TAKE1("PortOneWebhookTolerance", set_seconds,
+                  STR_OFFSET(webhook_tolerance), PV_CONTEXT, "Seconds a V2 "
+                  "webhook's timestamp may be from now (default 300)"),
     {NULL}
 };
 
@@ -287,10 +340,12 @@ const command_rec pv_config_cmds[] = {
 
 const char *pv_config_missing(const pv_dir *c)
 {
-    if (!c->api_key)
-        return "PortOneAPIKey";
-    if (!c->api_secret)
+    /* V1 needs both, V2 its secret; a half-set V1 account is named even
+     * beside a V2 secret */
+    if (c->api_key && !c->api_secret)
         return "PortOneAPISecret";
+    if (!c->api_key && (c->api_secret || !c->v2_secret))
+        return "PortOneAPIKey";
     if (!c->order)
         return "PortOneOrderQuery";
     return NULL;
@@ -349,6 +404,11 @@ void pv_config_pipeline(const pv_dir *c, const pv_srv *srv, pv_scope_t *scope,
     conf->sandbox = c->sandbox == 1;
 }
 
+int pv_config_v1(const pv_dir *c)
+{
+    return c->api_key && c->api_secret;
+}
+
 /* ------------------------------------------------------------ the clients */
 
 static void trace_call(void *baton, const char *method, const char *path,
@@ -383,6 +443,11 @@ pv_client_t *pv_config_client(request_rec *r, const pv_dir *c)
     cc.base_url = c->api_url ? c->api_url : "https://api.iamport.kr";
     cc.key = c->api_key;
     cc.secret = c->api_secret;
+    if (c->v2_secret) {
+        cc.v2_base_url = c->v2_url ? c->v2_url : "https://api.portone.io";
+        cc.v2_secret = c->v2_secret;
+        cc.store_id = c->store_id;
+    }
     cc.tier = c->tier;
     cc.ca_file = c->ca_file;
     cc.proxy = c->proxy;
@@ -393,10 +458,14 @@ pv_client_t *pv_config_client(request_rec *r, const pv_dir *c)
     /* the identity of the account and of its connections; a key of this
      * process's table only, never logged */
     id = apr_psprintf(r->pool, "%s\n%s\n%s\n%s\n%s\n%s\n%d\n%" APR_TIME_T_FMT
-                      "\n%" APR_TIME_T_FMT, cc.base_url, cc.key, cc.secret,
+                      "\n%" APR_TIME_T_FMT "\n%s\n%s\n%s", cc.base_url,
+                      cc.key ? cc.key : "", cc.secret ? cc.secret : "",
                       cc.tier ? cc.tier : "", cc.ca_file ? cc.ca_file : "",
                       cc.proxy ? cc.proxy : "", cc.sandbox, cc.timeout,
-                      cc.connect_timeout);
+                      cc.connect_timeout,
+                      cc.v2_base_url ? cc.v2_base_url : "",
+                      cc.v2_secret ? cc.v2_secret : "",
+                      cc.store_id ? cc.store_id : "");
     if (!clients_lock)
         return NULL;
     apr_thread_mutex_lock(clients_lock);
@@ -409,6 +478,9 @@ pv_client_t *pv_config_client(request_rec *r, const pv_dir *c)
         cc.base_url = apr_pstrdup(clients_pool, cc.base_url);
         cc.key = apr_pstrdup(clients_pool, cc.key);
         cc.secret = apr_pstrdup(clients_pool, cc.secret);
+        cc.v2_base_url = apr_pstrdup(clients_pool, cc.v2_base_url);
+        cc.v2_secret = apr_pstrdup(clients_pool, cc.v2_secret);
+        cc.store_id = apr_pstrdup(clients_pool, cc.store_id);
         cc.tier = cc.tier ? apr_pstrdup(clients_pool, cc.tier) : NULL;
         cc.ca_file = cc.ca_file ? apr_pstrdup(clients_pool, cc.ca_file) : NULL;
         cc.proxy = cc.proxy ? apr_pstrdup(clients_pool, cc.proxy) : NULL;

@@ -13,6 +13,7 @@
 #include "pv_pipeline.h"
 #include "pv_sqlparam.h"
 #include "pv_store.h"
+#include "pv_webhook.h"
 
 extern module AP_MODULE_DECLARE_DATA portone_verify_module;
 
@@ -44,6 +45,13 @@ typedef struct {
     apr_interval_time_t connect_timeout;
     pv_sqldef_t *order;         /* PortOneOrderQuery */
     pv_sqldef_t *order_update;  /* PortOneOrderUpdateQuery */
+    /* V2 */
+    const char *v2_secret;      /* PortOneV2Secret: enables V2 */
+    const char *v2_url;         /* PortOneV2URL */
+    const char *store_id;       /* PortOneStoreId */
+    int webhook_nkeys;          /* PortOneWebhookSecret: 0 unset, 1 or 2 */
+    pv_webhook_key_t webhook_keys[PV_WEBHOOK_SECRETS_MAX];
+    apr_interval_time_t webhook_tolerance;  /* PortOneWebhookTolerance */
     const char *where;          /* the section, for start-up messages */
     int identity;               /* sets an account or SQL of its own */
 } pv_dir;
@@ -68,7 +76,8 @@ void pv_config_forget(void);
 const apr_array_header_t *pv_config_sqldefs(void);
 
 /* What a scope that verifies payments lacks, a directive's name; NULL when
- * it has all it needs. */
+ * it has all it needs: PortOneAPIKey and PortOneAPISecret (V1),
+ * PortOneV2Secret (V2) or both, and PortOneOrderQuery. */
 const char *pv_config_missing(const pv_dir *c);
 
 /* At start-up: a scope of |s| that sets an account or SQL must, with what it
@@ -80,6 +89,10 @@ int pv_config_check_scopes(server_rec *s, apr_pool_t *ptemp, int *used);
  * pv_pipeline_run. */
 void pv_config_pipeline(const pv_dir *c, const pv_srv *srv, pv_scope_t *scope,
                         pv_pipeline_conf_t *conf);
+
+/* The scope takes V1 claims and webhooks: PortOneAPIKey and
+ * PortOneAPISecret are set. */
+int pv_config_v1(const pv_dir *c);
 
 /* In each child: the table of this process's PortOne clients. */
 void pv_config_child_init(apr_pool_t *p, server_rec *main_s);

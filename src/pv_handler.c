@@ -177,6 +177,7 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
     const pv_outcome_info *info = pv_outcome_lookup(v->answer);
     pv_stats_t *stats = pv_status_counters();
     int vbank = !webhook && v->answer == PV_OUT_VBANK_ISSUED;
+    int v2 = pay->api == PV_API_V2;
 
     if (stats)
         pv_stats_add(dec->claim_mismatch ? &stats->claim_forgeries
@@ -185,8 +186,12 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
     ap_log_rerror(APLOG_MARK,
                   dec->outcome == PV_OUT_FORGERY || dec->claim_mismatch
                   ? APLOG_WARNING : APLOG_INFO, 0, r,
-                  "PV102 %s imp_uid=%s merchant_uid=%s outcome=%s%s%s%s%s%s",
-                  r->handler, pay->imp_uid, pay->merchant_uid,
+                  "PV102 %s %s outcome=%s%s%s%s%s%s", r->handler,
+                  v2 ? apr_pstrcat(r->pool, "paymentId=", pay->imp_uid,
+                                   (char *)NULL)
+                     : apr_pstrcat(r->pool, "imp_uid=", pay->imp_uid,
+                                   " merchant_uid=", pay->merchant_uid,
+                                   (char *)NULL),
                   pv_outcome_lookup(dec->outcome)->name,
                   record_note(r, dec, &v->recorded),
                   dec->reason ? ": " : "", dec->reason ? dec->reason : "",
@@ -214,8 +219,10 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
         const pv_json_out_t m[] = {
             {"status", webhook ? info->name : info->answer_status, 0},
             {"message", webhook ? NULL : info->message, 0},
-            {"imp_uid", pay->imp_uid, 0},
-            {"merchant_uid", pay->merchant_uid, 0},
+            {"imp_uid", v2 ? NULL : pay->imp_uid, 0},
+            {"merchant_uid", v2 ? NULL : pay->merchant_uid, 0},
+            /* V2: the paymentId is both */
+            {"paymentId", v2 ? pay->imp_uid : NULL, 0},
             {"vbank_num", vbank ? pay->vbank_num : NULL, 0},
             {"vbank_name", vbank ? pay->vbank_name : NULL, 0},
             /* an integer, as PortOne's */
@@ -231,6 +238,126 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
 
 /* ----------------------------------------------------------------- handler */
 
+/* The claim's ids for the log: "paymentId=..." (V2) or "imp_uid=...
+ * merchant_uid=..." (V1). */
+static const char *claim_ids(request_rec *r, const pv_claim_t *claim)
+{
+    if (claim->payment_id)
+        return apr_pstrcat(r->pool, "paymentId=", claim->payment_id,
+                           (char *)NULL);
+    return apr_pstrcat(r->pool, "imp_uid=", claim->imp_uid, " merchant_uid=",
+                       claim->merchant_uid, (char *)NULL);
+}
+
+/* Logs and answers a request refused before any look-up. */
+static int answer_rejected(request_rec *r, pv_err err, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV100 %s: rejected "
+                  "request: %s%s%s", r->handler, pv_err_lookup(err)->code,
+                  why ? ": " : "", why ? why : "");
+    return answer_error(r, err, why);
+}
+
+/* Runs the pipeline for |claim| (V1 or V2) and answers. */
+static int verify_claim(request_rec *r, const pv_dir *c, const pv_srv *srv,
+                        pv_client_t *client, int webhook,
+                        const pv_claim_t *claim)
+{
+    pv_scope_t scope;
+    pv_pipeline_conf_t conf;
+    pv_dbd_lender_t lender;
+    pv_verdict_t v;
+    pv_err err;
+
+    if (claim->payment_id) {
+        apr_table_setn(r->notes, "portone-payment-id", claim->payment_id);
+        apr_table_setn(r->notes, "portone-imp-uid", claim->payment_id);
+    }
+    else
+        apr_table_setn(r->notes, "portone-imp-uid", claim->imp_uid);
+
+    pv_config_pipeline(c, srv, &scope, &conf);
+    pv_dbd_lender(&lender, r->server);
+    err = pv_pipeline_run(r->pool, claim, &conf, client, &srv->store, &scope,
+                          &lender.conn, &v);
+    if (v.retried)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
+                      "error, retrying once on a recovered connection: %s",
+                      v.retried);
+    if (err != PV_OK) {
+        ap_log_rerror(APLOG_MARK,
+                      err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
+                      ? APLOG_INFO : APLOG_ERR, 0, r,
+                      "PV101 %s %s: %s: %s", r->handler, claim_ids(r, claim),
+                      pv_err_lookup(err)->code, v.why ? v.why : "");
+        return answer_error(r, err, NULL);
+    }
+    return answer_verdict(r, webhook, claim, &v);
+}
+
+/* A request to portone-webhook that carries a Standard Webhooks header. */
+static int is_v2_webhook(request_rec *r)
+{
+    return apr_table_get(r->headers_in, "webhook-id")
+           || apr_table_get(r->headers_in, "webhook-timestamp")
+           || apr_table_get(r->headers_in, "webhook-signature");
+}
+
+/* A V2 webhook: the signature is checked on the raw body before anything
+ * is parsed or asked of PortOne; then the body names the payment to
+ * re-query (contract section 8). */
+static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
+                      pv_client_t *client)
+{
+    pv_v2_webhook_t hook;
+    pv_claim_t claim;
+    pv_sig_result sig;
+    const char *why = NULL;
+    char *body = NULL;
+    apr_size_t len = 0;
+    pv_err err = read_body(r, &body, &len);
+
+    if (err != PV_OK)
+        return answer_rejected(r, err, NULL);
+    if (c->webhook_nkeys == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV103 %s: a V2 "
+                      "webhook, but PortOneWebhookSecret is not set for this "
+                      "location", r->handler);
+        return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
+    }
+    sig = pv_webhook_verify(r->pool, apr_table_get(r->headers_in, "webhook-id"),
+                            apr_table_get(r->headers_in, "webhook-timestamp"),
+                            apr_table_get(r->headers_in, "webhook-signature"),
+                            body, len, c->webhook_keys, c->webhook_nkeys,
+                            apr_time_now(),
+                            c->webhook_tolerance > 0 ? c->webhook_tolerance
+                                                     : apr_time_from_sec(300));
+    if (sig != PV_SIG_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV104 %s: V2 webhook "
+                      "refused: %s", r->handler, pv_sig_reason(sig));
+        return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
+    }
+    err = pv_request_parse_v2_webhook(r->pool, body, len, &hook, &why);
+    if (err != PV_OK)
+        return answer_rejected(r, err, why);
+    if (hook.ignored) {
+        const pv_json_out_t m[] = {{"status", "ignored", 0}};
+
+        apr_table_setn(r->notes, "portone-outcome", "ignored");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV105 %s: V2 webhook "
+                      "%s ignored", r->handler, hook.type);
+        return send_json(r, HTTP_OK, m, MEMBERS(m));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PV106 %s: V2 webhook %s "
+                  "paymentId=%s transactionId=%s status=%s", r->handler,
+                  hook.type ? hook.type : "(2024-01-01)", hook.payment_id,
+                  hook.transaction_id ? hook.transaction_id : "-",
+                  hook.status ? hook.status : "-");
+    memset(&claim, 0, sizeof(claim));
+    claim.payment_id = hook.payment_id;
+    return verify_claim(r, c, srv, client, 1, &claim);
+}
+
 int pv_handler(request_rec *r)
 {
     const pv_dir *c;
@@ -238,10 +365,6 @@ int pv_handler(request_rec *r)
     pv_client_t *client;
     pv_body_kind kind;
     pv_claim_t claim;
-    pv_scope_t scope;
-    pv_pipeline_conf_t conf;
-    pv_dbd_lender_t lender;
-    pv_verdict_t v;
     pv_stats_t *stats = pv_status_counters();
     const char *why = NULL, *missing;
     char *body = NULL;
@@ -270,41 +393,38 @@ int pv_handler(request_rec *r)
         missing = "DBDriver";
     if (missing || !(client = pv_config_client(r, c))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: %s is not set "
-                      "for this location (PortOneAPIKey, PortOneAPISecret and "
-                      "PortOneOrderQuery are needed)", r->handler,
+                      "for this location (PortOneAPIKey and PortOneAPISecret, or "
+                      "PortOneV2Secret, and PortOneOrderQuery are needed)", r->handler,
                       missing ? missing : "a PortOne client");
         return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
+    }
+    if (webhook && is_v2_webhook(r))
+        return v2_webhook(r, c, srv, client);
+    if (webhook && !pv_config_v1(c)) {
+        /* V2 only here: an unsigned webhook lacks the signature headers */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV107 %s: an "
+                      "unsigned (V1) webhook where no PortOneAPIKey is set",
+                      r->handler);
+        return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
     }
     err = pv_request_media(apr_table_get(r->headers_in, "Content-Type"),
                            webhook, &kind);
     if (err == PV_OK)
         err = read_body(r, &body, &len);
     if (err == PV_OK)
-        err = pv_request_parse(r->pool, body, len, kind, &claim, &why);
-    if (err != PV_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV100 %s: rejected "
-                      "request: %s%s%s", r->handler, pv_err_lookup(err)->code,
-                      why ? ": " : "", why ? why : "");
-        return answer_error(r, err, why);
+        err = webhook ? pv_request_parse(r->pool, body, len, kind, &claim, &why)
+                      : pv_request_parse_verify(r->pool, body, len, kind,
+                                                &claim, &why);
+    if (err == PV_OK && claim.payment_id && !c->v2_secret) {
+        err = PV_E_INVALID_REQUEST;
+        why = "paymentId (V2) where no PortOneV2Secret is set";
     }
-    apr_table_setn(r->notes, "portone-imp-uid", claim.imp_uid);
-
-    pv_config_pipeline(c, srv, &scope, &conf);
-    pv_dbd_lender(&lender, r->server);
-    err = pv_pipeline_run(r->pool, &claim, &conf, client, &srv->store, &scope,
-                          &lender.conn, &v);
-    if (v.retried)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
-                      "error, retrying once on a recovered connection: %s",
-                      v.retried);
-    if (err != PV_OK) {
-        ap_log_rerror(APLOG_MARK,
-                      err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
-                      ? APLOG_INFO : APLOG_ERR, 0, r,
-                      "PV101 %s imp_uid=%s merchant_uid=%s: %s: %s", r->handler,
-                      claim.imp_uid, claim.merchant_uid, pv_err_lookup(err)->code,
-                      v.why ? v.why : "");
-        return answer_error(r, err, NULL);
+    else if (err == PV_OK && !claim.payment_id && !pv_config_v1(c)) {
+        err = PV_E_INVALID_REQUEST;
+        why = "imp_uid (V1) where no PortOneAPIKey and PortOneAPISecret are "
+              "set";
     }
-    return answer_verdict(r, webhook, &claim, &v);
+    if (err != PV_OK)
+        return answer_rejected(r, err, why);
+    return verify_claim(r, c, srv, client, webhook, &claim);
 }

@@ -13,6 +13,7 @@ static const pv_err_info table[PV_E_COUNT] = {
     [PV_E_UPSTREAM_TIMEOUT]       = {"upstream_timeout", 504, "PortOne did not answer in time"},
     [PV_E_DATABASE_UNAVAILABLE]   = {"database_unavailable", 503, "the database is not available"},
     [PV_E_NOT_CONFIGURED]         = {"not_configured", 500, "the module is not configured for this server"},
+    [PV_E_INVALID_SIGNATURE]      = {"invalid_signature", 401, "the webhook signature is not valid"},
 };
 
 const pv_err_info *pv_err_lookup(pv_err e)

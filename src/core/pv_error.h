@@ -16,6 +16,7 @@ typedef enum {
     PV_E_UPSTREAM_TIMEOUT,
     PV_E_DATABASE_UNAVAILABLE,
     PV_E_NOT_CONFIGURED,
+    PV_E_INVALID_SIGNATURE,     /* a V2 webhook whose signature fails */
     PV_E_COUNT
 } pv_err;
 

@@ -9,6 +9,16 @@ pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
                        pv_dbconn_t *conn, pv_verdict_t *out)
 {
     memset(out, 0, sizeof(*out));
+    if (claim->payment_id) {
+        /* V2: pv_portone_v2 checks that PortOne's id is the one asked; the
+         * paymentId names the order, so no claimed merchant_uid */
+        out->err = pv_client_get_payment_v2(client, pool, claim->payment_id,
+                                            &out->pay, &out->why);
+        if (out->err != PV_OK)
+            return out->err;
+        return pv_pipeline_record(pool, &out->pay, NULL, conf, store, scope,
+                                  conn, out);
+    }
     out->err = pv_client_get_payment(client, pool, claim->imp_uid, &out->pay,
                                      &out->why);
     if (out->err == PV_OK && strcmp(out->pay.imp_uid, claim->imp_uid)) {

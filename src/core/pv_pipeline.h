@@ -54,7 +54,8 @@ typedef struct {
 
 /* Verifies |claim|: looks the payment up with |client| (PortOne's answer
  * must name the imp_uid asked, else upstream_error), then runs
- * pv_pipeline_record. Fills |out| and returns out->err. */
+ * pv_pipeline_record. A V2 claim (payment_id set) is looked up with
+ * pv_client_get_payment_v2 and recorded without a claimed merchant_uid. Fills |out| and returns out->err. */
 pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
                        const pv_pipeline_conf_t *conf, pv_client_t *client,
                        const pv_store_t *store, const pv_scope_t *scope,

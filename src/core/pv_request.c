@@ -308,3 +308,99 @@ pv_err pv_request_parse_verify(apr_pool_t *pool, const char *body,
 {
     return parse(pool, body, len, kind, 1, out, why);
 }
+
+/* ------------------------------------------------------ V2 webhook bodies */
+
+/* The optional string member |name| of |obj| into |*out| (NULL when absent,
+ * null or empty): NULL or what is wrong. At most |max_chars| characters, no
+ * control character. */
+static const char *v2_member(apr_pool_t *pool, struct json_object *obj,
+                             const char *label, const char *name,
+                             size_t max_chars, const char **out)
+{
+    struct json_object *v;
+    const char *s, *bad;
+    size_t n;
+    int too_long;
+
+    *out = NULL;
+    if (!json_object_object_get_ex(obj, name, &v) || !v)
+        return NULL;
+    if (!(s = pv_json_string(v, &n)))
+        return apr_psprintf(pool, "%s is not a string", label);
+    if (n == 0)
+        return NULL;
+    if ((bad = check_id(s, n, max_chars, &too_long)) != NULL)
+        return too_long ? apr_psprintf(pool, "%s is longer than %lu "
+                                       "characters", label,
+                                       (unsigned long)max_chars)
+                        : apr_psprintf(pool, "%s %s", label, bad);
+    *out = apr_pstrmemdup(pool, s, n);
+    return NULL;
+}
+
+static const char *parse_v2_webhook(apr_pool_t *pool, const char *body,
+                                    size_t len, pv_v2_webhook_t *out)
+{
+    struct json_object *root, *data;
+    const char *why;
+
+    if (!utf8_valid(body, len))
+        return "the body is not valid UTF-8";
+    if (pv_json_parse(pool, body, len, PV_BODY_JSON_DEPTH, &root))
+        return "the body is not valid JSON";
+    if (!json_object_is_type(root, json_type_object))
+        return "the body is not a JSON object";
+    if (present(root, "type")) {
+        /* 2024-04-25: {"type","timestamp","data":{...}} */
+        if ((why = v2_member(pool, root, "type", "type", 64, &out->type)))
+            return why;
+        if (!out->type)
+            return "type is empty";
+        if (strncmp(out->type, "Transaction.", 12)) {
+            out->ignored = 1;
+            return NULL;
+        }
+        if (!json_object_object_get_ex(root, "data", &data) || !data)
+            return "data is missing";
+        if (!json_object_is_type(data, json_type_object))
+            return "data is not an object";
+        if ((why = v2_member(pool, data, "data.storeId", "storeId", 128,
+                             &out->store_id))
+            || (why = v2_member(pool, data, "data.transactionId",
+                                "transactionId", 128, &out->transaction_id))
+            || (why = v2_member(pool, data, "data.paymentId", "paymentId",
+                                PV_PAYMENT_ID_MAX, &out->payment_id)))
+            return why;
+        return out->payment_id ? NULL : "data.paymentId is missing";
+    }
+    /* 2024-01-01: {"payment_id","tx_id","status"} */
+    if ((why = v2_member(pool, root, "tx_id", "tx_id", 128,
+                         &out->transaction_id))
+        || (why = v2_member(pool, root, "status", "status", 64, &out->status))
+        || (why = v2_member(pool, root, "payment_id", "payment_id",
+                            PV_PAYMENT_ID_MAX, &out->payment_id)))
+        return why;
+    return out->payment_id ? NULL
+                           : "neither type (2024-04-25) nor payment_id "
+                             "(2024-01-01) is given";
+}
+
+pv_err pv_request_parse_v2_webhook(apr_pool_t *pool, const char *body,
+                                   size_t len, pv_v2_webhook_t *out,
+                                   const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    *why = NULL;
+    if (len == 0)
+        *why = "the body is empty";
+    else if (len > PV_BODY_MAX) {
+        *why = "the body is larger than 64 KiB";
+        return PV_E_PAYLOAD_TOO_LARGE;
+    }
+    else if (memchr(body, '\0', len))
+        *why = "the body contains a NUL byte";
+    else
+        *why = parse_v2_webhook(pool, body, len, out);
+    return *why ? PV_E_INVALID_REQUEST : PV_OK;
+}

@@ -51,6 +51,32 @@ pv_err pv_request_parse_verify(apr_pool_t *pool, const char *body,
                                size_t len, pv_body_kind kind,
                                pv_claim_t *out, const char **why);
 
+/* A V2 webhook's body, read once its signature has been checked
+ * (pv_webhook_verify). Version 2024-04-25: {"type", "timestamp", "data":
+ * {"storeId", "paymentId", "transactionId"}}; version 2024-01-01:
+ * {"payment_id", "tx_id", "status"}. */
+typedef struct {
+    const char *type;           /* 2024-04-25 only: "Transaction.Paid", ... */
+    const char *payment_id;     /* NULL only when |ignored| */
+    const char *transaction_id; /* data.transactionId or tx_id; logged */
+    const char *store_id;       /* data.storeId; logged */
+    const char *status;         /* 2024-01-01's status; logged */
+    int ignored;                /* a type not starting with "Transaction.":
+                                 * nothing to re-query */
+} pv_v2_webhook_t;
+
+/* Parses a V2 webhook body (JSON; the Content-Type is not looked at: the
+ * signature vouches for the body). A "type" makes it 2024-04-25: a type
+ * starting with "Transaction." needs data.paymentId, any other sets
+ * |ignored|; without "type" it is 2024-01-01 and needs payment_id. Strings
+ * are checked as identifiers (paymentId at most 128 characters, no control
+ * character); empty or null optional members are NULL. PV_OK;
+ * PV_E_INVALID_REQUEST with |*why|; PV_E_PAYLOAD_TOO_LARGE over
+ * PV_BODY_MAX. */
+pv_err pv_request_parse_v2_webhook(apr_pool_t *pool, const char *body,
+                                   size_t len, pv_v2_webhook_t *out,
+                                   const char **why);
+
 /* Validates one identifier: non-empty, valid UTF-8, no control character,
  * at most |max_chars| characters. NULL when valid, else a reason. */
 const char *pv_request_check_id(const char *s, size_t len, size_t max_chars);

@@ -323,6 +323,7 @@ TEST(error_table)
         {PV_E_UPSTREAM_TIMEOUT, "upstream_timeout", 504},
         {PV_E_DATABASE_UNAVAILABLE, "database_unavailable", 503},
         {PV_E_NOT_CONFIGURED, "not_configured", 500},
+        {PV_E_INVALID_SIGNATURE, "invalid_signature", 401},
     };
     size_t i;
 
