@@ -176,12 +176,15 @@ static const char *set_webhook_secret(cmd_parms *cmd, void *conf,
                                       const char *a1, const char *a2)
 {
     pv_dir *c = conf;
-    const char *args[2] = {a1, a2}, *err;
+    const char *args[2] = {a1, a2};
     pv_webhook_key_t keys[PV_WEBHOOK_SECRETS_MAX];
     int i, n = a2 ? 2 : 1;
 
+    memset(keys, 0, sizeof(keys));
     for (i = 0; i < n; i++) {
-        if ((err = check_text(cmd, args[i])) != NULL)
+        const char *err = check_text(cmd, args[i]);
+
+        if (err)
             return err;
         if ((err = pv_webhook_key(cmd->pool, args[i], &keys[i])) != NULL)
             return apr_psprintf(cmd->pool, "%s: the %s secret is not valid: "

@@ -432,3 +432,52 @@ TEST(pipeline_retries_a_database_error_once)
     }
     shop_close(&s);
 }
+
+/* A V2 claim is looked up with the V2 client (not configured: no V2 look-up
+ * and no connection); PortOne not answering holds no connection either. */
+TEST(pipeline_v2_claim_uses_the_v2_look_up)
+{
+    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_client_conf_t cc;
+    pv_client_t *client = NULL;
+    pv_claim_t claim = {NULL, NULL, NULL, NULL, "pay-1"};
+    pv_store_t store;
+    pv_scope_t scope = {NULL, NULL, "k"};
+    pv_verdict_t v;
+    fake_t f;
+    int port = 0, fd = check_listen_loopback(&port, 0);
+
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    memset(&cc, 0, sizeof(cc));
+    memset(&store, 0, sizeof(store));
+    cc.base_url = apr_psprintf(pool, "http://127.0.0.1:%d", port);
+    cc.key = "imp_apikey";
+    cc.secret = "secret";
+    cc.timeout = apr_time_from_msec(300);
+    cc.connect_timeout = apr_time_from_msec(300);
+    cc.max_idle = 1;
+    CHECK_INT_EQ(pv_client_global_init(pool), APR_SUCCESS);
+    CHECK_INT_EQ(pv_client_create(pool, &cc, NULL, NULL, &client), APR_SUCCESS);
+    fake_init(&f);
+    if (client) {
+        CHECK_INT_EQ(pv_pipeline_run(pool, &claim, &conf, client, &store,
+                                     &scope, &f.conn, &v),
+                     PV_E_NOT_CONFIGURED);
+        CHECK_INT_EQ(f.opened, 0);
+    }
+    cc.v2_base_url = cc.base_url;
+    cc.v2_secret = "v2secret";
+    client = NULL;
+    CHECK_INT_EQ(pv_client_create(pool, &cc, NULL, NULL, &client), APR_SUCCESS);
+    fake_init(&f);
+    if (client) {
+        CHECK_INT_EQ(pv_pipeline_run(pool, &claim, &conf, client, &store,
+                                     &scope, &f.conn, &v),
+                     PV_E_UPSTREAM_TIMEOUT);
+        CHECK(v.why != NULL);
+        CHECK_INT_EQ(f.opened, 0);
+    }
+    close(fd);
+}
