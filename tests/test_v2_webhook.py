@@ -19,6 +19,13 @@ from portone_emulator import TEST_V2_SECRET, TEST_WEBHOOK_SECRET
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another shop's webhook secret!!!").decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"the secret before the rotation..").decode()
 FORGERY_LOG = r"PV102 portone-webhook .*outcome=forgery"
+# a refused V2 webhook is logged at warn, with the reason
+REFUSED_LOG = r"PV104 portone-webhook: V2 webhook refused: "
+NO_MATCH = "no signature matches a configured webhook secret"
+MISSING = "webhook-id, webhook-timestamp or webhook-signature is missing"
+NOT_INTEGER = "webhook-timestamp is not an integer"
+TOO_OLD = "webhook-timestamp is older than PortOneWebhookTolerance"
+TOO_NEW = "webhook-timestamp is newer than PortOneWebhookTolerance"
 HOOK = "/portone/webhook"
 
 
@@ -68,14 +75,17 @@ def assert_paid_recorded(pv2, pid):
     assert order(pv2.db, pid) == {"state": "paid", "paid_imp_uid": pid, "updates": 1}
 
 
-def assert_refused(pv2, pid, status, body):
-    """401 invalid_signature, nothing asked of PortOne, nothing recorded."""
+def assert_refused(pv2, pid, status, body, reason=None):
+    """401 invalid_signature, nothing asked of PortOne, nothing recorded; the
+    warning names the reason."""
     assert status == 401, body
     assert isinstance(body, dict) and (body["status"], body["code"]) == \
         ("error", "invalid_signature"), body
     assert lookups(pv2.emu) == [], "PortOne was asked for a webhook that failed its signature"
     assert payments(pv2.db) == [] and events(pv2.db) == []
     assert order(pv2.db, pid) == {"state": "new", "paid_imp_uid": None, "updates": 0}
+    if reason:
+        assert REFUSED_LOG + reason in pv2.log(), pv2.log()
 
 
 # ---------------------------------------------------------------- valid
@@ -138,16 +148,19 @@ def test_a_webhook_of_an_unknown_payment_is_payment_not_found(pv2):
 
 # ---------------------------------------------------------------- signatures
 
+@pytest.mark.expect_log(REFUSED_LOG)
 def test_a_wrong_secret_is_refused(pv2):
     paid_payment(pv2, "wh-wrong")
-    assert_refused(pv2, "wh-wrong", *send(pv2, "wh-wrong", secret=OTHER_SECRET))
+    assert_refused(pv2, "wh-wrong", *send(pv2, "wh-wrong", secret=OTHER_SECRET), NO_MATCH)
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 def test_no_signature_entry_is_refused(pv2):
     paid_payment(pv2, "wh-nosig")
-    assert_refused(pv2, "wh-nosig", *send(pv2, "wh-nosig", secret=None))
+    assert_refused(pv2, "wh-nosig", *send(pv2, "wh-nosig", secret=None), NO_MATCH)
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 def test_only_v1_entries_count(pv2):
     """The right MAC under another version tag is not a v1 signature."""
     paid_payment(pv2, "wh-v2tag")
@@ -158,7 +171,7 @@ def test_only_v1_entries_count(pv2):
     mac = sign_webhook(TEST_WEBHOOK_SECRET, "msg_tag", ts, body).split(",", 1)[1]
     assert_refused(pv2, "wh-v2tag", *send(pv2, "wh-v2tag", body=body, webhook_id="msg_tag",
                                           timestamp=ts, secret=None,
-                                          extra_signatures=("v2," + mac,)))
+                                          extra_signatures=("v2," + mac,)), NO_MATCH)
 
 
 def test_several_entries_with_one_valid_are_accepted(pv2):
@@ -170,6 +183,7 @@ def test_several_entries_with_one_valid_are_accepted(pv2):
     assert_paid_recorded(pv2, "wh-several")
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 def test_rotated_secrets_both_are_accepted(make_httpd, database, emulator):
     # the directive takes two arguments: written in `extra`, unquoted
     h = make_httpd(directives=v2_directives(emulator.url, PortOneWebhookSecret=None),
@@ -188,16 +202,19 @@ def test_rotated_secrets_both_are_accepted(make_httpd, database, emulator):
     assert [r["imp_uid"] for r in payments(database)] == ["wh-rot-new", "wh-rot-old"]
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 @pytest.mark.parametrize("header", ["webhook-id", "webhook-timestamp", "webhook-signature"])
 def test_a_missing_header_is_refused(pv2, header):
     paid_payment(pv2, "wh-missing")
-    assert_refused(pv2, "wh-missing", *send(pv2, "wh-missing", omit=(header,)))
+    assert_refused(pv2, "wh-missing", *send(pv2, "wh-missing", omit=(header,)), MISSING)
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 @pytest.mark.parametrize("shift", [-301, 301, -400, 3600])
 def test_a_timestamp_outside_the_tolerance_is_refused(pv2, shift):
     paid_payment(pv2, "wh-late")
-    assert_refused(pv2, "wh-late", *send(pv2, "wh-late", shift=shift))
+    assert_refused(pv2, "wh-late", *send(pv2, "wh-late", shift=shift),
+                  TOO_OLD if shift < 0 else TOO_NEW)
 
 
 @pytest.mark.parametrize("shift", [-299, 299])
@@ -208,6 +225,7 @@ def test_a_timestamp_inside_the_tolerance_is_accepted(pv2, shift):
     assert_paid_recorded(pv2, "wh-intime")
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 def test_the_tolerance_is_configurable(make_httpd, database, emulator):
     h = make_httpd(directives=v2_directives(emulator.url, PortOneWebhookTolerance="30"))
     database.add_order("wh-tol", 10000)
@@ -219,15 +237,18 @@ def test_the_tolerance_is_configurable(make_httpd, database, emulator):
     assert (status, json.loads(raw)["status"]) == (200, "paid"), raw
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 @pytest.mark.parametrize("make_ts", [lambda now: "%d.0" % now, lambda now: "%dx" % now,
                                      lambda now: "", lambda now: "abc",
-                                     lambda now: "%e" % now, lambda now: " %d" % now],
-                         ids=["decimal", "suffix", "empty", "text", "exponent", "space"])
+                                     lambda now: "%e" % now, lambda now: "0x%x" % now],
+                         ids=["decimal", "suffix", "empty", "text", "exponent", "hex"])
 def test_a_non_integer_timestamp_is_refused(pv2, make_ts):
     paid_payment(pv2, "wh-ts")
-    assert_refused(pv2, "wh-ts", *send(pv2, "wh-ts", timestamp=make_ts(int(time.time()))))
+    assert_refused(pv2, "wh-ts", *send(pv2, "wh-ts", timestamp=make_ts(int(time.time()))),
+                  NOT_INTEGER)
 
 
+@pytest.mark.expect_log(REFUSED_LOG)
 @pytest.mark.parametrize("tamper", [
     lambda b: b.replace(b"wh-tamper", b"wh-tampex"),
     lambda b: b + b" ",
@@ -239,16 +260,17 @@ def test_a_body_changed_after_signing_is_refused(pv2, tamper):
     pv2.db.add_order("wh-tampex", 10000)
     pv2.emu.add_v2_payment(paymentId="wh-tampex", status="PAID", total=10000)
     status, body = send(pv2, "wh-tamper", tamper=tamper)
-    assert_refused(pv2, "wh-tamper", status, body)
+    assert_refused(pv2, "wh-tamper", status, body, NO_MATCH)
     assert order(pv2.db, "wh-tampex")["updates"] == 0
 
 
+@pytest.mark.expect_log(r"PV103 portone-webhook: a V2 webhook, but PortOneWebhookSecret is not set")
 def test_a_signed_webhook_where_no_webhook_secret_is_set_is_refused(pv):
     """The V1-only server: a V2 webhook is never taken unsigned."""
     pv.db.add_order("wh-nosecret", 10000)
     pv.emu.add_v2_payment(paymentId="wh-nosecret", status="PAID", total=10000)
     status, _, raw = pv.emu.send_v2_webhook(pv.httpd.url + HOOK, "wh-nosecret")
-    assert status in (400, 401), raw
+    assert (status, json.loads(raw)["code"]) == (401, "invalid_signature"), raw
     assert pv.emu.counters()["requests"] == []
     assert payments(pv.db) == []
 
