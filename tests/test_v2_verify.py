@@ -223,6 +223,8 @@ def test_forgery(pv2, kind, status_):
         assert (body["status"], body["message"], body["paymentId"]) == \
             ("forgery", MSG_FORGERY, pid), body
     row = only_v2_payment(pv2.db, pid, "forgery", status_)
+    assert dec(row["amount"]) == fields["total"]
+    assert row["currency"] == fields.get("currency", "KRW")
     assert events(pv2.db) == [v2_event(pid, "forgery")]
     assert order(pv2.db, pid) == UNTOUCHED
     assert re.search(r"PV102 portone-verify .*%s.*outcome=forgery" % re.escape(pid), pv2.log())
