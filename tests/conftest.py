@@ -246,3 +246,39 @@ def make_httpd(database, emulator, log_watch):
     yield make
     for h in started:
         h.stop()        # log_watch checks their logs after this
+
+
+# ---------------------------------------------------------------- V2
+
+def v2_directives(emulator_url, **more):
+    """The directives that enable PortOne V2 beside the harness's V1 ones
+    (contract section 4); `more` adds or overrides some (None drops one)."""
+    from portone_emulator import TEST_V2_STORE_ID
+    d = {"PortOneV2Secret": TEST_V2_SECRET, "PortOneV2URL": emulator_url,
+         "PortOneStoreId": TEST_V2_STORE_ID, "PortOneWebhookSecret": TEST_WEBHOOK_SECRET}
+    d.update(more)
+    return d
+
+
+@pytest.fixture(scope="session")
+def v2_server(database, emulator):
+    """An httpd per database with V1 and V2 both configured (one server, one
+    database, one <Location> per handler), kept for the session as `server`."""
+    h = Httpd(make_tempdir("pv-httpd-v2-"), database, emulator.url,
+              directives=v2_directives(emulator.url))
+    h.start()
+    yield h
+    h.stop()
+    LogWatch().check([h])
+
+
+@pytest.fixture
+def pv2(v2_server, database, emulator, log_watch):
+    """As `pv`, on the V1+V2 server: .httpd, .db, .emu reset; .log(), .expect_log()."""
+    emulator.reset()
+    database.reset()
+    start = len(v2_server.read_error_log())
+    yield types.SimpleNamespace(httpd=v2_server, db=database, emu=emulator,
+                                log=lambda: v2_server.read_error_log()[start:],
+                                expect_log=log_watch.expect)
+    assert v2_server.proc and v2_server.proc.poll() is None, "httpd died"
