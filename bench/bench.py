@@ -13,7 +13,8 @@ Environment: PV_BENCH_DURATION (seconds per measurement, default 6),
 PV_BENCH_WARMUP (default 2), PV_BENCH_MEM (counted totals, default
 10000,100000,200000), PV_BENCH_PERF=1 (perf record of the httpd children
 during the SQLite 32-connection pass; perf.data in the kept temp dir),
-PV_BENCH_KEEP=1 (keep the temp dir), PV_BENCH_SKIP_PG=1.
+PV_BENCH_KEEP=1 (keep the temp dir), PV_BENCH_SKIP_PG=1, PV_BENCH_SKIP_V2=1
+(no PortOne V2 pass: for a module without V2).
 
 This file runs the passes; bench_common.py holds the settings and the log,
 bench_servers.py what is started, bench_measure.py how a pass is measured,
@@ -30,7 +31,8 @@ from bench_common import (DBD_MAX, DURATION, HTTPD_SERVERS, HTTPD_THREADS, MAIN_
                           run_stopping_cleanly, start_clock, stop_all, write_table)
 from bench_measure import PgCounter, counted, measure, sqlite_handles
 from bench_report import fmt_main, fmt_scaling, fmt_targets
-from bench_servers import BenchHttpd, Standin, check_verify, make_static_dir, pg_db, sqlite_db
+from bench_servers import (BenchHttpd, Standin, check_verify, check_verify_v2, make_static_dir,
+                           pg_db, sqlite_db)
 from harness import make_tempdir
 
 
@@ -40,6 +42,7 @@ def run(standin_bin):
     lines = []
     perf_dir = tmp if os.environ.get("PV_BENCH_PERF") == "1" else None
     with_pg = os.environ.get("PV_BENCH_SKIP_PG") != "1"
+    with_v2 = os.environ.get("PV_BENCH_SKIP_V2") != "1"
     try:
         static_dir = make_static_dir(tmp)
         static_size = os.path.getsize(os.path.join(static_dir, "static.json"))
@@ -62,11 +65,11 @@ def run(standin_bin):
 
         dbs = {n: sqlite_db(sub("sqlite-%d" % n), n) for n in (100000, 1000, 1000000)}
 
-        def start_httpd(name, db):
-            h = BenchHttpd(sub("httpd-" + name), db, standin.url, static_dir)
+        def start_httpd(name, db, v2=False):
+            h = BenchHttpd(sub("httpd-" + name), db, standin.url, static_dir, v2=v2)
             h.start()
             stack.append(h.stop)
-            check_verify(h)
+            check_verify_v2(h) if v2 else check_verify(h)
             return h
 
         def stop(h):
@@ -102,6 +105,21 @@ def run(standin_bin):
             standin.set_latency(0)
         sqlite_slow.update(bound=slow_bound, ratio=False)
         stop(h)
+
+        # --- PortOne V2, SQLite, 100,000 orders: the V1 row's workload on a
+        # fresh copy of its database, the front-end posting {"paymentId":
+        # "order_N"} to a <Location> with PortOneV2Secret/PortOneV2URL (the
+        # stand-in answers GET /payments/order_N with a PAID payment of
+        # 10000 KRW); reported beside the V1 row, with V2/V1
+        v2_rows = []
+        if with_v2:
+            h = start_httpd("sqlite-v2", sqlite_db(sub("sqlite-v2"), 100000), v2=True)
+            r = measure("verify V2, SQLite, 100,000 orders", h.url, "verify.lua", MAIN_CONNS,
+                        standin, httpd=h, args=(100000, 0, 1, 0, "v2"),
+                        sampler_fn=sqlite_handles(h, h.db.path))
+            r.update(v1=sqlite_main)
+            v2_rows.append(r)
+            stop(h)
 
         # --- SQLite, 1,000 and 1,000,000 orders. The size comparison sends the
         # same stream to both: random payments out of 1,000,000 (nearly all
@@ -179,12 +197,17 @@ def run(standin_bin):
         lines.append("httpd: event MPM, %d processes x %d threads, DBDMin = DBDMax = %d, access log on, "
                      "LogLevel warn; all on 127.0.0.1" % (HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX))
         lines.append("")
-        lines += fmt_main([standin_row, static, sqlite_main, repeats_row] + size_rows + pg_rows[:1]
-                          + [sqlite_slow] + pg_rows[1:], static_rps)
+        lines += fmt_main([standin_row, static, sqlite_main] + v2_rows + [repeats_row] + size_rows
+                          + pg_rows[:1] + [sqlite_slow] + pg_rows[1:], static_rps)
         lines.append("")
         lines.append("static = req/s / the static file's req/s (%d connections); bound = req/s / "
                      "(%d connections / %d ms = %.0f req/s)"
                      % (MAIN_CONNS, SLOW_CONNS, SLOW_MS, slow_bound))
+        for r in v2_rows:
+            lines.append("V2/V1 = the V2 row's req/s / the V1 row's (SQLite, 100,000 orders, %d "
+                         "connections): %.2f; CPU us per verification V2/V1: %.2f"
+                         % (MAIN_CONNS, r["rps"] / r["v1"]["rps"],
+                            (r["cpu_us"] or 0) / max(1e-9, r["v1"]["cpu_us"] or 0)))
         lines.append("")
         lines.append("Scaling (fast stand-in, SQLite, 100,000 orders; %ds runs, the 32 row is the one above):"
                      % SCALE_DURATION)

@@ -13,6 +13,9 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 TOKEN = "bench0standin0token0c2f1a9e7d3b5a8c6e4f2a0b"
+V2_SECRET = "bench0standin0v2secret0e1d2c3b4a59687"       # standin.c's V2_SECRET
+V2_STORE = "store-00000000-0000-4000-8000-bench0standin"  # standin.c's V2_STORE
+V2_PATH = "/v2/payments/complete"   # the V2 <Location> of BenchHttpd(v2=True)
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 DURATION = int(os.environ.get("PV_BENCH_DURATION", "6"))
 WARMUP = int(os.environ.get("PV_BENCH_WARMUP", "2"))

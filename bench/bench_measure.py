@@ -106,7 +106,7 @@ def wrk(url, script, conns, duration, args=(), headers=()):
 
 # ---------------------------------------------------------------- server-side counts
 
-VERIFY_LINE = re.compile(r'"POST /payments/complete [^"]*" (\d{3}) ')
+VERIFY_LINE = re.compile(r'"POST (?:/v2)?/payments/complete [^"]*" (\d{3}) ')   # V1 and V2
 
 
 class AccessLog:

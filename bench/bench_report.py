@@ -6,7 +6,8 @@ from bench_common import SIZE_PAYMENTS
 def fmt_main(rows, static_rps):
     head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
             % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/err", "PO/verif", "token",
-               "newPO/1k", "DB max/avg", "wr/cmt", "RSS MiB", "CPU us", "static", "bound"))
+               "newPO/1k", "DB max/avg", "wr/cmt", "RSS MiB", "CPU us", "static", "bound")
+            + " %5s" % "V2/V1")
     out = [head, "-" * len(head)]
     for r in rows:
         verif = r.get("verif", True) and r["verifs"]
@@ -19,10 +20,12 @@ def fmt_main(rows, static_rps):
         bound = "%.1f%%" % (100.0 * r["rps"] / r["bound"]) if r.get("bound") else "-"
         cpu = "%.0f" % r["cpu_us"] if r["cpu_us"] is not None else "-"
         group = "%.1f" % r["group"] if r.get("group") else "-"
+        # a V2 row carries the V1 row it is compared with
+        v2v1 = "%.2f" % (r["rps"] / r["v1"]["rps"]) if r.get("v1") else "-"
         out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
                    % (r["label"][:42], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
                       "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, group, rss,
-                      cpu, ratio, bound))
+                      cpu, ratio, bound) + " %5s" % v2v1)
     return out
 
 

@@ -10,7 +10,8 @@ import sqlite3
 import subprocess
 import time
 
-from bench_common import DBD_MAX, HTTPD_SERVERS, HTTPD_THREADS, STATIC_BODY, log
+from bench_common import (DBD_MAX, HTTPD_SERVERS, HTTPD_THREADS, STATIC_BODY, V2_PATH, V2_SECRET,
+                          V2_STORE, log)
 from harness import MODULES, Httpd, SqliteDB, _chown_tree, wait_port
 
 
@@ -87,9 +88,13 @@ class Standin:
 class BenchHttpd(Httpd):
     """The tests' Httpd with benchmark settings: no debug log, DBDMax sized
     for the database rather than the thread count, unlimited keep-alive
-    requests, and a static JSON file (/static.json) as the ceiling."""
+    requests, and a static JSON file (/static.json) as the ceiling. With
+    v2=True, V2_PATH is a portone-verify <Location> of its own with the
+    stand-in's V2 secret and store (PortOneV2Secret, PortOneV2URL,
+    PortOneStoreId), inheriting the server's V1 account and SQL: a module
+    without V2 does not start with it."""
 
-    def __init__(self, directory, db, api_url, static_dir, dbd_max=DBD_MAX):
+    def __init__(self, directory, db, api_url, static_dir, dbd_max=DBD_MAX, v2=False):
         extra = """
 LoadModule alias_module {m}/mod_alias.so
 LoadModule mime_module {m}/mod_mime.so
@@ -106,6 +111,14 @@ Alias /static.json {d}/static.json
     ForceType application/json
 </Directory>
 """.format(m=MODULES, d=static_dir)
+        if v2:
+            extra += """<Location "{p}">
+    SetHandler portone-verify
+    PortOneV2Secret {s}
+    PortOneV2URL {u}
+    PortOneStoreId {st}
+</Location>
+""".format(p=V2_PATH, s=V2_SECRET, u=api_url, st=V2_STORE)
         super().__init__(directory, db, api_url, extra=extra, servers=HTTPD_SERVERS,
                          threads=HTTPD_THREADS, directives={"PortOneTimeout": "10"})
         self.dbd_max = dbd_max
@@ -192,6 +205,17 @@ def check_verify(httpd):
     if '"status":"success"' not in out.replace(" ", ""):
         raise RuntimeError("the check POST did not succeed: %r\n%s" % (out, httpd.read_error_log()[-3000:]))
     log("curl check on %s: %s" % (httpd.url, out.strip()))
+
+
+def check_verify_v2(httpd):
+    """The V2 pass's check: {"paymentId":"order_1"} on V2_PATH succeeds."""
+    out = subprocess.run(["curl", "-s", "-m", "15", "-X", "POST", httpd.url + V2_PATH,
+                          "-H", "Content-Type: application/json", "-d", '{"paymentId":"order_1"}'],
+                         capture_output=True, text=True, timeout=30).stdout
+    if '"status":"success"' not in out.replace(" ", ""):
+        raise RuntimeError("the V2 check POST did not succeed: %r\n%s"
+                           % (out, httpd.read_error_log()[-3000:]))
+    log("curl V2 check on %s: %s" % (httpd.url, out.strip()))
 
 
 def make_static_dir(tmp):

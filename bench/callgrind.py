@@ -7,6 +7,7 @@ counts are the same from one run to the next, so they show small changes
 
     PV_CG_MODULE=/path/to/mod_portone_verify.so   another build (default: .libs)
     PV_CG_REQUESTS=1000                           requests counted (after 200 of warm-up)
+    PV_CG_SKIP_V2=1                               no PortOne V2 workload (a module without V2)
 
 Prints, per request: instructions by shared object (self cost), and the
 functions under the module's handler (inclusive). Writes the callgrind
@@ -26,6 +27,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
 import bench_common  # noqa: E402
+from bench_common import V2_PATH  # noqa: E402
 from bench_servers import Standin, make_static_dir, sqlite_db  # noqa: E402
 from compare import VariantHttpd  # noqa: E402
 from harness import RUN_USER, make_tempdir, wait_port  # noqa: E402
@@ -35,14 +37,18 @@ ORDERS = 100000
 WARMUP = 200
 
 
-def requests(url, n, verify, first):
+def requests(url, n, verify, first, v2=False):
     """n requests on one keep-alive connection; verifications of payments
-    imp_b<first>.. (each a first verification: a write)."""
+    imp_b<first>.. (each a first verification: a write), or with v2 of V2
+    paymentIds order_<first>.. (the order of that number, each a first one)."""
     host, port = url.split("//")[1].split(":")
     con = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
         for i in range(n):
-            if verify:
+            if v2:
+                con.request("POST", V2_PATH, json.dumps({"paymentId": "order_%d" % (first + i)}),
+                            {"Content-Type": "application/json"})
+            elif verify:
                 k = first + i
                 body = json.dumps({"imp_uid": "imp_b%d" % k,
                                    "merchant_uid": "order_%d" % ((k - 1) % ORDERS + 1)})
@@ -58,7 +64,7 @@ def requests(url, n, verify, first):
         con.close()
 
 
-def count(h_factory, tmp, name, verify, warm, n, first):
+def count(h_factory, tmp, name, verify, warm, n, first, v2=False):
     """One httpd -X under callgrind (collecting inside
     ap_run_process_connection: reading, handling and answering requests):
     warm requests then n more; returns its callgrind file."""
@@ -75,8 +81,8 @@ def count(h_factory, tmp, name, verify, warm, n, first):
     try:
         if not wait_port(h.port, 60):
             raise RuntimeError("httpd under callgrind does not answer")
-        requests(h.url, warm, verify, first)
-        requests(h.url, n, verify, first + warm)
+        requests(h.url, warm, verify, first, v2)
+        requests(h.url, n, verify, first + warm, v2)
     finally:
         h.stop()
     if not os.path.exists(out):
@@ -141,7 +147,7 @@ def per_request(short, long_):
             {k: v / float(REQUESTS) for k, v in inc1.items()})
 
 
-def report(static, verify):
+def report(static, verify, v2=None):
     s_total, s_objs, _ = static
     v_total, v_objs, v_incl = verify
     lines = ["Instructions per request (callgrind, httpd -X, inside ap_run_process_connection; "
@@ -156,6 +162,17 @@ def report(static, verify):
     lines.append("-" * 64)
     lines.append("%-34s %14s %14s" % ("total", "{:,.0f}".format(s_total), "{:,.0f}".format(v_total)))
     lines.append("%-34s %14s %14.1f" % ("verification / static file", "", v_total / s_total))
+    if v2:
+        w_total, w_objs, _ = v2
+        lines += ["", "PortOne V2 verification ({\"paymentId\"}, same database and stand-in):",
+                  "%-34s %14s %14s %8s" % ("shared object (self)", "V1", "V2", "V2/V1"), "-" * 73]
+        for obj in sorted(set(v_objs) | set(w_objs), key=lambda o: -w_objs.get(o, 0))[:14]:
+            a, b = v_objs.get(obj, 0), w_objs.get(obj, 0)
+            lines.append("%-34s %14s %14s %8s" % (obj[:34], "{:,.0f}".format(a), "{:,.0f}".format(b),
+                                                  "%.2f" % (b / a) if a else "-"))
+        lines.append("-" * 73)
+        lines.append("%-34s %14s %14s %8.2f" % ("total", "{:,.0f}".format(v_total),
+                                                "{:,.0f}".format(w_total), w_total / v_total))
     # by name: the module's file may be another build's (PV_CG_MODULE)
     handler = max((ir for (_, fn), ir in v_incl.items() if fn == "pv_handler"), default=0)
     lines += ["", "Inclusive, per verification: the module's handler (100%) and the functions "
@@ -182,16 +199,33 @@ def main():
         db = sqlite_db(dbdir, ORDERS)
         module = os.environ.get("PV_CG_MODULE")
 
+        with_v2 = os.environ.get("PV_CG_SKIP_V2") != "1"
+
         def factory(hdir):
-            return VariantHttpd(module, hdir, db, standin.url, static_dir, dbd_max=4)
+            return VariantHttpd(module, hdir, db, standin.url, static_dir, dbd_max=4, v2=with_v2)
         files = {}
         for kind, verify in (("static", False), ("verify", True)):
             for n in (0, REQUESTS):
                 # distinct payments in every run: each a first verification
                 files[kind, n] = count(factory, tmp, "%s-%d" % (kind, n), verify, WARMUP, n,
                                        1 + 100000 * len(files))
+        v2 = None
+        if with_v2:
+            # V2 paymentIds are order numbers (:merchant_uid carries the
+            # paymentId): its own database, orders 1.. then 1 + warm-up + n..
+            dbdir2 = os.path.join(tmp, "db-v2")
+            os.makedirs(dbdir2)
+            os.chmod(dbdir2, 0o755)
+            db2 = sqlite_db(dbdir2, ORDERS)
+
+            def factory_v2(hdir):
+                return VariantHttpd(module, hdir, db2, standin.url, static_dir, dbd_max=4, v2=True)
+            for i, n in enumerate((0, REQUESTS)):
+                files["v2", n] = count(factory_v2, tmp, "v2-%d" % n, True, WARMUP, n,
+                                       1 + i * (WARMUP + REQUESTS), v2=True)
+            v2 = per_request(files["v2", 0], files["v2", REQUESTS])
         lines = report(per_request(files["static", 0], files["static", REQUESTS]),
-                       per_request(files["verify", 0], files["verify", REQUESTS]))
+                       per_request(files["verify", 0], files["verify", REQUESTS]), v2)
         lines.insert(0, "mod_portone_verify callgrind run, %s, module %s"
                      % (time.strftime("%Y-%m-%d %H:%M"), module or ".libs (this build)"))
         print("\n".join(lines))

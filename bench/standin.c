@@ -1,4 +1,4 @@
-/* A fast stand-in for PortOne's V1 API, for the benchmark only.
+/* A fast stand-in for PortOne's V1 and V2 APIs, for the benchmark only.
  *
  *   standin [-p port] [-l latency_ms]      (listens on 127.0.0.1 only)
  *
@@ -16,8 +16,19 @@
  *                           Answered after the added latency (nanosleep in
  *                           the connection's own thread: other connections
  *                           are not held up).
- *   GET  /__stats           {"token_calls","payment_calls","connections",
- *                            "open_connections","requests","latency_ms"}
+ *   GET  /payments/{id}     with "Authorization: PortOne <V2 secret>": V2
+ *                           (portone-api.md 2.2), a PAID payment of the
+ *                           fixed template: id from the path (letters,
+ *                           digits, _ and -, up to 128), amount.total 10000
+ *                           (the bench's orders order_N are 10000 KRW: the
+ *                           V2 pass uses paymentId order_N), KRW, channel
+ *                           LIVE, storeId V2_STORE (?storeId= is
+ *                           ignored). A wrong secret: 401 UNAUTHORIZED; a
+ *                           malformed id: 404 PAYMENT_NOT_FOUND. Same
+ *                           added latency as V1.
+ *   GET  /__stats           {"token_calls","payment_calls","v2_payment_calls",
+ *                            "connections","open_connections","requests",
+ *                            "latency_ms"} (payment_calls counts V1 and V2)
  *   POST /__config?latency_ms=N   changes the added latency at run time.
  *   POST /__config?orders=N       maps payments onto N orders (0: one each).
  *
@@ -39,10 +50,12 @@
 #include <unistd.h>
 
 #define TOKEN "bench0standin0token0c2f1a9e7d3b5a8c6e4f2a0b"
+#define V2_SECRET "bench0standin0v2secret0e1d2c3b4a59687"
+#define V2_STORE "store-00000000-0000-4000-8000-bench0standin"
 #define BUF_SIZE 16384
 #define MAX_BODY (1 << 20)
 
-static unsigned long n_token, n_payment, n_conn, n_requests;
+static unsigned long n_token, n_payment, n_payment_v2, n_conn, n_requests;
 static long n_open;
 static int latency_ms;
 static long orders_mod;         /* 0: imp_bK pays order_K */
@@ -186,14 +199,85 @@ static int payment_answer(int fd, const char *imp, size_t ilen, int keep)
     return respond(fd, 200, body, (size_t)n, keep);
 }
 
+static const char *ERR_V2_404 =
+    "{\"type\":\"PAYMENT_NOT_FOUND\",\"message\":\"Payment not found\"}";
+static const char *ERR_V2_401 =
+    "{\"type\":\"UNAUTHORIZED\",\"message\":\"Unauthorized\"}";
+
+/* RFC 3339 in UTC, as PortOne V2 writes its times. */
+static void rfc3339(char *out, size_t n, long t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
+
+/* A V2 PAID payment (portone-api.md 2.2): the same at every look-up. */
+static int payment_v2_answer(int fd, const char *id, size_t ilen, int keep)
+{
+    char body[4096];
+    char requested[40], paid[40];
+    size_t i;
+    int n, ms;
+
+    if (ilen == 0 || ilen > 128)
+        return respond(fd, 404, ERR_V2_404, strlen(ERR_V2_404), keep);
+    for (i = 0; i < ilen; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return respond(fd, 404, ERR_V2_404, strlen(ERR_V2_404), keep);
+    }
+    rfc3339(requested, sizeof(requested), epoch - 25);
+    rfc3339(paid, sizeof(paid), epoch - 5);
+    n = snprintf(body, sizeof(body),
+        "{\"status\":\"PAID\",\"id\":\"%.*s\","
+        "\"transactionId\":\"0190f0c8-bench-7000-8000-%.*s\","
+        "\"merchantId\":\"merchant-00000000-0000-4000-8000-bench0standin\","
+        "\"storeId\":\"" V2_STORE "\","
+        "\"method\":{\"type\":\"PaymentMethodCard\",\"card\":{\"publisher\":\"BC\","
+        "\"issuer\":\"BC\",\"brand\":\"LOCAL\",\"type\":\"CREDIT\","
+        "\"ownerType\":\"PERSONAL\",\"bin\":\"910020\",\"name\":\"BC\uce74\ub4dc\","
+        "\"number\":\"910020*********7\"},\"approvalNumber\":\"30012345\","
+        "\"installment\":{\"month\":0,\"isInterestFree\":false},\"pointUsed\":false},"
+        "\"channel\":{\"type\":\"LIVE\",\"id\":\"channel-id-bench\","
+        "\"key\":\"channel-key-00000000-0000-4000-8000-bench0standin\","
+        "\"name\":\"bench\",\"pgProvider\":\"INICIS_V2\",\"pgMerchantId\":\"INIpayTest\"},"
+        "\"version\":\"V2\",\"requestedAt\":\"%s\",\"updatedAt\":\"%s\","
+        "\"statusChangedAt\":\"%s\","
+        "\"orderName\":\"\uc8fc\ubb38\uba85:\uacb0\uc81c\ud14c\uc2a4\ud2b8\","
+        "\"amount\":{\"total\":10000,\"taxFree\":0,\"vat\":909,\"supply\":9091,"
+        "\"discount\":0,\"paid\":10000,\"cancelled\":0,\"cancelledTaxFree\":0},"
+        "\"currency\":\"KRW\","
+        "\"customer\":{\"name\":\"\ud64d\uae38\ub3d9\",\"email\":\"buyer@example.com\","
+        "\"phoneNumber\":\"01012345678\"},"
+        "\"origin\":{\"platformType\":\"PC\",\"ipAddress\":\"127.0.0.1\","
+        "\"userAgent\":\"Mozilla\\/5.0 (X11; Linux x86_64) AppleWebKit\\/537.36 (KHTML, like Gecko) Chrome\\/120.0 Safari\\/537.36\"},"
+        "\"isCulturalExpense\":false,\"promotionId\":null,"
+        "\"paidAt\":\"%s\",\"pgTxId\":\"StdpayCARDINIpayTest%.*s\","
+        "\"receiptUrl\":\"https:\\/\\/iniweb.inicis.com\\/receipt\",\"disputes\":[],"
+        "\"cancellations\":[]}",
+        (int)ilen, id, (int)(ilen < 12 ? ilen : 12), id, requested, paid, paid, paid,
+        (int)ilen, id);
+    if (n < 0 || (size_t)n >= sizeof(body))
+        return -1;
+    ms = GET(latency_ms);
+    if (ms > 0)
+        sleep_ms(ms);
+    return respond(fd, 200, body, (size_t)n, keep);
+}
+
 static int stats_answer(int fd, int keep)
 {
     char body[512];
     int n = snprintf(body, sizeof(body),
-                     "{\"token_calls\":%lu,\"payment_calls\":%lu,\"connections\":%lu,"
-                     "\"open_connections\":%ld,\"requests\":%lu,\"latency_ms\":%d}",
-                     GET(n_token), GET(n_payment), GET(n_conn), GET(n_open),
-                     GET(n_requests), GET(latency_ms));
+                     "{\"token_calls\":%lu,\"payment_calls\":%lu,\"v2_payment_calls\":%lu,"
+                     "\"connections\":%lu,\"open_connections\":%ld,\"requests\":%lu,"
+                     "\"latency_ms\":%d}",
+                     GET(n_token), GET(n_payment), GET(n_payment_v2), GET(n_conn),
+                     GET(n_open), GET(n_requests), GET(latency_ms));
 
     return respond(fd, 200, body, (size_t)n, keep);
 }
@@ -239,6 +323,20 @@ static int has_token(const char *hdrs, const char *end)
         vl -= 7;
     }
     return vl == strlen(TOKEN) && !memcmp(v, TOKEN, vl);
+}
+
+/* 1: "Authorization: PortOne <V2_SECRET>"; -1: the PortOne scheme with
+ * another secret; 0: not the V2 scheme (a V1 look-up). */
+static int v2_auth(const char *hdrs, const char *end)
+{
+    size_t vl;
+    const char *v = header(hdrs, end, "Authorization", &vl);
+
+    if (!v || vl < 8 || strncasecmp(v, "PortOne ", 8))
+        return 0;
+    v += 8;
+    vl -= 8;
+    return vl == strlen(V2_SECRET) && !memcmp(v, V2_SECRET, vl) ? 1 : -1;
 }
 
 static void *serve(void *arg)
@@ -339,9 +437,16 @@ static void *serve(void *arg)
             size_t ilen = 0;
             while (10 + ilen < tlen && id[ilen] != '?' && id[ilen] != '/')
                 ilen++;
+            int v2 = v2_auth(hdrs, hend);
             INC(n_payment);             /* every look-up, 401s included */
+            if (v2)
+                INC(n_payment_v2);
             if (mlen != 3 || memcmp(method, "GET", 3))
                 rc = respond(fd, 405, ERR_401, strlen(ERR_401), keep);
+            else if (v2 < 0)
+                rc = respond(fd, 401, ERR_V2_401, strlen(ERR_V2_401), keep);
+            else if (v2)
+                rc = payment_v2_answer(fd, id, ilen, keep);
             else if (!has_token(hdrs, hend))
                 rc = respond(fd, 401, ERR_401, strlen(ERR_401), keep);
             else

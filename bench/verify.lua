@@ -2,7 +2,11 @@
 -- N in 1..orders to /payments/complete, counts answers by status class and
 -- prints one "BENCHJSON {...}" line at the end for bench.py.
 --
---   wrk ... -s verify.lua URL -- ORDERS [TOTAL NTHREADS [PAYMENTS]]
+--   wrk ... -s verify.lua URL -- ORDERS [TOTAL NTHREADS [PAYMENTS [API]]]
+--
+-- With API "v2" it POSTs PortOne V2's {"paymentId":"order_N"} to
+-- /v2/payments/complete instead (the stand-in answers a V2 paymentId
+-- order_N with a PAID payment of 10000 KRW, the amount of order_N).
 --
 -- With PAYMENTS > 0 the payment is imp_bK for a random K in 1..PAYMENTS and
 -- its order is order_((K-1) mod ORDERS + 1), as the stand-in answers after
@@ -32,6 +36,7 @@ function init(args)
    local total = tonumber(args[2]) or 0
    local nthreads = tonumber(args[3]) or 1
    payments = tonumber(args[4]) or 0
+   v2 = (args[5] == "v2")
    quota = 0
    if total > 0 then
       quota = math.floor(total / nthreads)
@@ -48,6 +53,9 @@ end
 function request()
    if probe then
       probe = false
+      if v2 then
+         return wrk.format("POST", "/v2/payments/complete", headers, '{"paymentId":"order_1"}')
+      end
       return wrk.format("POST", "/payments/complete", headers, '{"imp_uid":"imp_b1","merchant_uid":"order_1"}')
    end
    if quota > 0 and sent >= quota then
@@ -60,6 +68,9 @@ function request()
    if payments > 0 then
       k = math.random(payments)
       n = (k - 1) % orders + 1
+   end
+   if v2 then
+      return wrk.format("POST", "/v2/payments/complete", headers, '{"paymentId":"order_' .. n .. '"}')
    end
    local body = '{"imp_uid":"imp_b' .. k .. '","merchant_uid":"order_' .. n .. '"}'
    return wrk.format("POST", "/payments/complete", headers, body)
