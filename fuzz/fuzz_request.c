@@ -263,6 +263,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(pv_request_media(NULL, 1, &kind) == PV_E_UNSUPPORTED_MEDIA_TYPE);
 
+    /* portone-verify's V1-or-V2 claim: a paymentId excludes the V1 ids,
+     * and a V1 claim reads as pv_request_parse reads it */
+    {
+        pv_claim_t v;
+        const char *vwhy = NULL;
+        pv_err vrc = pv_request_parse_verify(pool, (const char *)data + 1,
+                                             size - 1, kind, &v, &vwhy);
+
+        FUZZ_CHECK(vrc == PV_OK || vrc == PV_E_INVALID_REQUEST
+                   || vrc == PV_E_PAYLOAD_TOO_LARGE);
+        if (vrc == PV_OK && v.payment_id) {
+            FUZZ_CHECK(!v.imp_uid && !v.merchant_uid);
+            check_claim_field(v.payment_id, PV_PAYMENT_ID_MAX, 1);
+        }
+        else if (vrc == PV_OK) {
+            FUZZ_CHECK(rc == PV_OK && !strcmp(v.imp_uid, claim.imp_uid)
+                       && !strcmp(v.merchant_uid, claim.merchant_uid));
+        }
+        else if (vrc == PV_E_INVALID_REQUEST) {
+            FUZZ_CHECK(vwhy != NULL && *vwhy != '\0');
+        }
+    }
+    /* a V2 webhook body: a payment id unless ignored */
+    {
+        pv_v2_webhook_t w;
+        const char *wwhy = NULL;
+        pv_err wrc = pv_request_parse_v2_webhook(pool, (const char *)data + 1,
+                                                 size - 1, &w, &wwhy);
+
+        FUZZ_CHECK(wrc == PV_OK || wrc == PV_E_INVALID_REQUEST
+                   || wrc == PV_E_PAYLOAD_TOO_LARGE);
+        if (wrc == PV_OK && !w.ignored)
+            check_claim_field(w.payment_id, PV_PAYMENT_ID_MAX, 1);
+        else if (wrc == PV_E_INVALID_REQUEST)
+            FUZZ_CHECK(wwhy != NULL && *wwhy != '\0');
+    }
+
     apr_pool_destroy(pool);
     return 0;
 }
