@@ -9,13 +9,14 @@ PostgreSQL and MariaDB; `pv2` is the session's V1+V2 server (conftest)."""
 import json
 import re
 from datetime import datetime
-from decimal import Decimal
 from urllib.parse import parse_qs, unquote
 
 import pytest
 
 from conftest import v2_directives
 from portone_emulator import TEST_V2_SECRET, TEST_V2_STORE_ID
+import shop_checks
+from shop_checks import dec, json_answer, order  # noqa: F401
 
 MSG_PAID = "일반 결제 성공"
 MSG_VBANK = "가상계좌 발급 성공"
@@ -32,33 +33,15 @@ def verify2(httpd, body):
     """POST the V2 claim (a paymentId, or a whole body); the answer is JSON, never cached."""
     if isinstance(body, str):
         body = {"paymentId": body}
-    status, headers, answer = httpd.post("/payments/complete", body)
-    assert isinstance(answer, dict), (status, answer)
-    assert headers.get("Cache-Control") == "no-store", headers
-    assert headers.get("Content-Type", "").startswith("application/json"), headers
-    return status, answer
+    return json_answer(*httpd.post("/payments/complete", body))
 
 
 def payments(db):
-    return db.query("SELECT api, imp_uid, merchant_uid, status, outcome, amount, cancel_amount, "
-                    "currency, pay_method, paid_at, vbank_num, vbank_name, vbank_date, response "
-                    "FROM portone_payments ORDER BY api, imp_uid")
+    return shop_checks.payments(db, with_api=True)
 
 
 def events(db):
-    return db.query("SELECT api, imp_uid, merchant_uid, outcome FROM portone_events "
-                    "ORDER BY api, imp_uid, outcome")
-
-
-def order(db, order_no):
-    rows = db.query("SELECT state, paid_imp_uid, updates FROM shop_orders WHERE order_no = ?",
-                    (order_no,))
-    assert len(rows) == 1, rows
-    return rows[0]
-
-
-def dec(v):
-    return None if v is None else Decimal(str(v))
+    return shop_checks.events(db, with_api=True)
 
 
 def only_v2_payment(db, pid, outcome, status):

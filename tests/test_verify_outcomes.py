@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from portone_emulator import payment_response
+from shop_checks import dec, events, json_answer, order, payments  # noqa: F401
 
 MSG_PAID = "일반 결제 성공"
 MSG_VBANK = "가상계좌 발급 성공"
@@ -18,33 +19,7 @@ MSG_FORGERY = "위조된 결제시도"
 
 def verify(httpd, imp_uid, merchant_uid):
     """The front-end's call; every answer is JSON that is never cached."""
-    status, headers, body = httpd.verify(imp_uid, merchant_uid)
-    assert isinstance(body, dict), (status, body)
-    assert headers.get("Cache-Control") == "no-store", headers
-    assert headers.get("Content-Type", "").startswith("application/json"), headers
-    return status, body
-
-
-def payments(db):
-    return db.query("SELECT imp_uid, merchant_uid, status, outcome, amount, cancel_amount, "
-                    "currency, pay_method, paid_at, vbank_num, vbank_name, vbank_date, "
-                    "response FROM portone_payments ORDER BY imp_uid")
-
-
-def events(db):
-    return db.query("SELECT imp_uid, merchant_uid, outcome FROM portone_events "
-                    "ORDER BY imp_uid, outcome")
-
-
-def order(db, order_no):
-    rows = db.query("SELECT state, paid_imp_uid, updates FROM shop_orders WHERE order_no = ?",
-                    (order_no,))
-    assert len(rows) == 1, rows
-    return rows[0]
-
-
-def dec(v):
-    return None if v is None else Decimal(str(v))
+    return json_answer(*httpd.verify(imp_uid, merchant_uid))
 
 
 def only_payment(db, imp_uid, merchant_uid, outcome, status):
