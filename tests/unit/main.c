@@ -72,11 +72,14 @@ const char *check_printable(apr_pool_t *pool, const char *s, size_t len)
     if (!s)
         return "(null)";
     o = out = apr_palloc(pool, 4 * n + 4);
+    /* cppcheck (2.10) takes one caller's length for all: false positives */
+    /* cppcheck-suppress knownConditionTrueFalse */
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int c1 = c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80
                  && (unsigned char)s[i + 1] < 0xa0;   /* U+0080..U+009F */
 
+        /* cppcheck-suppress knownConditionTrueFalse */
         if (c < 0x20 || c == 0x7f || c1) {
             *o++ = '\\';
             *o++ = 'x';
