@@ -96,6 +96,7 @@ const char *check_printable(apr_pool_t *pool, const char *s, size_t len)
         else
             *o++ = (char)c;
     }
+    /* cppcheck-suppress knownConditionTrueFalse */
     if (n < len)
         o += sprintf(o, "...");
     *o = '\0';
