@@ -157,11 +157,34 @@ TEST(pipeline_without_a_connection_is_database_unavailable)
     CHECK(v.why != NULL && *v.why);
 }
 
+/* A client of PortOne at a loopback |port| that never answers (V2 too with
+ * |v2_secret|): every look-up times out after 300 ms. */
+static pv_client_t *silent_client(apr_pool_t *pool, int port,
+                                  const char *v2_secret)
+{
+    pv_client_conf_t cc;
+    pv_client_t *client = NULL;
+
+    memset(&cc, 0, sizeof(cc));
+    cc.base_url = apr_psprintf(pool, "http://127.0.0.1:%d", port);
+    cc.key = "imp_apikey";
+    cc.secret = "secret";
+    if (v2_secret) {
+        cc.v2_base_url = cc.base_url;
+        cc.v2_secret = v2_secret;
+    }
+    cc.timeout = apr_time_from_msec(300);
+    cc.connect_timeout = apr_time_from_msec(300);
+    cc.max_idle = 1;
+    CHECK_INT_EQ(pv_client_global_init(pool), APR_SUCCESS);
+    CHECK_INT_EQ(pv_client_create(pool, &cc, NULL, NULL, &client), APR_SUCCESS);
+    return client;
+}
+
 TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
 {
     pv_pipeline_conf_t conf = {NULL, 0};
-    pv_client_conf_t cc;
-    pv_client_t *client = NULL;
+    pv_client_t *client;
     pv_claim_t claim = {"imp_1", "o1", NULL, NULL, NULL};
     pv_store_t store;
     pv_scope_t scope = {NULL, NULL, "k"};
@@ -172,15 +195,7 @@ TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
     CHECK(fd >= 0);
     if (fd < 0)
         return;
-    memset(&cc, 0, sizeof(cc));
-    cc.base_url = apr_psprintf(pool, "http://127.0.0.1:%d", port);
-    cc.key = "imp_apikey";
-    cc.secret = "secret";
-    cc.timeout = apr_time_from_msec(300);
-    cc.connect_timeout = apr_time_from_msec(300);
-    cc.max_idle = 1;
-    CHECK_INT_EQ(pv_client_global_init(pool), APR_SUCCESS);
-    CHECK_INT_EQ(pv_client_create(pool, &cc, NULL, NULL, &client), APR_SUCCESS);
+    client = silent_client(pool, port, NULL);
     memset(&store, 0, sizeof(store));
     fake_init(&f);
     if (client) {
@@ -438,8 +453,7 @@ TEST(pipeline_retries_a_database_error_once)
 TEST(pipeline_v2_claim_uses_the_v2_look_up)
 {
     pv_pipeline_conf_t conf = {NULL, 0};
-    pv_client_conf_t cc;
-    pv_client_t *client = NULL;
+    pv_client_t *client;
     pv_claim_t claim = {NULL, NULL, NULL, NULL, "pay-1"};
     pv_store_t store;
     pv_scope_t scope = {NULL, NULL, "k"};
@@ -450,16 +464,8 @@ TEST(pipeline_v2_claim_uses_the_v2_look_up)
     CHECK(fd >= 0);
     if (fd < 0)
         return;
-    memset(&cc, 0, sizeof(cc));
     memset(&store, 0, sizeof(store));
-    cc.base_url = apr_psprintf(pool, "http://127.0.0.1:%d", port);
-    cc.key = "imp_apikey";
-    cc.secret = "secret";
-    cc.timeout = apr_time_from_msec(300);
-    cc.connect_timeout = apr_time_from_msec(300);
-    cc.max_idle = 1;
-    CHECK_INT_EQ(pv_client_global_init(pool), APR_SUCCESS);
-    CHECK_INT_EQ(pv_client_create(pool, &cc, NULL, NULL, &client), APR_SUCCESS);
+    client = silent_client(pool, port, NULL);
     fake_init(&f);
     if (client) {
         CHECK_INT_EQ(pv_pipeline_run(pool, &claim, &conf, client, &store,
@@ -467,10 +473,7 @@ TEST(pipeline_v2_claim_uses_the_v2_look_up)
                      PV_E_NOT_CONFIGURED);
         CHECK_INT_EQ(f.opened, 0);
     }
-    cc.v2_base_url = cc.base_url;
-    cc.v2_secret = "v2secret";
-    client = NULL;
-    CHECK_INT_EQ(pv_client_create(pool, &cc, NULL, NULL, &client), APR_SUCCESS);
+    client = silent_client(pool, port, "v2secret");
     fake_init(&f);
     if (client) {
         CHECK_INT_EQ(pv_pipeline_run(pool, &claim, &conf, client, &store,
