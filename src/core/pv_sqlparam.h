@@ -11,7 +11,7 @@ typedef enum {
     PV_P_CURRENCY, PV_P_PAY_METHOD, PV_P_PAID_AT, PV_P_VBANK_NUM,
     PV_P_VBANK_NAME, PV_P_VBANK_DATE,
     PV_P_ADMIN_COUNT,               /* the ones above are for the admin's SQL */
-    PV_P_CANCEL_AMOUNT = PV_P_ADMIN_COUNT, PV_P_RESPONSE, PV_P_OUTCOME_RANK,
+    PV_P_CANCEL_AMOUNT = PV_P_ADMIN_COUNT, PV_P_RESPONSE,
     PV_P_ORDER_KEY,                 /* which order query names the order */
     PV_P_API,                       /* "v1" or "v2": which API the payment's is */
     PV_P_COUNT                      /* these only for the module's own */

@@ -59,7 +59,6 @@ void pv_store_values(const pv_payment_t *pay, pv_outcome outcome,
     values[PV_P_VBANK_DATE] = pay->vbank_date;
     values[PV_P_CANCEL_AMOUNT] = pay->cancel_amount;
     values[PV_P_RESPONSE] = pay->response_json;
-    values[PV_P_OUTCOME_RANK] = NULL;       /* no statement asks for it */
     values[PV_P_ORDER_KEY] = order_key;
     values[PV_P_API] = api ? api : "v1";
 }

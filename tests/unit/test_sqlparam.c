@@ -47,7 +47,7 @@ TEST(sql_param_names)
     static const char *const names[] = {
         "merchant_uid", "imp_uid", "outcome", "status", "amount", "currency",
         "pay_method", "paid_at", "vbank_num", "vbank_name", "vbank_date",
-        "cancel_amount", "response", "outcome_rank", "order_key", "api",
+        "cancel_amount", "response", "order_key", "api",
     };
     size_t i;
 
@@ -198,7 +198,7 @@ TEST(sql_rewrite_unknown_parameter)
 TEST(sql_rewrite_internal_only_names)
 {
     static const char *const internal_names[] = {
-        "cancel_amount", "response", "outcome_rank", "order_key", "api",
+        "cancel_amount", "response", "order_key", "api",
     };
     size_t i;
 
@@ -222,10 +222,10 @@ TEST(sql_rewrite_internal_only_names)
         }
     }
     /* the admin's names are there for the module's own statements too */
-    CHECK_REWRITE("UPDATE p SET o=:outcome, r=:response, k=:outcome_rank "
+    CHECK_REWRITE("UPDATE p SET o=:outcome, r=:response, k=:order_key "
                   "WHERE i=:imp_uid AND c=:cancel_amount", 1,
                   "UPDATE p SET o=%s, r=%s, k=%s WHERE i=%s AND c=%s",
-                  PV_P_OUTCOME, PV_P_RESPONSE, PV_P_OUTCOME_RANK, PV_P_IMP_UID,
+                  PV_P_OUTCOME, PV_P_RESPONSE, PV_P_ORDER_KEY, PV_P_IMP_UID,
                   PV_P_CANCEL_AMOUNT);
     /* unknown names stay unknown for the module's own statements */
     {
