@@ -8,6 +8,7 @@
 
 #include "pv_json.h"
 #include "pv_portone_v2.h"
+#include "pv_version.h"
 
 /* Refresh this long before PortOne's expired_at (contract section 7). */
 #define PV_TOKEN_MARGIN apr_time_from_sec(60)
@@ -150,7 +151,7 @@ static pv_conn_t *conn_new(pv_client_t *c)
     /* and no_proxy cannot route around a configured proxy */
     curl_easy_setopt(h, CURLOPT_NOPROXY, "");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_portone_verify/1.0");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, PV_USER_AGENT);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, conn);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, conn->errbuf);
