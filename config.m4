@@ -2,7 +2,7 @@ dnl mod_portone_verify inside httpd's source tree: ./buildconf; ./configure --en
 APACHE_MODPATH_INIT(portone_verify)
 
 dnl the sources are listed once, in sources.mk
-portone_verify_objs=`sed -n 's|^ *\(@<:@a-z_/@:>@*\)\.c.*|\1.lo|p' $srcdir/modules/portone_verify/sources.mk | tr '\n' ' '`
+portone_verify_objs=`sed -n 's|^ *\(@<:@a-z0-9_/@:>@*\)\.c.*|\1.lo|p' $srcdir/modules/portone_verify/sources.mk | tr '\n' ' '`
 
 dnl PV_CHECK_PKG(pkg-config name, minimum version, Debian package, why)
 dnl stops configure, naming the library, the version found and the package
