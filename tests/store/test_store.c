@@ -500,9 +500,12 @@ STORE_TEST(store_waiting)
 {
     apr_array_header_t *w = NULL;
     const pv_waiting_t *first;
+    conn_t *c = conn_open(e, pool);
+    const char *why;
+    pv_result_t res;
 
-    OPEN_CONN(c);
-    (void)forced;
+    if (!c)
+        return;
     add_order(e, c, "o1", "10000", "KRW");
     add_order(e, c, "o2", "10000", "KRW");
     add_order(e, c, "o3", "10000", "KRW");
