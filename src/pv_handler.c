@@ -459,9 +459,9 @@ static void reconcile_note(void *baton, const pv_waiting_t *w,
         : apr_pstrcat(r->pool, "order ", w->id, " (", api, ")", (char *)NULL);
 
     if (v->retried)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
-                      "error, retrying once on a recovered connection: %s",
-                      v->retried);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV117 %s %s: database "
+                      "error, retried once on a recovered connection: %s",
+                      r->handler, what, v->retried);
     if (v->err != PV_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV114 %s %s: %s: %s",
                       r->handler, what, pv_err_lookup(v->err)->code,
