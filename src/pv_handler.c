@@ -10,6 +10,7 @@
 #include "pv_dbd.h"
 #include "pv_handler.h"
 #include "pv_json.h"
+#include "pv_log.h"
 #include "pv_pipeline.h"
 #include "pv_request.h"
 #include "pv_status.h"
@@ -186,7 +187,7 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
     ap_log_rerror(APLOG_MARK,
                   dec->outcome == PV_OUT_FORGERY || dec->claim_mismatch
                   ? APLOG_WARNING : APLOG_INFO, 0, r,
-                  "PV102 %s %s outcome=%s%s%s%s%s%s", r->handler,
+                  PVLOGNO(0102) "%s %s outcome=%s%s%s%s%s%s", r->handler,
                   v2 ? apr_pstrcat(r->pool, "paymentId=", pay->imp_uid,
                                    (char *)NULL)
                      : apr_pstrcat(r->pool, "imp_uid=", pay->imp_uid,
@@ -249,11 +250,14 @@ static const char *claim_ids(request_rec *r, const pv_claim_t *claim)
                        claim->merchant_uid, (char *)NULL);
 }
 
-/* Logs and answers a request refused before any look-up. */
-static int answer_rejected(request_rec *r, pv_err err, const char *why)
+/* Logs and answers a request refused before any look-up; |ids|: the
+ * claim's (claim_ids) when the body named a payment, else NULL. */
+static int answer_rejected(request_rec *r, pv_err err, const char *why,
+                           const char *ids)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV100 %s: rejected "
-                  "request: %s%s%s", r->handler, pv_err_lookup(err)->code,
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PVLOGNO(0100) "%s%s%s: "
+                  "rejected request: %s%s%s", r->handler, ids ? " " : "",
+                  ids ? ids : "", pv_err_lookup(err)->code,
                   why ? ": " : "", why ? why : "");
     return answer_error(r, err, why);
 }
@@ -281,14 +285,15 @@ static int verify_claim(request_rec *r, const pv_dir *c, const pv_srv *srv,
     err = pv_pipeline_run(r->pool, claim, &conf, client, &srv->store, &scope,
                           &lender.conn, &v);
     if (v.retried)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
-                      "error, retrying once on a recovered connection: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0300) "%s %s: "
+                      "database error, retrying once on a recovered "
+                      "connection: %s", r->handler, claim_ids(r, claim),
                       v.retried);
     if (err != PV_OK) {
         ap_log_rerror(APLOG_MARK,
                       err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
                       ? APLOG_INFO : APLOG_ERR, 0, r,
-                      "PV101 %s %s: %s: %s", r->handler, claim_ids(r, claim),
+                      PVLOGNO(0101) "%s %s: %s: %s", r->handler, claim_ids(r, claim),
                       pv_err_lookup(err)->code, v.why ? v.why : "");
         return answer_error(r, err, NULL);
     }
@@ -301,6 +306,14 @@ static int is_v2_webhook(request_rec *r)
     return apr_table_get(r->headers_in, "webhook-id")
            || apr_table_get(r->headers_in, "webhook-timestamp")
            || apr_table_get(r->headers_in, "webhook-signature");
+}
+
+/* The webhook-id header of a V2 webhook, for the log. */
+static const char *webhook_id(request_rec *r)
+{
+    const char *id = apr_table_get(r->headers_in, "webhook-id");
+
+    return id ? id : "-";
 }
 
 /* A V2 webhook: the signature is checked on the raw body before anything
@@ -318,11 +331,14 @@ static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
     pv_err err = read_body(r, &body, &len);
 
     if (err != PV_OK)
-        return answer_rejected(r, err, NULL);
+        return answer_rejected(r, err, NULL, NULL);
+    /* the body is not read before its signature holds: the webhook-id
+     * names it (PortOne's console lists webhooks by it) */
     if (c->webhook_nkeys == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV103 %s: a V2 "
-                      "webhook, but PortOneWebhookSecret is not set for this "
-                      "location", r->handler);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0103) "%s "
+                      "webhook-id=%s: a V2 webhook, but PortOneWebhookSecret "
+                      "is not set for this location", r->handler,
+                      webhook_id(r));
         return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
     }
     sig = pv_webhook_verify(r->pool, apr_table_get(r->headers_in, "webhook-id"),
@@ -333,24 +349,28 @@ static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
                             c->webhook_tolerance > 0 ? c->webhook_tolerance
                                                      : apr_time_from_sec(300));
     if (sig != PV_SIG_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV104 %s: V2 webhook "
-                      "refused: %s", r->handler, pv_sig_reason(sig));
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0104) "%s "
+                      "webhook-id=%s: V2 webhook refused: %s", r->handler,
+                      webhook_id(r), pv_sig_reason(sig));
         return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
     }
     err = pv_request_parse_v2_webhook(r->pool, body, len, &hook, &why);
     if (err != PV_OK)
-        return answer_rejected(r, err, why);
+        return answer_rejected(r, err, why, NULL);
     if (hook.ignored) {
         const pv_json_out_t m[] = {{"status", "ignored", 0}};
 
         apr_table_setn(r->notes, "portone-outcome", "ignored");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV105 %s: V2 webhook "
-                      "%s ignored", r->handler, hook.type);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PVLOGNO(0105) "%s%s%s: "
+                      "V2 webhook %s ignored", r->handler,
+                      hook.payment_id ? " paymentId=" : "",
+                      hook.payment_id ? hook.payment_id : "", hook.type);
         return send_json(r, HTTP_OK, m, MEMBERS(m));
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PV106 %s: V2 webhook %s "
-                  "paymentId=%s transactionId=%s status=%s", r->handler,
-                  hook.type ? hook.type : "(2024-01-01)", hook.payment_id,
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PVLOGNO(0106) "%s "
+                  "paymentId=%s: V2 webhook %s transactionId=%s status=%s",
+                  r->handler, hook.payment_id,
+                  hook.type ? hook.type : "(2024-01-01)",
                   hook.transaction_id ? hook.transaction_id : "-",
                   hook.status ? hook.status : "-");
     memset(&claim, 0, sizeof(claim));
@@ -370,7 +390,7 @@ int pv_handler(request_rec *r)
     char *body = NULL;
     apr_size_t len = 0;
     pv_err err;
-    int webhook;
+    int webhook, parsed;
 
     if (!r->handler)
         return DECLINED;
@@ -392,9 +412,10 @@ int pv_handler(request_rec *r)
     if (!missing && srv->dialect == PV_SQL_UNKNOWN)
         missing = "DBDriver";
     if (missing || !(client = pv_config_client(r, c))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: %s is not set "
-                      "for this location (PortOneAPIKey and PortOneAPISecret, or "
-                      "PortOneV2Secret, and PortOneOrderQuery are needed)", r->handler,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0010)
+                      "%s: %s is not set for this location (PortOneAPIKey "
+                      "and PortOneAPISecret, or PortOneV2Secret, and "
+                      "PortOneOrderQuery are needed)", r->handler,
                       missing ? missing : "a PortOne client");
         return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
     }
@@ -402,7 +423,7 @@ int pv_handler(request_rec *r)
         return v2_webhook(r, c, srv, client);
     if (webhook && !pv_config_v1(c)) {
         /* V2 only here: an unsigned webhook lacks the signature headers */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV107 %s: an "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0107) "%s: an "
                       "unsigned (V1) webhook where no PortOneAPIKey is set",
                       r->handler);
         return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
@@ -415,6 +436,7 @@ int pv_handler(request_rec *r)
         err = webhook ? pv_request_parse(r->pool, body, len, kind, &claim, &why)
                       : pv_request_parse_verify(r->pool, body, len, kind,
                                                 &claim, &why);
+    parsed = err == PV_OK;
     if (err == PV_OK && claim.payment_id && !c->v2_secret) {
         err = PV_E_INVALID_REQUEST;
         why = "paymentId (V2) where no PortOneV2Secret is set";
@@ -425,6 +447,7 @@ int pv_handler(request_rec *r)
               "set";
     }
     if (err != PV_OK)
-        return answer_rejected(r, err, why);
+        return answer_rejected(r, err, why,
+                               parsed ? claim_ids(r, &claim) : NULL);
     return verify_claim(r, c, srv, client, webhook, &claim);
 }

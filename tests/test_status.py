@@ -13,7 +13,7 @@ def auto(h):
 
 def test_counters_match_what_was_verified(pv, make_httpd):
     h = make_httpd()
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_forgery_\d merchant_uid=o_forgery_\d "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_forgery_\d merchant_uid=o_forgery_\d "
                   r"outcome=forgery \(recorded\): amount differs from the order "
                   r"\(PortOne: 10 KRW, the order: 1000(\.00)? KRW\)")
     outcomes = {"paid": 12, "cancelled": 5, "forgery": 4}
@@ -71,8 +71,8 @@ def test_debug_log_shows_each_portone_call_without_the_token(pv):
     pv.emu.revoke_tokens()              # so that this request fetches a token
     assert pv.httpd.verify("imp_dbg", "o_dbg")[0] == 200
     log = pv.log()
-    assert re.search(r"PV200 PortOne POST /users/getToken -> 200 in \d+ ms", log), log
-    assert re.search(r"PV200 PortOne GET /payments/imp_dbg -> 200 in \d+ ms", log), log
+    assert re.search(r"PV0200: PortOne POST /users/getToken -> 200 in \d+ ms", log), log
+    assert re.search(r"PV0200: PortOne GET /payments/imp_dbg -> 200 in \d+ ms", log), log
     tokens = set()
     for r in pv.emu.counters()["requests"]:
         auth = r["headers"].get("Authorization", "")

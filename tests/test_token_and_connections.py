@@ -308,7 +308,7 @@ def access_log_line(httpd, pattern, timeout=5.0):
 ])
 def test_outcome_and_imp_uid_are_request_notes(pv, amount, status, http_status, outcome):
     imp = "imp_note_%s_%d" % (outcome, time.monotonic_ns() % 10**9)
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_note_forgery_\d+ merchant_uid=order_note "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_note_forgery_\d+ merchant_uid=order_note "
                   r"outcome=forgery \(recorded\): amount differs from the order")
     pv.db.add_order("order_note", 10000)
     pv.emu.add_payment(imp_uid=imp, merchant_uid="order_note", amount=amount, status=status)
