@@ -106,3 +106,14 @@ def test_every_log_line_has_a_unique_tag_listed_in_docs_log_tags():
     for tag, levels in tags.items():
         assert documented[tag] == levels, "%s: the code logs at %s, the table says %s" % (
             tag, sorted(levels), sorted(documented[tag]))
+
+
+def test_the_docs_name_only_tags_that_exist():
+    tags = code_log_tags()
+    texts = {"README.md": read("README.md")}
+    for d in ("docs", "conf"):
+        for f in sorted(os.listdir(os.path.join(ROOT, d))):
+            texts[os.path.join(d, f)] = read(d, f)
+    for name, text in texts.items():
+        for t in re.findall(r"\bPV\d+\b", text):
+            assert t in tags, "%s names %s, which the module does not log" % (name, t)
