@@ -47,7 +47,7 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *s;
 
     (void)plog;
-    pv_status_create(pconf, dry_run);
+    pv_status_create(main_s->process->pool, dry_run);
     if (pv_client_global_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, PVLOGNO(0005)
                      "curl_global_init failed");
