@@ -19,6 +19,15 @@ APLOG_USE_MODULE(portone_verify);
 
 /* ----------------------------------------------------------------- answers */
 
+/* A request note that is also an environment variable: a LogFormat's
+ * %{name}n and %{name}e, mod_rewrite's %{ENV:name}, SSI and CGI (there as
+ * name with '_' for '-') of the request all see it. */
+static void set_note(request_rec *r, const char *name, const char *value)
+{
+    apr_table_setn(r->notes, name, value);
+    apr_table_setn(r->subprocess_env, name, value);
+}
+
 /* The members of an answer, an array sized by its initializer. */
 #define MEMBERS(m) ((int)(sizeof(m) / sizeof((m)[0])))
 
@@ -49,7 +58,7 @@ static int answer_error(request_rec *r, pv_err err, const char *detail)
         {"message", detail ? detail : info->message, 0},
     };
 
-    apr_table_setn(r->notes, "portone-outcome", info->code);
+    set_note(r, "portone-outcome", info->code);
     if (stats) {
         pv_stats_add(&stats->errors[err], 1);
         if (err == PV_E_DATABASE_UNAVAILABLE)
@@ -183,7 +192,7 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
     if (stats)
         pv_stats_add(dec->claim_mismatch ? &stats->claim_forgeries
                                          : &stats->outcomes[v->answer], 1);
-    apr_table_setn(r->notes, "portone-outcome", info->name);
+    set_note(r, "portone-outcome", info->name);
     ap_log_rerror(APLOG_MARK,
                   dec->outcome == PV_OUT_FORGERY || dec->claim_mismatch
                   ? APLOG_WARNING : APLOG_INFO, 0, r,
@@ -274,11 +283,13 @@ static int verify_claim(request_rec *r, const pv_dir *c, const pv_srv *srv,
     pv_err err;
 
     if (claim->payment_id) {
-        apr_table_setn(r->notes, "portone-payment-id", claim->payment_id);
-        apr_table_setn(r->notes, "portone-imp-uid", claim->payment_id);
+        set_note(r, "portone-payment-id", claim->payment_id);
+        set_note(r, "portone-imp-uid", claim->payment_id);
     }
-    else
-        apr_table_setn(r->notes, "portone-imp-uid", claim->imp_uid);
+    else {
+        set_note(r, "portone-imp-uid", claim->imp_uid);
+        set_note(r, "portone-merchant-uid", claim->merchant_uid);
+    }
 
     pv_config_pipeline(c, srv, &scope, &conf);
     pv_dbd_lender(&lender, r->server);
@@ -360,7 +371,7 @@ static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
     if (hook.ignored) {
         const pv_json_out_t m[] = {{"status", "ignored", 0}};
 
-        apr_table_setn(r->notes, "portone-outcome", "ignored");
+        set_note(r, "portone-outcome", "ignored");
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PVLOGNO(0105) "%s%s%s: "
                       "V2 webhook %s ignored", r->handler,
                       hook.payment_id ? " paymentId=" : "",
