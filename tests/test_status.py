@@ -118,6 +118,10 @@ def graceful_restart(h):
     raise AssertionError("no child of the new generation answered:\n" + h.read_error_log())
 
 
+# MariaDB may end one of concurrent writers with a deadlock on
+# portone_events (InnoDB's next-key locks); the module retries it once
+@pytest.mark.expect_log(r"PV0300: portone-verify imp_uid=imp_gr_\d+ merchant_uid=o_gr_\d+: database "
+                        r"error, retrying once on a recovered connection: .*Deadlock found")
 @pytest.mark.parametrize("mpm", ["event", "prefork"])
 def test_counters_outlive_a_graceful_restart_and_add_up_over_processes(make_httpd, database,
                                                                         emulator, mpm):
