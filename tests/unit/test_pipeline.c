@@ -134,7 +134,7 @@ TEST(pipeline_without_a_connection_is_database_unavailable)
 {
     pv_pipeline_conf_t conf = {NULL, 0};
     pv_store_t store;
-    pv_scope_t scope = {NULL, NULL, "k"};
+    pv_scope_t scope = {NULL, NULL, "k", NULL};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     fake_t f;
@@ -187,7 +187,7 @@ TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
     pv_client_t *client;
     pv_claim_t claim = {"imp_1", "o1", NULL, NULL, NULL};
     pv_store_t store;
-    pv_scope_t scope = {NULL, NULL, "k"};
+    pv_scope_t scope = {NULL, NULL, "k", NULL};
     pv_verdict_t v;
     fake_t f;
     int port = 0, fd = check_listen_loopback(&port, 0);
@@ -456,7 +456,7 @@ TEST(pipeline_v2_claim_uses_the_v2_look_up)
     pv_client_t *client;
     pv_claim_t claim = {NULL, NULL, NULL, NULL, "pay-1"};
     pv_store_t store;
-    pv_scope_t scope = {NULL, NULL, "k"};
+    pv_scope_t scope = {NULL, NULL, "k", NULL};
     pv_verdict_t v;
     fake_t f;
     int port = 0, fd = check_listen_loopback(&port, 0);
