@@ -492,8 +492,8 @@ static void reconcile_note(void *baton, const pv_waiting_t *w,
         : apr_pstrcat(r->pool, "order ", w->id, " (", api, ")", (char *)NULL);
 
     if (v->retried)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0301) "%s %s: "
-                      "database error, retrying once on a recovered "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0117) "%s %s: "
+                      "database error, retried once on a recovered "
                       "connection: %s", r->handler, what, v->retried);
     if (v->err != PV_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0114) "%s %s: %s: %s",
