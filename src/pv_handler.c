@@ -306,7 +306,8 @@ static int verify_claim(request_rec *r, const pv_dir *c, const pv_srv *srv,
                       err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
                       ? APLOG_INFO : APLOG_ERR, 0, r,
                       PVLOGNO(0101) "%s %s: %s: %s", r->handler,
-                      claim_ids(r, claim), pv_err_lookup(err)->code, v.why ? v.why : "");
+                      claim_ids(r, claim), pv_err_lookup(err)->code,
+                      v.why ? v.why : "");
         return answer_error(r, err, NULL);
     }
     return answer_verdict(r, webhook, claim, &v);
