@@ -16,7 +16,7 @@ from portone_emulator import TEST_IMP_SECRET
 def assert_refused(make_httpd, directives, *names):
     """httpd does not start, and its output names every one of |names|."""
     # the module's refusal (a bad value is httpd's syntax error instead)
-    expect = r"PV0(04|06|13) %s (is required|\(.*\): (unknown parameter|the SQL does not prepare))"
+    expect = r"PV00(04|06|13): %s (is required|\(.*\): (unknown parameter|the SQL does not prepare))"
     rc, out = make_httpd(directives=directives, expect_fail=True,
                          expect_log=expect % re.escape(names[0]))
     assert rc != 0, out
