@@ -12,6 +12,7 @@ seconds ago, and the orders PortOneReconcileQuery names, looked up again and
 run through the pipeline, at most `limit`; PortOne down: nothing written,
 `failed` counted."""
 import json
+import re
 from urllib.parse import quote
 
 import pytest
@@ -395,3 +396,55 @@ def test_reconcile_bad_requests(pr, body, content_type, status, code):
     got, answer = reconcile(pr.httpd, body, content_type)
     assert (got, answer["code"]) == (status, code), answer
     assert pr.emu.counters()["requests"] == []
+
+
+@pytest.mark.expect_log(r"PV115 portone-reconcile: checked 2, changed 2, failed 0 \(older_than 0 s, "
+                        r"limit 10\); PortOneTimeout was reached, 2 left for the next run")
+def test_reconcile_starts_no_look_up_after_portone_timeout(pr):
+    """PortOneTimeout is 3 s here; each look-up takes 2 s: the first two start
+    before 3 s have passed, the others wait for the next run."""
+    for i in range(4):
+        pr.db.add_order("o_t%d" % i, 1000)
+        pr.emu.add_payment(imp_uid="imp_t%d" % i, merchant_uid="o_t%d" % i, amount=1000,
+                           status="ready", pay_method="vbank")
+        assert pr.httpd.verify("imp_t%d" % i, "o_t%d" % i)[0] == 200
+        pr.emu.patch_payment("imp_t%d" % i, status="paid")
+    pr.emu.add_fault("/payments/imp_t", "delay", seconds=2)
+    assert reconcile(pr.httpd, {"older_than": 0, "limit": 10}) == (200, done(2, 2, 0))
+    assert sorted(outcomes(pr.db).values()) == ["paid"] * 2 + ["vbank_issued"] * 2
+    pr.emu.clear_faults()
+    assert reconcile(pr.httpd, {"older_than": 0, "limit": 10}) == (200, done(2, 2, 0))
+
+
+def test_reconcile_query_of_its_own_location(make_httpd, emulator, database):
+    """PortOneReconcileQuery merges per <Location>: set in one section only,
+    another section of the same server reconciles without it."""
+    extra = """
+<Location "/shop/reconcile">
+    SetHandler portone-reconcile
+    PortOneReconcileQuery "%s"
+</Location>
+<Location "/shop/reconcile-recorded-only">
+    SetHandler portone-reconcile
+</Location>
+""" % RECONCILE_QUERY
+    h = make_httpd(v2_directives(emulator.url), extra=extra)
+    database.add_order("o_q", 700)
+    emulator.add_payment(imp_uid="imp_q", merchant_uid="o_q", amount=700, status="paid")
+    status, _, body = h.post("/shop/reconcile-recorded-only", b"", content_type=None)
+    assert (status, body) == (200, done(0, 0, 0))
+    assert asked(emulator) == []
+    status, _, body = h.post("/shop/reconcile", b"", content_type=None)
+    assert (status, body) == (200, done(1, 1, 0))
+    assert outcomes(database) == {("v1", "imp_q"): "paid"}
+
+
+@pytest.mark.parametrize("sql,tag", [
+    ("SELECT nothing FROM no_such_table", r"PV004 PortOneReconcileQuery \(.*\): the SQL does not "
+                                          r"prepare"),
+    ("SELECT order_no FROM shop_orders WHERE x = :nope", r"PV013 PortOneReconcileQuery .*nope"),
+])
+def test_reconcile_query_that_does_not_prepare_stops_httpd(make_httpd, sql, tag):
+    rc, out = make_httpd({"PortOneReconcileQuery": sql}, expect_fail=True, expect_log=tag)
+    assert rc != 0
+    assert re.search(tag, out), out
