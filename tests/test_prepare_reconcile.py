@@ -398,7 +398,7 @@ def test_reconcile_bad_requests(pr, body, content_type, status, code):
     assert pr.emu.counters()["requests"] == []
 
 
-@pytest.mark.expect_log(r"PV115 portone-reconcile: checked 2, changed 2, failed 0 \(older_than 0 s, "
+@pytest.mark.expect_log(r"PV0115: portone-reconcile: checked 2, changed 2, failed 0 \(older_than 0 s, "
                         r"limit 10\); PortOneTimeout was reached, 2 left for the next run")
 def test_reconcile_starts_no_look_up_after_portone_timeout(pr):
     """PortOneTimeout is 3 s here; each look-up takes 2 s: the first two start
@@ -440,9 +440,9 @@ def test_reconcile_query_of_its_own_location(make_httpd, emulator, database):
 
 
 @pytest.mark.parametrize("sql,tag", [
-    ("SELECT nothing FROM no_such_table", r"PV004 PortOneReconcileQuery \(.*\): the SQL does not "
+    ("SELECT nothing FROM no_such_table", r"PV0004: PortOneReconcileQuery \(.*\): the SQL does not "
                                           r"prepare"),
-    ("SELECT order_no FROM shop_orders WHERE x = :nope", r"PV013 PortOneReconcileQuery .*nope"),
+    ("SELECT order_no FROM shop_orders WHERE x = :nope", r"PV0013: PortOneReconcileQuery .*nope"),
 ])
 def test_reconcile_query_that_does_not_prepare_stops_httpd(make_httpd, sql, tag):
     rc, out = make_httpd({"PortOneReconcileQuery": sql}, expect_fail=True, expect_log=tag)
