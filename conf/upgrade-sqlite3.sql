@@ -124,7 +124,7 @@ COMMIT;
 -- Orders paid before portone_orders existed (an upgrade from a schema
 -- without it): the guard that keeps a later failed or vbank-issued attempt
 -- from moving a paid order back knows them only once they are entered
--- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV015
+-- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV0015
 -- ... with order_key <key>", LogLevel info). Per order query (per shop),
 -- with its key in place of KEY, run:
 --

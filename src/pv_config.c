@@ -16,6 +16,7 @@
 
 #include "pv_config.h"
 #include "pv_dbd.h"
+#include "pv_log.h"
 #include "pv_status.h"
 
 APLOG_USE_MODULE(portone_verify);
@@ -384,9 +385,9 @@ int pv_config_check_scopes(server_rec *s, apr_pool_t *ptemp, int *used)
             sections = 1;
             merged = pv_config_merge_dir(ptemp, base, sec);
             if ((missing = pv_config_missing(merged)) != NULL) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV014 %s is required "
-                             "where PortOne verification is configured (%s "
-                             "of server %s:%u)", missing,
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0014)
+                             "%s is required where PortOne verification is "
+                             "configured (%s of server %s:%u)", missing,
                              sec->where ? sec->where : "a section",
                              s->server_hostname, s->port);
                 return HTTP_INTERNAL_SERVER_ERROR;
@@ -396,7 +397,7 @@ int pv_config_check_scopes(server_rec *s, apr_pool_t *ptemp, int *used)
     *used = sections || base->identity;
     if (!sections && base->identity
         && (missing = pv_config_missing(base)) != NULL) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV006 %s is required "
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0006) "%s is required "
                      "where PortOne verification is configured (server "
                      "%s:%u)", missing, s->server_hostname, s->port);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -431,7 +432,7 @@ static void trace_call(void *baton, const char *method, const char *path,
     pv_stats_api_call(pv_status_counters(), !strcmp(path, "/users/getToken"),
                       status, err == PV_E_UPSTREAM_TIMEOUT, took);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, (server_rec *)baton,
-                 "PV200 PortOne %s %s -> %ld in %" APR_TIME_T_FMT " ms%s%s",
+                 PVLOGNO(0200) "PortOne %s %s -> %ld in %" APR_TIME_T_FMT " ms%s%s",
                  method, path, status, apr_time_as_msec(took),
                  error ? ": " : "", error ? error : "");
 }
@@ -506,7 +507,7 @@ pv_client_t *pv_config_client(request_rec *r, const pv_dir *c)
     }
     apr_thread_mutex_unlock(clients_lock);
     if (!client)
-        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r, "PV009 cannot create the "
-                      "PortOne client");
+        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r, PVLOGNO(0009)
+                      "cannot create the PortOne client");
     return client;
 }

@@ -11,6 +11,7 @@
 #include "pv_dbd.h"
 #include "pv_handler.h"
 #include "pv_json.h"
+#include "pv_log.h"
 #include "pv_pipeline.h"
 #include "pv_request.h"
 #include "pv_status.h"
@@ -18,6 +19,15 @@
 APLOG_USE_MODULE(portone_verify);
 
 /* ----------------------------------------------------------------- answers */
+
+/* A request note that is also an environment variable: a LogFormat's
+ * %{name}n and %{name}e, mod_rewrite's %{ENV:name}, SSI and CGI (there as
+ * name with '_' for '-') of the request all see it. */
+static void set_note(request_rec *r, const char *name, const char *value)
+{
+    apr_table_setn(r->notes, name, value);
+    apr_table_setn(r->subprocess_env, name, value);
+}
 
 /* The members of an answer, an array sized by its initializer. */
 #define MEMBERS(m) ((int)(sizeof(m) / sizeof((m)[0])))
@@ -49,7 +59,7 @@ static int answer_error(request_rec *r, pv_err err, const char *detail)
         {"message", detail ? detail : info->message, 0},
     };
 
-    apr_table_setn(r->notes, "portone-outcome", info->code);
+    set_note(r, "portone-outcome", info->code);
     if (stats) {
         pv_stats_add(&stats->errors[err], 1);
         if (err == PV_E_DATABASE_UNAVAILABLE)
@@ -183,11 +193,11 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
     if (stats)
         pv_stats_add(dec->claim_mismatch ? &stats->claim_forgeries
                                          : &stats->outcomes[v->answer], 1);
-    apr_table_setn(r->notes, "portone-outcome", info->name);
+    set_note(r, "portone-outcome", info->name);
     ap_log_rerror(APLOG_MARK,
                   dec->outcome == PV_OUT_FORGERY || dec->claim_mismatch
                   ? APLOG_WARNING : APLOG_INFO, 0, r,
-                  "PV102 %s %s outcome=%s%s%s%s%s%s", r->handler,
+                  PVLOGNO(0102) "%s %s outcome=%s%s%s%s%s%s", r->handler,
                   v2 ? apr_pstrcat(r->pool, "paymentId=", pay->imp_uid,
                                    (char *)NULL)
                      : apr_pstrcat(r->pool, "imp_uid=", pay->imp_uid,
@@ -250,11 +260,14 @@ static const char *claim_ids(request_rec *r, const pv_claim_t *claim)
                        claim->merchant_uid, (char *)NULL);
 }
 
-/* Logs and answers a request refused before any look-up. */
-static int answer_rejected(request_rec *r, pv_err err, const char *why)
+/* Logs and answers a request refused before any look-up; |ids|: the
+ * claim's (claim_ids) when the body named a payment, else NULL. */
+static int answer_rejected(request_rec *r, pv_err err, const char *why,
+                           const char *ids)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV100 %s: rejected "
-                  "request: %s%s%s", r->handler, pv_err_lookup(err)->code,
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PVLOGNO(0100) "%s%s%s: "
+                  "rejected request: %s%s%s", r->handler, ids ? " " : "",
+                  ids ? ids : "", pv_err_lookup(err)->code,
                   why ? ": " : "", why ? why : "");
     return answer_error(r, err, why);
 }
@@ -271,26 +284,30 @@ static int verify_claim(request_rec *r, const pv_dir *c, const pv_srv *srv,
     pv_err err;
 
     if (claim->payment_id) {
-        apr_table_setn(r->notes, "portone-payment-id", claim->payment_id);
-        apr_table_setn(r->notes, "portone-imp-uid", claim->payment_id);
+        set_note(r, "portone-payment-id", claim->payment_id);
+        set_note(r, "portone-imp-uid", claim->payment_id);
     }
-    else
-        apr_table_setn(r->notes, "portone-imp-uid", claim->imp_uid);
+    else {
+        set_note(r, "portone-imp-uid", claim->imp_uid);
+        set_note(r, "portone-merchant-uid", claim->merchant_uid);
+    }
 
     pv_config_pipeline(c, srv, &scope, &conf);
     pv_dbd_lender(&lender, r->server);
     err = pv_pipeline_run(r->pool, claim, &conf, client, &srv->store, &scope,
                           &lender.conn, &v);
     if (v.retried)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV300 database "
-                      "error, retrying once on a recovered connection: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0300) "%s %s: "
+                      "database error, retrying once on a recovered "
+                      "connection: %s", r->handler, claim_ids(r, claim),
                       v.retried);
     if (err != PV_OK) {
         ap_log_rerror(APLOG_MARK,
                       err == PV_E_PAYMENT_NOT_FOUND || err == PV_E_ORDER_NOT_FOUND
                       ? APLOG_INFO : APLOG_ERR, 0, r,
-                      "PV101 %s %s: %s: %s", r->handler, claim_ids(r, claim),
-                      pv_err_lookup(err)->code, v.why ? v.why : "");
+                      PVLOGNO(0101) "%s %s: %s: %s", r->handler,
+                      claim_ids(r, claim), pv_err_lookup(err)->code,
+                      v.why ? v.why : "");
         return answer_error(r, err, NULL);
     }
     return answer_verdict(r, webhook, claim, &v);
@@ -302,6 +319,14 @@ static int is_v2_webhook(request_rec *r)
     return apr_table_get(r->headers_in, "webhook-id")
            || apr_table_get(r->headers_in, "webhook-timestamp")
            || apr_table_get(r->headers_in, "webhook-signature");
+}
+
+/* The webhook-id header of a V2 webhook, for the log. */
+static const char *webhook_id(request_rec *r)
+{
+    const char *id = apr_table_get(r->headers_in, "webhook-id");
+
+    return id ? id : "-";
 }
 
 /* A V2 webhook: the signature is checked on the raw body before anything
@@ -319,11 +344,14 @@ static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
     pv_err err = read_body(r, &body, &len);
 
     if (err != PV_OK)
-        return answer_rejected(r, err, NULL);
+        return answer_rejected(r, err, NULL, NULL);
+    /* the body is not read before its signature holds: the webhook-id
+     * names it (PortOne's console lists webhooks by it) */
     if (c->webhook_nkeys == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV103 %s: a V2 "
-                      "webhook, but PortOneWebhookSecret is not set for this "
-                      "location", r->handler);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0103) "%s "
+                      "webhook-id=%s: a V2 webhook, but PortOneWebhookSecret "
+                      "is not set for this location", r->handler,
+                      webhook_id(r));
         return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
     }
     sig = pv_webhook_verify(r->pool, apr_table_get(r->headers_in, "webhook-id"),
@@ -334,24 +362,28 @@ static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
                             c->webhook_tolerance > 0 ? c->webhook_tolerance
                                                      : apr_time_from_sec(300));
     if (sig != PV_SIG_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV104 %s: V2 webhook "
-                      "refused: %s", r->handler, pv_sig_reason(sig));
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0104) "%s "
+                      "webhook-id=%s: V2 webhook refused: %s", r->handler,
+                      webhook_id(r), pv_sig_reason(sig));
         return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
     }
     err = pv_request_parse_v2_webhook(r->pool, body, len, &hook, &why);
     if (err != PV_OK)
-        return answer_rejected(r, err, why);
+        return answer_rejected(r, err, why, NULL);
     if (hook.ignored) {
         const pv_json_out_t m[] = {{"status", "ignored", 0}};
 
-        apr_table_setn(r->notes, "portone-outcome", "ignored");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV105 %s: V2 webhook "
-                      "%s ignored", r->handler, hook.type);
+        set_note(r, "portone-outcome", "ignored");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PVLOGNO(0105) "%s%s%s: "
+                      "V2 webhook %s ignored", r->handler,
+                      hook.payment_id ? " paymentId=" : "",
+                      hook.payment_id ? hook.payment_id : "", hook.type);
         return send_json(r, HTTP_OK, m, MEMBERS(m));
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PV106 %s: V2 webhook %s "
-                  "paymentId=%s transactionId=%s status=%s", r->handler,
-                  hook.type ? hook.type : "(2024-01-01)", hook.payment_id,
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PVLOGNO(0106) "%s "
+                  "paymentId=%s: V2 webhook %s transactionId=%s status=%s",
+                  r->handler, hook.payment_id,
+                  hook.type ? hook.type : "(2024-01-01)",
                   hook.transaction_id ? hook.transaction_id : "-",
                   hook.status ? hook.status : "-");
     memset(&claim, 0, sizeof(claim));
@@ -372,11 +404,11 @@ static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
     pv_body_kind kind;
     pv_claim_t claim;
     pv_order_t order;
-    const char *why = NULL, *id, *ids;
+    const char *why = NULL, *id = NULL, *ids = NULL;
     char amount[PV_DECIMAL_MAX_TEXT + 1];
     char *body = NULL;
     apr_size_t len = 0;
-    int v2, replaced = 0;
+    int v2 = 0, replaced = 0, parsed;
     pv_err err = pv_request_media(apr_table_get(r->headers_in, "Content-Type"),
                                   0, &kind);
 
@@ -384,6 +416,7 @@ static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
         err = read_body(r, &body, &len);
     if (err == PV_OK)
         err = pv_request_parse_prepare(r->pool, body, len, &claim, &why);
+    parsed = err == PV_OK;
     if (err == PV_OK && claim.payment_id && !c->v2_secret) {
         err = PV_E_INVALID_REQUEST;
         why = "paymentId (V2) where no PortOneV2Secret is set";
@@ -393,14 +426,15 @@ static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
         why = "merchant_uid (V1) where no PortOneAPIKey and PortOneAPISecret "
               "are set";
     }
+    if (parsed) {
+        v2 = claim.payment_id != NULL;
+        id = v2 ? claim.payment_id : claim.merchant_uid;
+        ids = apr_pstrcat(r->pool, v2 ? "paymentId=" : "merchant_uid=", id,
+                          (char *)NULL);
+        set_note(r, v2 ? "portone-payment-id" : "portone-merchant-uid", id);
+    }
     if (err != PV_OK)
-        return answer_rejected(r, err, why);
-    v2 = claim.payment_id != NULL;
-    id = v2 ? claim.payment_id : claim.merchant_uid;
-    ids = apr_pstrcat(r->pool, v2 ? "paymentId=" : "merchant_uid=", id,
-                      (char *)NULL);
-    if (v2)
-        apr_table_setn(r->notes, "portone-payment-id", id);
+        return answer_rejected(r, err, why, parsed ? ids : NULL);
 
     pv_config_pipeline(c, srv, &scope, &conf);
     pv_dbd_lender(&lender, r->server);
@@ -410,8 +444,8 @@ static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
         && pv_decimal_plain(order.amount, v2, amount, sizeof(amount))) {
         /* the shop's data or its PortOneOrderQuery: nothing is asked of
          * PortOne for an amount it cannot take */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV112 %s %s: the order's "
-                      "amount %s is not a positive %s; check "
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0112) "%s %s: the "
+                      "order's amount %s is not a positive %s; check "
                       "PortOneOrderQuery", r->handler, ids,
                       order.amount ? order.amount : "NULL",
                       v2 ? "whole number (V2 amounts are integers)"
@@ -426,12 +460,12 @@ static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
                                      order.currency, &replaced, &why);
     if (err != PV_OK) {
         ap_log_rerror(APLOG_MARK, err == PV_E_ORDER_NOT_FOUND ? APLOG_INFO
-                      : APLOG_ERR, 0, r, "PV111 %s %s: %s: %s", r->handler,
+                      : APLOG_ERR, 0, r, PVLOGNO(0111) "%s %s: %s: %s", r->handler,
                       ids, pv_err_lookup(err)->code, why ? why : "");
         return answer_error(r, err, NULL);
     }
-    apr_table_setn(r->notes, "portone-outcome", "prepared");
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV110 %s %s: registered "
+    set_note(r, "portone-outcome", "prepared");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PVLOGNO(0110) "%s %s: registered "
                   "amount %s %s with PortOne (%s)", r->handler, ids, amount,
                   order.currency, v2 ? "POST /payments/{id}/pre-register"
                   : replaced ? "POST, then PUT /payments/prepare"
@@ -459,18 +493,18 @@ static void reconcile_note(void *baton, const pv_waiting_t *w,
         : apr_pstrcat(r->pool, "order ", w->id, " (", api, ")", (char *)NULL);
 
     if (v->retried)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV117 %s %s: database "
-                      "error, retried once on a recovered connection: %s",
-                      r->handler, what, v->retried);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0117) "%s %s: "
+                      "database error, retried once on a recovered "
+                      "connection: %s", r->handler, what, v->retried);
     if (v->err != PV_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV114 %s %s: %s: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0114) "%s %s: %s: %s",
                       r->handler, what, pv_err_lookup(v->err)->code,
                       v->why ? v->why : "");
         return;
     }
     ap_log_rerror(APLOG_MARK, v->decision.outcome == PV_OUT_FORGERY
                   ? APLOG_WARNING : APLOG_INFO, 0, r,
-                  "PV113 %s %s: %s %s outcome=%s%s%s%s", r->handler, what,
+                  PVLOGNO(0113) "%s %s: %s %s outcome=%s%s%s%s", r->handler, what,
                   v->pay.api == PV_API_V2 ? "paymentId" : "imp_uid",
                   v->pay.imp_uid, pv_outcome_lookup(v->decision.outcome)->name,
                   record_note(r, &v->decision, &v->recorded),
@@ -503,7 +537,7 @@ static int reconcile(request_rec *r, const pv_dir *c, const pv_srv *srv,
         err = pv_request_parse_reconcile(r->pool, body, len, &rc.older_than,
                                          &rc.limit, &why);
     if (err != PV_OK)
-        return answer_rejected(r, err, why);
+        return answer_rejected(r, err, why, NULL);
     rc.v1 = pv_config_v1(c);
     rc.v2 = c->v2_secret != NULL;
     /* no look-up starts after PortOneTimeout: a run takes at most about
@@ -516,13 +550,13 @@ static int reconcile(request_rec *r, const pv_dir *c, const pv_srv *srv,
                                 &scope, &lender.conn, reconcile_note, r, &res,
                                 &why);
     if (err != PV_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV116 %s: %s: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0116) "%s: %s: %s",
                       r->handler, pv_err_lookup(err)->code, why ? why : "");
         return answer_error(r, err, NULL);
     }
-    apr_table_setn(r->notes, "portone-outcome", "done");
+    set_note(r, "portone-outcome", "done");
     ap_log_rerror(APLOG_MARK, res.skipped ? APLOG_WARNING : APLOG_INFO, 0, r,
-                  "PV115 %s: checked %d, changed %d, failed %d (older_than "
+                  PVLOGNO(0115) "%s: checked %d, changed %d, failed %d (older_than "
                   "%ld s, limit %d)%s", r->handler, res.checked, res.changed,
                   res.failed, rc.older_than, rc.limit, res.skipped
                   ? apr_psprintf(r->pool, "; PortOneTimeout was reached, %d "
@@ -551,7 +585,7 @@ int pv_handler(request_rec *r)
     char *body = NULL;
     apr_size_t len = 0;
     pv_err err;
-    int webhook, other = 0;
+    int webhook, parsed, other = 0;
 
     if (!r->handler)
         return DECLINED;
@@ -576,9 +610,10 @@ int pv_handler(request_rec *r)
     if (!missing && srv->dialect == PV_SQL_UNKNOWN)
         missing = "DBDriver";
     if (missing || !(client = pv_config_client(r, c))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV010 %s: %s is not set "
-                      "for this location (PortOneAPIKey and PortOneAPISecret, or "
-                      "PortOneV2Secret, and PortOneOrderQuery are needed)", r->handler,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0010)
+                      "%s: %s is not set for this location (PortOneAPIKey "
+                      "and PortOneAPISecret, or PortOneV2Secret, and "
+                      "PortOneOrderQuery are needed)", r->handler,
                       missing ? missing : "a PortOne client");
         return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
     }
@@ -589,7 +624,7 @@ int pv_handler(request_rec *r)
         return v2_webhook(r, c, srv, client);
     if (webhook && !pv_config_v1(c)) {
         /* V2 only here: an unsigned webhook lacks the signature headers */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV107 %s: an "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0107) "%s: an "
                       "unsigned (V1) webhook where no PortOneAPIKey is set",
                       r->handler);
         return answer_error(r, PV_E_INVALID_SIGNATURE, NULL);
@@ -602,6 +637,7 @@ int pv_handler(request_rec *r)
         err = webhook ? pv_request_parse(r->pool, body, len, kind, &claim, &why)
                       : pv_request_parse_verify(r->pool, body, len, kind,
                                                 &claim, &why);
+    parsed = err == PV_OK;
     if (err == PV_OK && claim.payment_id && !c->v2_secret) {
         err = PV_E_INVALID_REQUEST;
         why = "paymentId (V2) where no PortOneV2Secret is set";
@@ -612,6 +648,7 @@ int pv_handler(request_rec *r)
               "set";
     }
     if (err != PV_OK)
-        return answer_rejected(r, err, why);
+        return answer_rejected(r, err, why,
+                               parsed ? claim_ids(r, &claim) : NULL);
     return verify_claim(r, c, srv, client, webhook, &claim);
 }

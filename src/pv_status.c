@@ -12,9 +12,9 @@
 /* counters of all processes; NULL: not available */
 static pv_stats_t *stats;
 
-void pv_status_create(apr_pool_t *pconf, int dry_run)
+void pv_status_create(apr_pool_t *pprocess, int dry_run)
 {
-    stats = dry_run ? NULL : pv_stats_create(pconf);
+    stats = dry_run ? NULL : pv_stats_create(pprocess);
 }
 
 pv_stats_t *pv_status_counters(void)

@@ -26,7 +26,8 @@ PKGS="make gcc apache2 apache2-dev libcurl4-openssl-dev libjson-c-dev libssl-dev
       sqlite3 postgresql mariadb-server python3-pymysql
       python3 python3-pytest python3-psycopg2 curl wrk procps
       clang libclang-rt-14-dev valgrind cppcheck libapache2-mod-auth-openidc
-      debhelper dpkg-dev fakeroot pkg-config git autoconf"
+      debhelper dpkg-dev fakeroot pkg-config git autoconf
+      chromium chromium-driver python3-selenium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" \

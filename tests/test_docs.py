@@ -1,8 +1,8 @@
 """The documentation matches the code and its readers: every directive of the
 command table is in docs/directives.md (in the form of httpd's manual, and
 in its summary table) and conf/portone_verify.conf, and none that is not;
-log tags are the module's own, unique, and each has a row in the
-troubleshooting table of docs/operations.md; README.md is the admin's short
+every log line has its own PVnnnn tag (PVLOGNO), listed with its level and
+what to do in docs/log-tags.md, and the docs name no other; README.md is the admin's short
 way in, in the order an admin needs it, and links every document."""
 import os
 import re
@@ -56,35 +56,91 @@ def test_directives_in_the_form_of_httpds_manual():
     assert seen == len(code_directives())
 
 
-def code_log_tags():
-    sources = ["mod_portone_verify.c"] + [
+LEVELS = {"EMERG": "emerg", "ALERT": "alert", "CRIT": "crit", "ERR": "error",
+          "WARNING": "warn", "NOTICE": "notice", "INFO": "info", "DEBUG": "debug"}
+
+
+def module_sources():
+    return ["mod_portone_verify.c"] + sorted(
         os.path.relpath(os.path.join(d, f), ROOT)
-        for d, _, files in os.walk(os.path.join(ROOT, "src")) for f in files if f.endswith(".c")]
-    tags = []
-    for f in sources:
+        for d, _, files in os.walk(os.path.join(ROOT, "src")) for f in files
+        if f.endswith(".c"))
+
+
+def log_calls(path):
+    """The argument text of every ap_log_*error* call of a source file (up
+    to its closing parenthesis, string literals skipped over)."""
+    src, calls = read(path), []
+    for m in re.finditer(r"\bap_log_\w*error\w*\s*\(", src):
+        i, depth, quote = m.end(), 1, None
+        while depth:
+            c = src[i]
+            if quote:
+                if c == "\\":
+                    i += 1
+                elif c == quote:
+                    quote = None
+            elif c in "\"'":
+                quote = c
+            elif c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            i += 1
+        calls.append(src[m.end():i - 1])
+    return calls
+
+
+def code_log_tags():
+    """{tag: set of levels} of the sources; fails on a call without exactly
+    one PVLOGNO(nnnn) at the start of its format, or a tag used twice."""
+    tags = {}
+    for f in module_sources():
         src = read(f)
         assert "APLOGNO(" not in src, "%s uses httpd's AH numbers" % f
-        tags += re.findall(r'"(PV\d{3,4}) ', src)
-    # every ap_log_* call carries a tag
-    for f in sources:
-        for call in re.findall(r"ap_log_r?error\([^;]*?;", read(f), re.S):
-            assert re.search(r'"PV\d{3,4} ', call), call
+        # a tag written by hand would escape the checks below
+        assert not re.search(r'"PV\d', src), "%s writes a tag without PVLOGNO()" % f
+        for call in log_calls(f):
+            found = re.findall(r"PVLOGNO\((\d+)\)", call)
+            assert len(found) == 1 and re.search(r",\s*PVLOGNO\(\d{4}\)\s*\"", call), \
+                "%s: a log line without its PVLOGNO(nnnn) tag first: %s" % (f, call)
+            tag = "PV" + found[0]
+            assert tag not in tags, "%s: %s is used twice" % (f, tag)
+            tags[tag] = {LEVELS[x] for x in re.findall(r"\bAPLOG_([A-Z]+)\b", call)
+                         if x in LEVELS}
+            assert tags[tag], call
     return tags
 
 
-def test_log_tags_are_our_own_unique_and_each_has_a_row_saying_what_to_do():
+def test_every_log_line_has_a_unique_tag_listed_in_docs_log_tags():
     tags = code_log_tags()
-    assert tags and len(tags) == len(set(tags)), sorted(tags)
-    ops = read("docs", "operations.md")
-    table = ops.split("## Troubleshooting, by log tag", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| (PV\d{3,4}) \| ([^|]+) \| ([^|]+) \| (.+) \|$", table, re.M)
-    documented = [r[0] for r in rows]
-    assert len(documented) == len(set(documented)), "a tag has two rows"
-    assert set(documented) == set(tags), ("missing rows", set(tags) - set(documented),
-                                          "rows of no tag", set(documented) - set(tags))
-    assert documented == sorted(documented, key=lambda t: int(t[2:])), "rows out of order"
-    for tag, level, meaning, todo in rows:
-        assert level.strip() and meaning.strip() and todo.strip(), tag
+    assert len(tags) >= 25, sorted(tags)
+    assert read("src", "pv_log.h").count('#define PVLOGNO(n) "PV" #n ": "') == 1
+    # docs/log-tags.md: "| PVnnnn | level[, level] | meaning | what to do |"
+    rows = re.findall(r"^\| (PV\d{4}) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$",
+                      read("docs", "log-tags.md"), re.M)
+    documented = {}
+    for tag, levels, meaning, action in rows:
+        assert tag not in documented, "%s is listed twice" % tag
+        assert meaning.strip() and action.strip(), tag
+        documented[tag] = {x.strip() for x in levels.split(",")}
+    assert sorted(documented) == sorted(tags), (
+        "undocumented: %s; documented but gone: %s"
+        % (sorted(set(tags) - set(documented)), sorted(set(documented) - set(tags))))
+    for tag, levels in tags.items():
+        assert documented[tag] == levels, "%s: the code logs at %s, the table says %s" % (
+            tag, sorted(levels), sorted(documented[tag]))
+
+
+def test_the_docs_name_only_tags_that_exist():
+    tags = code_log_tags()
+    texts = {"README.md": read("README.md")}
+    for d in ("docs", "conf"):
+        for f in sorted(os.listdir(os.path.join(ROOT, d))):
+            texts[os.path.join(d, f)] = read(d, f)
+    for name, text in texts.items():
+        for t in re.findall(r"\bPV\d+\b", text):
+            assert t in tags, "%s names %s, which the module does not log" % (name, t)
 
 
 def test_readme_is_short_and_in_the_admins_order():

@@ -136,7 +136,7 @@ def test_prepare_v1_registers_the_database_amount(pr):
     # prepare writes nothing of the module's
     assert payments(pr.db) == [] and events(pr.db) == []
     assert order(pr.db, "o_p1")["updates"] == 0
-    assert "PV110 portone-prepare merchant_uid=o_p1: registered amount 10000 KRW" in pr.log()
+    assert "PV0110: portone-prepare merchant_uid=o_p1: registered amount 10000 KRW" in pr.log()
 
 
 def test_prepare_v1_again_after_the_amount_changed_puts_the_new_amount(pr):
@@ -176,7 +176,7 @@ def test_prepare_unknown_order_asks_nothing(pr):
     assert pr.emu.prepared("o_none") is None and pr.emu.v2_pre_registered("pay-none") is None
 
 
-@pytest.mark.expect_log(r"PV111 portone-prepare merchant_uid=o_p4: upstream_error: "
+@pytest.mark.expect_log(r"PV0111: portone-prepare merchant_uid=o_p4: upstream_error: "
                         r"prepare answered HTTP 500")
 def test_prepare_v1_refused_by_portone_is_502(pr):
     pr.db.add_order("o_p4", 1000)
@@ -186,9 +186,9 @@ def test_prepare_v1_refused_by_portone_is_502(pr):
     assert pr.emu.prepared("o_p4") is None
 
 
-@pytest.mark.expect_log(r"PV111 portone-prepare merchant_uid=o_p5: upstream_error: "
+@pytest.mark.expect_log(r"PV0111: portone-prepare merchant_uid=o_p5: upstream_error: "
                         r"prepare refused: PortOne answered code 1.*\n?.*"
-                        r"|PV111 portone-prepare merchant_uid=o_p5: upstream_error: prepare answered HTTP 404")
+                        r"|PV0111: portone-prepare merchant_uid=o_p5: upstream_error: prepare answered HTTP 404")
 def test_prepare_v1_put_refused_is_502(pr):
     """PortOne says "prepared before" but then has nothing to change (PUT 404):
     not the documented behaviour, answered 502."""
@@ -223,7 +223,7 @@ def test_prepare_v2_pre_registers_the_database_amount(pr):
     assert pr.emu.v2_pre_registered(pid)["totalAmount"] == 30000
 
 
-@pytest.mark.expect_log(r"PV111 portone-prepare paymentId=pay-p2: upstream_error: pre-register "
+@pytest.mark.expect_log(r"PV0111: portone-prepare paymentId=pay-p2: upstream_error: pre-register "
                         r"answered HTTP 409 ALREADY_PAID: .*\(the payment is paid already\)")
 def test_prepare_v2_of_a_paid_payment_is_502(pr):
     pr.db.add_order("pay-p2", 1000)
@@ -233,7 +233,7 @@ def test_prepare_v2_of_a_paid_payment_is_502(pr):
     assert pr.emu.v2_pre_registered("pay-p2") is None
 
 
-@pytest.mark.expect_log(r"PV112 portone-prepare paymentId=pay-p3: the order's amount 100\.50* is "
+@pytest.mark.expect_log(r"PV0112: portone-prepare paymentId=pay-p3: the order's amount 100\.50* is "
                         r"not a positive whole number")
 def test_prepare_v2_amount_with_a_fraction_is_refused_before_portone(pr):
     pr.db.add_order("pay-p3", "100.5")
@@ -357,7 +357,7 @@ def test_reconcile_leaves_recent_payments_to_the_webhook(pr):
     assert outcomes(pr.db) == {("v1", "imp_new"): "vbank_issued"}
 
 
-@pytest.mark.expect_log(r"PV114 portone-reconcile recorded v[12] payment (imp|pay)-?_?d[0-9]: "
+@pytest.mark.expect_log(r"PV0114: portone-reconcile recorded v[12] payment (imp|pay)-?_?d[0-9]: "
                         r"upstream_error: payment look-up answered HTTP 500")
 def test_reconcile_with_portone_down_writes_nothing_and_counts_failed(pr):
     for i in range(2):
@@ -398,7 +398,7 @@ def test_reconcile_bad_requests(pr, body, content_type, status, code):
     assert pr.emu.counters()["requests"] == []
 
 
-@pytest.mark.expect_log(r"PV115 portone-reconcile: checked 2, changed 2, failed 0 \(older_than 0 s, "
+@pytest.mark.expect_log(r"PV0115: portone-reconcile: checked 2, changed 2, failed 0 \(older_than 0 s, "
                         r"limit 10\); PortOneTimeout was reached, 2 left for the next run")
 def test_reconcile_starts_no_look_up_after_portone_timeout(pr):
     """PortOneTimeout is 3 s here; each look-up takes 2 s: the first two start
@@ -440,9 +440,9 @@ def test_reconcile_query_of_its_own_location(make_httpd, emulator, database):
 
 
 @pytest.mark.parametrize("sql,tag", [
-    ("SELECT nothing FROM no_such_table", r"PV004 PortOneReconcileQuery \(.*\): the SQL does not "
+    ("SELECT nothing FROM no_such_table", r"PV0004: PortOneReconcileQuery \(.*\): the SQL does not "
                                           r"prepare"),
-    ("SELECT order_no FROM shop_orders WHERE x = :nope", r"PV013 PortOneReconcileQuery .*nope"),
+    ("SELECT order_no FROM shop_orders WHERE x = :nope", r"PV0013: PortOneReconcileQuery .*nope"),
 ])
 def test_reconcile_query_that_does_not_prepare_stops_httpd(make_httpd, sql, tag):
     rc, out = make_httpd({"PortOneReconcileQuery": sql}, expect_fail=True, expect_log=tag)

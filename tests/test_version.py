@@ -1,6 +1,6 @@
 """The module's version, kept in one place (src/core/pv_version.h), is where
 an admin and PortOne look for it (contract section 7): the error log's
-start-up line (PV016, with the libraries the module runs with), server-status
+start-up line (PV0016, with the libraries the module runs with), server-status
 (?auto and the HTML page) and the User-Agent of every call to PortOne, V1
 and V2."""
 import os
@@ -28,9 +28,9 @@ def test_the_version_is_the_makefiles():
 
 
 def test_startup_line_names_the_version_and_the_libraries(pv):
-    lines = re.findall(r"^.*PV016 .*$", pv.httpd.read_error_log(), re.M)
-    assert lines, "no PV016 line in the error log"
-    m = re.search(r"\[portone_verify:notice\] .*PV016 mod_portone_verify/(\S+) configured: "
+    lines = re.findall(r"^.*PV0016: .*$", pv.httpd.read_error_log(), re.M)
+    assert lines, "no PV0016 line in the error log"
+    m = re.search(r"\[portone_verify:notice\] .*PV0016: mod_portone_verify/(\S+) configured: "
                   r"libcurl (\S+), json-c (\S+), SQLite (\S+), libpq (\d+\.\d+), OpenSSL \S+", lines[0])
     assert m, lines[0]
     assert m.group(1) == version()

@@ -14,6 +14,8 @@ Webhooks sent by the emulator: send_v1_webhook() (JSON or form), send_v2_webhook
          (Standard Webhooks signature, bodies of version 2024-04-25 and 2024-01-01)
 Control: /__emu/{payments,v2/payments,prepared,revoke,clock,config,faults,counters,
          webhooks,reset} (no auth)
+Browser: GET /__emu/iamport.js and POST /__emu/checkout, a stand-in of PortOne's V1
+         JS SDK and checkout window for the demo shop page (checkout.py)
 
 V1 and V2 share the path /payments/{id}. The main port (``url``) decides per request:
 V2 when the Authorization scheme is ``PortOne`` (or ``Bearer`` with a token of
@@ -38,7 +40,8 @@ Use in-process (``Emulator().start()``) or standalone:
 Files: common.py (constants, envelopes, helpers), v1.py (V1 API), v2.py (V2 API,
 Idempotency-Key), webhooks.py (signing and sending webhooks), server.py (HTTP
 server, dispatch, faults), emulator.py (the Emulator: lifecycle, state, test-side
-API, control API), __main__.py (the standalone program).
+API, control API), checkout.py (the browser side: JS SDK and checkout window
+stand-ins), __main__.py (the standalone program).
 """
 
 from .common import (DEFAULT_TOKEN_LIFETIME, DEFAULT_V2_TOKEN_LIFETIME, EXTEND_BY,

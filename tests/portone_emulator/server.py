@@ -95,6 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(self._send(400, _err("Bad Request")))
             return
         raw = self.path
+        page = emu._checkout_request(self.command, raw.partition("?")[0], body)
+        if page is not None:            # the browser side (checkout.py)
+            self.wfile.write(self._send(page[0], page[1], page[2]))
+            return
         if raw == "/__emu" or raw.startswith("/__emu/"):
             status, obj = emu._control(self.command, raw, body)
             self.wfile.write(self._send(status, obj))
