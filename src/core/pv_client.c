@@ -236,10 +236,12 @@ static struct curl_slist *append_auth(struct curl_slist *hdrs,
 /* One HTTP exchange before |deadline| with the API |api|: V1 at base_url
  * with "Authorization: Bearer <cred>" (none when |cred| is NULL) and Tier,
  * V2 at v2_base_url with "Authorization: PortOne <cred>". |body| NULL means
- * GET. The answer's body is copied into |pool|. */
+ * GET; |header| (NULL: none) is one more request header line. The answer's
+ * body is copied into |pool|. */
 static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                        pv_api api, const char *path, const char *cred,
-                       const char *body, pv_answer_t *ans, const char **why)
+                       const char *body, const char *header, pv_answer_t *ans,
+                       const char **why)
 {
     pv_conn_t *conn;
     struct curl_slist *hdrs = NULL;
@@ -277,6 +279,8 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     if (c->conf.tier && api == PV_API_V1)
         hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Tier: ",
                                                    c->conf.tier, (char *)NULL));
+    if (header)
+        hdrs = curl_slist_append(hdrs, header);
     if (body) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -338,7 +342,7 @@ static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     char *body = pv_json_object(pool, req, 2, &len);
 
     err = exchange(c, pool, deadline, PV_API_V1, "/users/getToken", NULL, body,
-                   &ans, why);
+                   NULL, &ans, why);
     /* the secret leaves memory early: |body| is ours (in |pool|) and is
      * zeroed. json-c's own copies, made inside pv_json_object (the string
      * object's copy of the secret and the buffer json-c writes the text
@@ -437,7 +441,7 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
 
         if (err == PV_OK)
             err = exchange(c, pool, deadline, PV_API_V1, path, token, NULL,
-                           &ans, why);
+                           NULL, &ans, why);
         memset(token, 0, sizeof(token));
         if (err != PV_OK)
             return err;
@@ -472,9 +476,84 @@ pv_err pv_client_get_payment_v2(pv_client_t *c, apr_pool_t *pool,
     err = exchange(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
                    payment_path(pool, payment_id, store ? "?storeId=" : NULL,
                                 store),
-                   secret, NULL, &ans, why);
+                   secret, NULL, NULL, &ans, why);
     if (err != PV_OK)
         return err;
     return pv_portone_v2_parse_payment(pool, ans.status, ans.body, ans.len,
                                        payment_id, store, out, why);
+}
+
+pv_cancel_result pv_client_cancel(pv_client_t *c, apr_pool_t *pool,
+                                  const char *imp_uid, const char *checksum,
+                                  const char *reason, const char **why)
+{
+    apr_time_t deadline = apr_time_now() + c->conf.timeout;
+    size_t len;
+    const char *body = pv_portone_cancel_body(pool, imp_uid, checksum, reason,
+                                              &len);
+    char token[PV_TOKEN_MAX + 1];
+    unsigned long gen = 0;
+    pv_answer_t ans;
+    int attempt;
+
+    if (!len) {
+        *why = "out of memory for the cancel's body";
+        return PV_CANCEL_UNKNOWN;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        pv_err err = get_token(c, pool, deadline, gen, token, &gen, why);
+
+        if (err == PV_OK)
+            err = exchange(c, pool, deadline, PV_API_V1, "/payments/cancel",
+                           token, body, NULL, &ans, why);
+        memset(token, 0, sizeof(token));
+        if (err != PV_OK)
+            return PV_CANCEL_UNKNOWN;  /* sent or not: PortOne's checksum
+                                        * refuses a second one */
+        if (ans.status != 401)
+            return pv_portone_parse_cancel(pool, ans.status, ans.body,
+                                           ans.len, why);
+    }
+    *why = "PortOne refused a freshly issued token (HTTP 401 twice)";
+    return PV_CANCEL_REFUSED;
+}
+
+pv_cancel_result pv_client_cancel_v2(pv_client_t *c, apr_pool_t *pool,
+                                     const char *payment_id,
+                                     const char *cancellable,
+                                     const char *store_id, const char *reason,
+                                     const char *idempotency_key,
+                                     const char **why)
+{
+    const char *secret = c->conf.v2_secret, *p;
+    size_t len;
+    const char *body;
+    pv_answer_t ans;
+
+    if (!c->conf.v2_base_url || !secret || !*secret) {
+        *why = "no V2 cancel without PortOneV2URL and PortOneV2Secret";
+        return PV_CANCEL_REFUSED;
+    }
+    for (p = secret; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *why = "PortOneV2Secret has a control character";
+            return PV_CANCEL_REFUSED;
+        }
+    }
+    /* the payment's store, named where the look-ups name one */
+    body = pv_portone_v2_cancel_body(pool, reason, cancellable,
+                                     c->conf.store_id ? store_id : NULL, &len);
+    if (!len) {
+        *why = "out of memory for the cancel's body";
+        return PV_CANCEL_UNKNOWN;
+    }
+    if (exchange(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
+                 apr_pstrcat(pool, payment_path(pool, payment_id, NULL, NULL),
+                             "/cancel", (char *)NULL),
+                 secret, body,
+                 apr_pstrcat(pool, "Idempotency-Key: ", idempotency_key,
+                             (char *)NULL), &ans, why) != PV_OK)
+        return PV_CANCEL_UNKNOWN;
+    return pv_portone_v2_parse_cancel(pool, ans.status, ans.body, ans.len,
+                                      why);
 }

@@ -148,3 +148,34 @@ const char *pv_order_payer(pv_outcome next, const char *imp_uid,
         return NULL;
     return paid_by;
 }
+
+const char *pv_refund_name(pv_refund r)
+{
+    return r == PV_REFUND_CLAIMED ? "claimed"
+           : r == PV_REFUND_DONE ? "refunded" : NULL;
+}
+
+pv_refund pv_refund_from_name(const char *name)
+{
+    if (!name)
+        return PV_REFUND_NONE;
+    return strcmp(name, "refunded") ? PV_REFUND_CLAIMED : PV_REFUND_DONE;
+}
+
+int pv_refund_wanted(const pv_payment_t *pay, const pv_decision_t *dec)
+{
+    char left[128];
+
+    return dec->outcome == PV_OUT_FORGERY && !dec->claim_mismatch
+        && pay->status == PV_STATUS_PAID
+        && !pv_decimal_subtract(pay->amount, pay->cancel_amount
+                                ? pay->cancel_amount : "0",
+                                left, sizeof(left))
+        && pv_decimal_positive(left);
+}
+
+int pv_refund_claims(int wanted, const pv_record_t *after)
+{
+    return wanted && after->found && after->outcome == PV_OUT_FORGERY
+        && after->refund == PV_REFUND_NONE;
+}

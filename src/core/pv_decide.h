@@ -47,12 +47,43 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
                int sandbox_allowed, const char *claimed_merchant_uid,
                pv_decision_t *out);
 
+/* Where the cancel of a forged payment stands (PortOneCancelForgery), the
+ * payment's refund column: none yet (NULL), claimed by one verification
+ * that sends it (or sent it and has not recorded the answer yet), or done
+ * (its refunded event written). */
+typedef enum {
+    PV_REFUND_NONE, PV_REFUND_CLAIMED, PV_REFUND_DONE
+} pv_refund;
+
+/* The refund column's value; NULL for PV_REFUND_NONE. */
+const char *pv_refund_name(pv_refund r);
+
+/* The state of a refund column's text (NULL or unknown: PV_REFUND_NONE is
+ * not assumed for an unknown text: it reads as claimed, so that nothing is
+ * sent twice for a value an admin wrote). */
+pv_refund pv_refund_from_name(const char *name);
+
 /* A payment's record as a transaction read it (contract section 6). */
 typedef struct {
     int found;
     pv_outcome outcome;
     const char *cancel_amount;  /* its text; NULL reads as 0 */
+    pv_refund refund;
 } pv_record_t;
+
+/* Whether |pay|, decided |dec|, is money to give back when
+ * PortOneCancelForgery is On: a forgery that PortOne reports paid (V2 PAID
+ * or PARTIAL_CANCELLED) with something left to cancel (amount >
+ * cancel_amount), verified for the order PortOne names (a claim naming
+ * another order is not a wrong payment: it never cancels anything). The
+ * record decides the rest (pv_refund_claims). */
+int pv_refund_wanted(const pv_payment_t *pay, const pv_decision_t *dec);
+
+/* Whether a verification that wants the refund (pv_refund_wanted) claims
+ * its cancel, given the payment's record |after| it (the state its own
+ * transaction leaves): only a record that is a forgery (never a recorded
+ * paid, whatever a later check says) whose cancel nobody has claimed. */
+int pv_refund_claims(int wanted, const pv_record_t *after);
 
 typedef enum {
     PV_ACT_NONE,        /* the record stays as it is */

@@ -29,6 +29,9 @@ typedef struct {
     apr_uint64_t db_written;                /* verifications written in them */
     apr_uint64_t api_latency_us;            /* sum over api_calls */
     apr_uint64_t latency[PV_LATENCY_BUCKETS];
+    apr_uint64_t refunds;                   /* forgeries cancelled
+                                             * (PortOneCancelForgery) */
+    apr_uint64_t refunds_failed;            /* cancels refused or unanswered */
 } pv_stats_t;
 
 /* Creates the shared block in |pool| (the parent's, before forking); NULL

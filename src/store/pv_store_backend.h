@@ -26,7 +26,7 @@ typedef struct {
     const char *plain;
     const char *const *values;
     int ncols;
-    const char *cols[2];
+    const char *cols[3];
     int found;
 } pv_step_t;
 

@@ -72,7 +72,7 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *data)
             break;
         }
         j->err = pv_store_record(&j->e->store, &j->e->scope, &j->c->db,
-                                 j->pool, values, j->outcome, &prior,
+                                 j->pool, values, j->outcome, 0, &prior,
                                  &j->res, &j->why);
         if (j->err == PV_OK)
             break;
