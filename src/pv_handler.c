@@ -168,8 +168,9 @@ static const char *record_note(request_rec *r, const pv_decision_t *dec,
 }
 
 /* The log of the cancel of a forgery that this verification claimed
- * (PortOneCancelForgery): PV110 done, PV111 refused, PV112 no answer,
- * PV113 the answer not recorded. Never the secret or the token. */
+ * (PortOneCancelForgery): PV110 done (or an unanswered one found done),
+ * PV111 refused, PV112 no answer, PV113 the answer not recorded. Never the
+ * secret or the token. */
 static void log_refund(request_rec *r, const pv_verdict_t *v)
 {
     const pv_payment_t *pay = &v->pay;
@@ -182,6 +183,15 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
                                      pay->currency ? pay->currency : "-",
                                      (char *)NULL);
 
+    if (v->recorded.refund_settled) {
+        if (stats)
+            pv_stats_add(&stats->refunds, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PV110 %s %s "
+                      "outcome=forgery: the unanswered cancel went through "
+                      "(PortOne reports the payment cancelled): recorded as "
+                      "refunded", r->handler, ids);
+        return;
+    }
     if (!v->recorded.refund_claimed)
         return;
     if (stats)
@@ -204,7 +214,8 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV112 %s %s "
                       "outcome=forgery: no answer to the cancel of %s: %s; the "
-                      "next verification of the payment tries again (PortOne "
+                      "next verification of the payment records it refunded if "
+                      "PortOne reports it cancelled, else tries again (PortOne "
                       "refuses a second cancel of the same amount)",
                       r->handler, ids, amount,
                       v->refund_why ? v->refund_why : "");

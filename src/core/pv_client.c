@@ -236,12 +236,15 @@ static struct curl_slist *append_auth(struct curl_slist *hdrs,
 /* One HTTP exchange before |deadline| with the API |api|: V1 at base_url
  * with "Authorization: Bearer <cred>" (none when |cred| is NULL) and Tier,
  * V2 at v2_base_url with "Authorization: PortOne <cred>". |body| NULL means
- * GET; |header| (NULL: none) is one more request header line. The answer's
- * body is copied into |pool|. */
+ * GET; |header| (NULL: none) is one more request header line. |fresh|: on
+ * a new connection, for a request that must not be sent twice (a cancel):
+ * libcurl sends a request again by itself when a reused connection closes
+ * before any answer, and a new one has nothing to retry. The answer's body
+ * is copied into |pool|. */
 static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                        pv_api api, const char *path, const char *cred,
-                       const char *body, const char *header, pv_answer_t *ans,
-                       const char **why)
+                       const char *body, const char *header, int fresh,
+                       pv_answer_t *ans, const char **why)
 {
     pv_conn_t *conn;
     struct curl_slist *hdrs = NULL;
@@ -294,6 +297,7 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                                                         : c->conf.base_url,
                                  path, (char *)NULL));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(left) + 1);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(ct) + 1);
 
@@ -342,7 +346,7 @@ static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     char *body = pv_json_object(pool, req, 2, &len);
 
     err = exchange(c, pool, deadline, PV_API_V1, "/users/getToken", NULL, body,
-                   NULL, &ans, why);
+                   NULL, 0, &ans, why);
     /* the secret leaves memory early: |body| is ours (in |pool|) and is
      * zeroed. json-c's own copies, made inside pv_json_object (the string
      * object's copy of the secret and the buffer json-c writes the text
@@ -441,7 +445,7 @@ pv_err pv_client_get_payment(pv_client_t *c, apr_pool_t *pool,
 
         if (err == PV_OK)
             err = exchange(c, pool, deadline, PV_API_V1, path, token, NULL,
-                           NULL, &ans, why);
+                           NULL, 0, &ans, why);
         memset(token, 0, sizeof(token));
         if (err != PV_OK)
             return err;
@@ -476,7 +480,7 @@ pv_err pv_client_get_payment_v2(pv_client_t *c, apr_pool_t *pool,
     err = exchange(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
                    payment_path(pool, payment_id, store ? "?storeId=" : NULL,
                                 store),
-                   secret, NULL, NULL, &ans, why);
+                   secret, NULL, NULL, 0, &ans, why);
     if (err != PV_OK)
         return err;
     return pv_portone_v2_parse_payment(pool, ans.status, ans.body, ans.len,
@@ -505,7 +509,7 @@ pv_cancel_result pv_client_cancel(pv_client_t *c, apr_pool_t *pool,
 
         if (err == PV_OK)
             err = exchange(c, pool, deadline, PV_API_V1, "/payments/cancel",
-                           token, body, NULL, &ans, why);
+                           token, body, NULL, 1, &ans, why);
         memset(token, 0, sizeof(token));
         if (err != PV_OK)
             return PV_CANCEL_UNKNOWN;  /* sent or not: PortOne's checksum
@@ -552,7 +556,7 @@ pv_cancel_result pv_client_cancel_v2(pv_client_t *c, apr_pool_t *pool,
                              "/cancel", (char *)NULL),
                  secret, body,
                  apr_pstrcat(pool, "Idempotency-Key: ", idempotency_key,
-                             (char *)NULL), &ans, why) != PV_OK)
+                             (char *)NULL), 1, &ans, why) != PV_OK)
         return PV_CANCEL_UNKNOWN;
     return pv_portone_v2_parse_cancel(pool, ans.status, ans.body, ans.len,
                                       why);

@@ -49,7 +49,7 @@ static void refund(apr_pool_t *pool, const pv_payment_t *pay,
     pv_err err = PV_E_DATABASE_UNAVAILABLE;
     int attempt;
 
-    /* pv_refund_wanted computed it already: it fits and is positive */
+    /* pv_refund_intent_of computed it already: it fits and is positive */
     if (pv_decimal_subtract(pay->amount, pay->cancel_amount
                             ? pay->cancel_amount : "0", left, sizeof(left)))
         apr_cpystrn(left, "0", sizeof(left));
@@ -84,8 +84,8 @@ static void refund(apr_pool_t *pool, const pv_payment_t *pay,
     for (attempt = 0; attempt < 2 && err != PV_OK; attempt++) {
         if (attempt > 0 && pv_store_recover(store, scope, &db) != APR_SUCCESS)
             break;
-        err = pv_store_refund_finish(store, &db, pool, values,
-                                     out->refund == PV_CANCEL_DONE, &why);
+        err = pv_store_refund_finish(store, &db, pool, values, out->refund,
+                                     &why);
     }
     conn->close(conn, &db);
     out->refund_db_why = err == PV_OK ? NULL
@@ -139,7 +139,8 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
         err = pv_store_record(store, scope, &db, pool, values,
                               out->decision.outcome,
                               conf->cancel_forgery && client
-                              && pv_refund_wanted(pay, &out->decision),
+                              ? pv_refund_intent_of(pay, &out->decision)
+                              : PV_INTENT_NONE,
                               &prior, &out->recorded, &out->why);
         if (err == PV_OK)
             break;

@@ -81,13 +81,15 @@ pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
  * (nothing half-written). Fills |out| and returns out->err.
  *
  * With conf->cancel_forgery and a |client| (NULL: never), a forgery that
- * PortOne reports paid (pv_refund_wanted) is claimed in the recording
+ * PortOne reports paid (pv_refund_intent_of) is claimed in the recording
  * transaction by one verification only (pv_store_record); that one, after
  * the connection is closed, cancels it through |client| (V1 with its
  * checksum, V2 with currentCancellableAmount and an Idempotency-Key) and
  * records PortOne's answer on a new connection (pv_store_refund_finish:
- * the event refunded, or the claim given back for the next verification);
- * out->recorded.refund_claimed and out->refund* say what happened. */
+ * the event refunded, the claim given back for the next verification, or
+ * the cancel marked unanswered); out->recorded.refund_claimed and
+ * out->refund* say what happened (out->recorded.refund_settled: an
+ * unanswered cancel found done, its event written). */
 pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
                           const char *claimed_merchant_uid,
                           const pv_pipeline_conf_t *conf, pv_client_t *client,

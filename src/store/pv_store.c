@@ -105,7 +105,8 @@ typedef struct pv_item {
     const pv_scope_t *scope;
     const char *const *values;
     pv_outcome outcome;
-    int refund_wanted;          /* pv_refund_wanted */
+    pv_refund_intent refund;    /* pv_refund_intent_of */
+    const char **refunded;      /* its values for the refunded event */
     apr_pool_t *pool;           /* its request's; its thread waits meanwhile */
     pv_result_t res;
     /* the order's payer and the payment's record once this item is done,
@@ -193,9 +194,16 @@ static void decide(pv_item **items, int i, const pv_step_t *state,
     }
     /* of the items of one payment, the first that may claims: the ones
      * after it see its claim in |after| */
-    it->res.refund_claimed = pv_refund_claims(it->refund_wanted, &it->after);
+    it->res.refund_claimed = pv_refund_claims(it->refund, &it->after);
+    it->res.refund_settled = pv_refund_settles(it->refund, &it->after);
     if (it->res.refund_claimed)
         it->after.refund = PV_REFUND_CLAIMED;
+    if (it->res.refund_settled) {
+        it->after.refund = PV_REFUND_DONE;
+        it->refunded = apr_pmemdup(it->pool, it->values,
+                                   sizeof(*it->values) * PV_P_COUNT);
+        it->refunded[PV_P_OUTCOME] = "refunded";
+    }
     it->res.refund = it->after.refund;
     if (it->paid_by == paid_by
         || (it->paid_by && paid_by && !strcmp(it->paid_by, paid_by)))
@@ -224,11 +232,16 @@ static int writes(const pv_store_t *store, pv_item *it, pv_step_t *steps)
     if (it->res.refund_claimed)
         pv_step_set(&steps[k++], &store->stmt[PV_STMT_REFUND_CLAIM],
                     it->values, 0);
+    if (it->res.refund_settled) {
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_REFUND_DONE],
+                    it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], it->refunded, 0);
+    }
     return k;
 }
 
 #define PV_READS 3              /* per item: lock, order state, payment */
-#define PV_WRITES 5             /* per item, at most */
+#define PV_WRITES 6             /* per item, at most */
 
 /* Records |n| verifications in one transaction: the reads of all (order
  * rows locked in the batch's order), the decisions, the writes of all, the
@@ -435,7 +448,7 @@ static int record_grouped(const pv_store_t *store, pv_db_t *db, pv_item *it)
 pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
                        pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       int refund_wanted, const pv_record_t *prior,
+                       pv_refund_intent refund, const pv_record_t *prior,
                        pv_result_t *result, const char **why)
 {
     pv_item it;
@@ -449,7 +462,8 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
     if (prior && prior->found
         && pv_transition(prior, outcome, values[PV_P_CANCEL_AMOUNT])
            == PV_ACT_NONE
-        && !pv_refund_claims(refund_wanted, prior)) {
+        && !pv_refund_claims(refund, prior)
+        && !pv_refund_settles(refund, prior)) {
         result->action = PV_ACT_NONE;
         result->recorded = prior->outcome;
         result->refund = prior->refund;
@@ -459,7 +473,7 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
     it.scope = scope;
     it.values = values;
     it.outcome = outcome;
-    it.refund_wanted = refund_wanted;
+    it.refund = refund;
     it.pool = pool;
     rc = store->group ? record_grouped(store, db, &it)
                       : record_alone(store, db, &it);
@@ -473,7 +487,7 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
 
 pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
                               apr_pool_t *pool, const char *const *values,
-                              int done, const char **why)
+                              pv_cancel_result answer, const char **why)
 {
     const pv_backend_t *b = backend_of(db);
     const char *event[PV_P_COUNT];
@@ -491,13 +505,15 @@ pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
     else
         rc = b->begin(db, pool, &txn, why);
     if (!rc) {
-        if (done) {
+        if (answer == PV_CANCEL_DONE) {
             pv_step_set(&steps[k++], &store->stmt[PV_STMT_REFUND_DONE],
                         values, 0);
             pv_step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], event, 0);
         }
         else
-            pv_step_set(&steps[k++], &store->stmt[PV_STMT_REFUND_UNDO],
+            pv_step_set(&steps[k++], &store->stmt[answer == PV_CANCEL_REFUSED
+                                                  ? PV_STMT_REFUND_UNDO
+                                                  : PV_STMT_REFUND_UNANSWERED],
                         values, 0);
         if (b->txn_in_steps)
             pv_step_plain(&steps[k++], "COMMIT");

@@ -72,6 +72,9 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
     [PV_STMT_REFUND_UNDO] =
         "UPDATE portone_payments SET refund = NULL " PV_PAYMENT_ROW
         " AND refund = 'claimed'",
+    [PV_STMT_REFUND_UNANSWERED] =
+        "UPDATE portone_payments SET refund = 'unanswered' " PV_PAYMENT_ROW
+        " AND refund = 'claimed'",
 };
 
 #define PV_SUBSTS 5
@@ -133,7 +136,7 @@ static char *substitute(apr_pool_t *pool, const char *tmpl, const pv_dialect *d)
 static const char *const stmt_suffix[PV_STMT_COUNT] = {
     "insert", "update", "event", "current", "current_locked", "order_lock",
     "order_state", "order_paid", "order_unpaid", "refund_claim",
-    "refund_done", "refund_undo"
+    "refund_done", "refund_undo", "refund_unanswered"
 };
 
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
