@@ -294,6 +294,11 @@ pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
 {
     struct json_object *resp = NULL;
 
+    if (status_code >= 500) {
+        /* PortOne's own failure: whether it cancelled is not said */
+        *why = apr_psprintf(pool, "cancel answered HTTP %ld", status_code);
+        return PV_CANCEL_UNKNOWN;
+    }
     switch (envelope(pool, body, len, &resp, why)) {
     case ENV_CODE:
         /* refusals come as HTTP 200 with a code (portone-api.md 1.1) */
