@@ -168,8 +168,8 @@ static const char *record_note(request_rec *r, const pv_decision_t *dec,
 }
 
 /* The log of the cancel of a forgery that this verification claimed
- * (PortOneCancelForgery): PV110 done (or an unanswered one found done),
- * PV111 refused, PV112 no answer, PV113 the answer not recorded. Never the
+ * (PortOneCancelForgery): PV110 done, PV111 refused, PV112 no answer, PV113
+ * the answer not recorded, PV114 an unanswered one found done. Never the
  * secret or the token. */
 static void log_refund(request_rec *r, const pv_verdict_t *v)
 {
@@ -186,7 +186,7 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
     if (v->recorded.refund_settled) {
         if (stats)
             pv_stats_add(&stats->refunds, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PV110 %s %s "
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PV114 %s %s "
                       "outcome=forgery: the unanswered cancel went through "
                       "(PortOne reports the payment cancelled): recorded as "
                       "refunded", r->handler, ids);

@@ -381,7 +381,7 @@ def test_an_unanswered_cancel_is_settled_by_the_next_verification(pvc, api):
     assert events(pay) == ["forgery"]
     # PortOne says cancelled now: recorded refunded, nothing more is asked
     assert pay.webhook()[2]["status"] == "forgery"
-    assert re.search(r"PV110 portone-webhook .*%s.*the unanswered cancel went through"
+    assert re.search(r"PV114 portone-webhook .*%s.*the unanswered cancel went through"
                      % pay.uid, pvc.log())
     forgery_answer(pay.verify())
     assert len(pay.cancels()) == 1
