@@ -428,9 +428,33 @@ def test_a_claim_left_by_a_crash_sends_nothing_until_an_admin_gives_it_back(pvc,
     pay.webhook()
     assert len(pay.cancels()) == 1
     assert record(pay) == ("forgery", "claimed")
-    # the admin looked PortOne up (still paid) and gives the claim back
-    pvc.db.execute("UPDATE portone_payments SET refund = NULL WHERE imp_uid = ?", (pay.uid,))
+    # the admin settles it as docs/security.md says: marked unanswered, verified
+    # again; PortOne still reports it paid, so the cancel is sent again
+    pvc.db.execute("UPDATE portone_payments SET refund = 'unanswered' WHERE imp_uid = ? "
+                   "AND refund = 'claimed'", (pay.uid,))
     forgery_answer(pay.verify())
-    assert len(pay.cancels()) == 2
+    check_refunded_once_after(pay, 2)
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_a_claim_left_by_a_crash_after_portone_cancelled_is_settled(pvc, api):
+    pay = APIS[api](pvc, "cf-crash2-" + api, "o-cf-crash2-" + api)
+    pvc.emu.add_fault("/payments/cancel" if api == "v1" else "/payments/%s/cancel" % pay.uid,
+                      "refuse", count=1, api=api)
+    pvc.expect_log(REFUSED_LOG)
+    forgery_answer(pay.verify())
+    # a process claimed it, PortOne cancelled it, the process died before recording
+    pvc.db.execute("UPDATE portone_payments SET refund = 'claimed' WHERE imp_uid = ?",
+                   (pay.uid,))
+    if api == "v1":
+        pvc.emu.patch_payment(pay.uid, status="cancelled", cancel_amount=9000)
+    else:
+        pvc.emu.patch_v2_payment(pay.uid, status="CANCELLED", cancelledAmount=9000)
+    forgery_answer(pay.verify())
+    assert record(pay) == ("forgery", "claimed")
+    pvc.db.execute("UPDATE portone_payments SET refund = 'unanswered' WHERE imp_uid = ? "
+                   "AND refund = 'claimed'", (pay.uid,))
+    forgery_answer(pay.verify())
+    assert len(pay.cancels()) == 1          # only the refused one
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]

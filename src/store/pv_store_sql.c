@@ -66,14 +66,18 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
      * read the row locked and found no claim (pv_refund_claims); done and
      * undo run after PortOne answered, each in a short transaction */
     [PV_STMT_REFUND_CLAIM] =
-        "UPDATE portone_payments SET refund = 'claimed' " PV_PAYMENT_ROW,
+        "UPDATE portone_payments SET refund = 'claimed', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW,
     [PV_STMT_REFUND_DONE] =
-        "UPDATE portone_payments SET refund = 'refunded' " PV_PAYMENT_ROW,
+        "UPDATE portone_payments SET refund = 'refunded', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW,
     [PV_STMT_REFUND_UNDO] =
-        "UPDATE portone_payments SET refund = NULL " PV_PAYMENT_ROW
+        "UPDATE portone_payments SET refund = NULL, "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW
         " AND refund = 'claimed'",
     [PV_STMT_REFUND_UNANSWERED] =
-        "UPDATE portone_payments SET refund = 'unanswered' " PV_PAYMENT_ROW
+        "UPDATE portone_payments SET refund = 'unanswered', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW
         " AND refund = 'claimed'",
 };
 
