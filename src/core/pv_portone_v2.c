@@ -330,13 +330,15 @@ pv_cancel_result pv_portone_v2_parse_cancel(apr_pool_t *pool, long status_code,
                                             const char *body, size_t len,
                                             const char **why)
 {
-    struct json_object *root = NULL, *c;
+    struct json_object *root = NULL;
     const char *bad = NULL, *type = NULL, *msg = NULL, *st = NULL;
     int json = !pv_json_parse(pool, body, len, PV_JSON_DEPTH, &root)
                && json_object_is_type(root, json_type_object);
 
     if (status_code == 200) {
-        c = json ? member_object(pool, root, "cancellation", &bad) : NULL;
+        struct json_object *c = json ? member_object(pool, root, "cancellation",
+                                                     &bad) : NULL;
+
         if (c)
             st = pv_portone_field(pool, c, "status", PV_FIELD_STRING, &bad);
         if (st && (!strcmp(st, "SUCCEEDED") || !strcmp(st, "REQUESTED"))) {
