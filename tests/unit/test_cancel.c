@@ -251,10 +251,12 @@ TEST(cancel_v2_body_and_key)
     /* an RFC 8941 string of 16 to 256 ASCII characters; the SHA-1 of the
      * paymentId, the amount and the claim's nonce */
     key = pv_portone_v2_idempotency_key(pool, "결제/1 ?#%", "6000", nonce);
+    if (!CHECK(key != NULL))
+        return;
     CHECK(key[0] == '"' && key[strlen(key) - 1] == '"');
     CHECK(strlen(key) - 2 >= 16 && strlen(key) - 2 <= 256);
-    CHECK_STR_HAS(key, "\"pv-cancel-");
-    CHECK_STR_HAS(key, "-6000-00010203fcfdfeff\"");
+    CHECK(strncmp(key, "\"pv-cancel-", 11) == 0);
+    CHECK(strstr(key, "-6000-00010203fcfdfeff\"") != NULL);
     again = pv_portone_v2_idempotency_key(pool, "결제/1 ?#%", "6000", nonce);
     CHECK_STR_EQ(key, again);
     {
