@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import types
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -141,6 +142,13 @@ def order_state(pay):
                            "WHERE order_no = ?", (pay.order,))[0]
 
 
+def status_counters(h):
+    """server-status?auto's counters of the module (all processes)."""
+    with urllib.request.urlopen(h.url + "/server-status?auto", timeout=10) as r:
+        text = r.read().decode()
+    return {k: int(v) for k, v in re.findall(r"^PortOne(Refunds\w*): (\d+)$", text, re.M)}
+
+
 def forgery_answer(resp):
     status, _, body = resp
     assert (status, body["status"]) == (400, "forgery"), resp
@@ -177,9 +185,13 @@ def check_refunded_once(pay, left):
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
 def test_a_paid_forgery_is_cancelled_once_with_a_refunded_event(pvc, api):
+    before = status_counters(pvc.httpd)
     pay = APIS[api](pvc, "cf-once-" + api, "o-cf-once-" + api)
     forgery_answer(pay.verify())
     check_refunded_once(pay, "9000")
+    after = status_counters(pvc.httpd)
+    assert (after["Refunds"] - before["Refunds"],
+            after["RefundsFailed"] - before["RefundsFailed"]) == (1, 0), (before, after)
     assert re.search(r"PV110 portone-verify .*%s.* cancelled in full through PortOne "
                      r"\(PortOneCancelForgery\): 9000 KRW" % pay.uid, pvc.log())
     # again, by the browser and by the webhook: PortOne now says cancelled
@@ -458,3 +470,31 @@ def test_a_claim_left_by_a_crash_after_portone_cancelled_is_settled(pvc, api):
     assert len(pay.cancels()) == 1          # only the refused one
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]
+
+
+FORGED = {
+    # a payment of the order's amount, but in another currency, through a test
+    # channel, or of another store: each a forgery that took money
+    "v1-currency": ("v1", dict(paid_amount=10000, currency="USD")),
+    "v2-currency": ("v2", dict(paid_amount=10000, currency="USD")),
+    "v2-test-channel": ("v2", dict(paid_amount=10000, channel_type="TEST")),
+    "v2-other-store": ("v2", dict(paid_amount=10000, storeId="store-other")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGED))
+def test_every_kind_of_forgery_that_took_money_is_cancelled(pvc, case):
+    api, fields = FORGED[case]
+    if fields.get("storeId"):
+        # an upstream that answers a payment of another store (see the emulator)
+        pvc.emu.configure(v2_store_check=False)
+    pay = APIS[api](pvc, "cf-kind-" + case, "o-cf-kind-" + case, **fields)
+    forgery_answer(pay.verify())
+    cancels = pay.cancels()
+    assert len(cancels) == 1, cancels
+    if fields.get("storeId"):
+        # the payment's own store is named
+        assert cancels[0][1]["storeId"] == "store-other"
+    assert record(pay) == ("forgery", "refunded")
+    assert events(pay) == ["forgery", "refunded"]
+    assert pay.portone()[0] in ("cancelled", "CANCELLED")
