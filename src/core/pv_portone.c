@@ -294,7 +294,7 @@ pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
 {
     struct json_object *resp = NULL;
 
-    if (status_code >= 500) {
+    if (status_code >= 500 || status_code < 200) {
         /* PortOne's own failure: whether it cancelled is not said */
         *why = apr_psprintf(pool, "cancel answered HTTP %ld", status_code);
         return PV_CANCEL_UNKNOWN;

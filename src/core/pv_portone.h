@@ -118,7 +118,7 @@ char *pv_portone_cancel_body(apr_pool_t *pool, const char *imp_uid,
 
 /* The answer of POST /payments/cancel (HTTP 200 with code 0 and the
  * payment as "response": DONE; a non-zero code below HTTP 500, or a 4xx:
- * REFUSED; a 5xx or anything else: UNKNOWN). |*why| says what. A 401 is
+ * REFUSED; a 5xx, a status below 200 or anything else: UNKNOWN). |*why| says what. A 401 is
  * the caller's (it refreshes the token and asks once more). */
 pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
                                          const char *body, size_t len,
