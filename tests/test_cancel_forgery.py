@@ -498,3 +498,18 @@ def test_every_kind_of_forgery_that_took_money_is_cancelled(pvc, case):
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]
     assert pay.portone()[0] in ("cancelled", "CANCELLED")
+
+
+def test_a_v2_cancel_requested_at_the_pg_counts_as_done(pvc):
+    # PortOne took the cancel and the PG has yet to finish it (REQUESTED): the
+    # cancel is PortOne's now; it is recorded refunded and never sent again
+    pay = V2(pvc, "cf-requested")
+    pvc.emu.patch_v2_payment(pay.uid, __cancel_status__="REQUESTED")
+    forgery_answer(pay.verify())
+    assert record(pay) == ("forgery", "refunded")
+    assert events(pay) == ["forgery", "refunded"]
+    assert re.search(r"PV110 portone-verify .*cf-requested.*\(cancellation REQUESTED\)",
+                     pvc.log())
+    forgery_answer(pay.verify())
+    assert pay.webhook()[2]["status"] == "forgery"
+    assert len(pay.cancels()) == 1
