@@ -513,3 +513,31 @@ def test_a_v2_cancel_requested_at_the_pg_counts_as_done(pvc):
     forgery_answer(pay.verify())
     assert pay.webhook()[2]["status"] == "forgery"
     assert len(pay.cancels()) == 1
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_a_cancel_whose_answer_cannot_be_recorded_stays_claimed(pvc, api):
+    import dbfaults
+    pvc.expect_log(REFUSED_LOG, r"PV113 portone-verify .*could not be recorded")
+    pay = APIS[api](pvc, "cf-dbfail-" + api, "o-cf-dbfail-" + api)
+    pvc.emu.add_fault("/payments/cancel" if api == "v1" else "/payments/%s/cancel" % pay.uid,
+                      "refuse", count=1, api=api)
+    forgery_answer(pay.verify())            # recorded; this cancel refused
+    # the database refuses the refunded event: PortOne cancels, the answer is lost
+    dbfaults.fail_inserts(pvc.db, "portone_events", "no more events")
+    try:
+        forgery_answer(pay.verify())
+    finally:
+        dbfaults.repair_inserts(pvc.db, "portone_events")
+    assert re.search(r"PV113 portone-verify .*%s.*the cancel's answer \(cancelled\) could "
+                     r"not be recorded" % pay.uid, pvc.log())
+    assert pay.portone()[0] in ("cancelled", "CANCELLED")
+    assert record(pay) == ("forgery", "claimed")
+    assert events(pay) == ["forgery"]
+    # settled as docs/security.md says
+    pvc.db.execute("UPDATE portone_payments SET refund = 'unanswered' WHERE imp_uid = ? "
+                   "AND refund = 'claimed'", (pay.uid,))
+    forgery_answer(pay.verify())
+    assert len(pay.cancels()) == 2
+    assert record(pay) == ("forgery", "refunded")
+    assert events(pay) == ["forgery", "refunded"]
