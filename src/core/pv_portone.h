@@ -101,7 +101,8 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long status_code,
  * UNKNOWN, no answer that says either (unreachable, timeout, 5xx, not the
  * documented JSON). */
 typedef enum {
-    PV_CANCEL_DONE, PV_CANCEL_REFUSED, PV_CANCEL_UNKNOWN
+    PV_CANCEL_UNKNOWN,          /* 0: a zeroed result says nothing was done */
+    PV_CANCEL_DONE, PV_CANCEL_REFUSED
 } pv_cancel_result;
 
 /* The largest cancel reason sent; a longer one is cut (at a UTF-8
