@@ -541,3 +541,16 @@ def test_a_cancel_whose_answer_cannot_be_recorded_stays_claimed(pvc, api):
     assert len(pay.cancels()) == 2
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]
+
+
+def test_a_v1_cancel_refused_with_401_refreshes_the_token_and_asks_once_more(pvc):
+    pay = V1(pvc, "cf-401", "o-cf-401")
+    pvc.emu.add_fault("/payments/cancel", "unauthorized", count=1, api="v1")
+    forgery_answer(pay.verify())
+    assert len(pay.cancels()) == 2
+    # the cancel, refused with 401; a token asked for; the cancel again
+    calls = [r["path"] for r in pvc.emu.counters()["requests"]
+             if r["path"] in ("/payments/cancel", "/users/getToken")]
+    assert calls[-3:] == ["/payments/cancel", "/users/getToken", "/payments/cancel"], calls
+    assert record(pay) == ("forgery", "refunded")
+    assert events(pay) == ["forgery", "refunded"]
