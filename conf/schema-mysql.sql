@@ -13,8 +13,9 @@
 -- refund: PortOneCancelForgery's cancel of a forgery that took money: NULL
 -- none, 'claimed' while the one verification that claimed it sends it (a
 -- claim left 'claimed' for minutes is a crash between claim and answer:
--- see docs/security.md), 'refunded' once PortOne cancelled it (with its
--- event 'refunded').
+-- see docs/security.md), 'unanswered' when no answer said what PortOne did
+-- (the next verification settles it or sends it again), 'refunded' once
+-- PortOne cancelled it (with its event 'refunded').
 CREATE TABLE IF NOT EXISTS portone_payments (
     api           VARCHAR(8) NOT NULL DEFAULT 'v1',  -- v1 or v2
     imp_uid       VARCHAR(128) NOT NULL,  -- V2: the paymentId
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS portone_payments (
     vbank_date    BIGINT,                 -- UNIX seconds, deposit deadline
     response      MEDIUMTEXT NOT NULL,    -- PortOne's whole "response" object, JSON
     updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    refund        VARCHAR(16) NULL DEFAULT NULL, -- NULL, claimed, refunded (see above)
+    refund        VARCHAR(16) NULL DEFAULT NULL, -- NULL, claimed, unanswered, refunded (see above)
     PRIMARY KEY (api, imp_uid),
     KEY portone_payments_merchant_uid (merchant_uid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

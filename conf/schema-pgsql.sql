@@ -12,8 +12,9 @@
 -- refund: PortOneCancelForgery's cancel of a forgery that took money: NULL
 -- none, 'claimed' while the one verification that claimed it sends it (a
 -- claim left 'claimed' for minutes is a crash between claim and answer:
--- see docs/security.md), 'refunded' once PortOne cancelled it (with its
--- event 'refunded').
+-- see docs/security.md), 'unanswered' when no answer said what PortOne did
+-- (the next verification settles it or sends it again), 'refunded' once
+-- PortOne cancelled it (with its event 'refunded').
 CREATE TABLE IF NOT EXISTS portone_payments (
     api           VARCHAR(8) NOT NULL DEFAULT 'v1',  -- v1 or v2
     imp_uid       VARCHAR(128) NOT NULL,  -- V2: the paymentId
@@ -30,7 +31,7 @@ CREATE TABLE IF NOT EXISTS portone_payments (
     vbank_date    BIGINT,                 -- UNIX seconds, deposit deadline
     response      TEXT NOT NULL,          -- PortOne's whole "response" object, JSON
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    refund        VARCHAR(16),            -- NULL, claimed, refunded (see above)
+    refund        VARCHAR(16),            -- NULL, claimed, unanswered, refunded (see above)
     CONSTRAINT portone_payments_pkey PRIMARY KEY (api, imp_uid)
 );
 CREATE INDEX IF NOT EXISTS portone_payments_merchant_uid

@@ -76,7 +76,7 @@ CREATE TABLE portone_payments_new (
     vbank_date    INTEGER,            -- UNIX seconds, deposit deadline
     response      TEXT NOT NULL,      -- PortOne's whole "response" object, JSON
     updated_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    refund        TEXT,               -- NULL, claimed, refunded (PortOneCancelForgery)
+    refund        TEXT,               -- NULL, claimed, unanswered, refunded (PortOneCancelForgery)
     PRIMARY KEY (api, imp_uid)
 );
 INSERT INTO portone_payments_new (api, imp_uid, merchant_uid, status, outcome,
