@@ -168,8 +168,8 @@ static const char *record_note(request_rec *r, const pv_decision_t *dec,
 }
 
 /* The log of the cancel of a forgery that this verification claimed
- * (PortOneCancelForgery): PV110 done, PV111 refused, PV112 no answer, PV113
- * the answer not recorded, PV114 an unanswered one found done. Never the
+ * (PortOneCancelForgery): PV120 done, PV121 refused, PV122 no answer, PV123
+ * the answer not recorded, PV124 an unanswered one found done. Never the
  * secret or the token. */
 static void log_refund(request_rec *r, const pv_verdict_t *v)
 {
@@ -186,7 +186,7 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
     if (v->recorded.refund_settled) {
         if (stats)
             pv_stats_add(&stats->refunds, 1);
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PV114 %s %s "
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PV124 %s %s "
                       "outcome=forgery: the unanswered cancel went through "
                       "(PortOne reports the payment cancelled): recorded as "
                       "refunded", r->handler, ids);
@@ -199,20 +199,20 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
                                                  : &stats->refunds_failed, 1);
     switch (v->refund) {
     case PV_CANCEL_DONE:
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PV110 %s %s "
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PV120 %s %s "
                       "outcome=forgery: cancelled in full through PortOne "
                       "(PortOneCancelForgery): %s (%s)", r->handler, ids,
                       amount, v->refund_why ? v->refund_why : "done");
         break;
     case PV_CANCEL_REFUSED:
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV111 %s %s "
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV121 %s %s "
                       "outcome=forgery: PortOne refused to cancel %s: %s; the "
                       "next verification of the payment tries again",
                       r->handler, ids, amount,
                       v->refund_why ? v->refund_why : "");
         break;
     default:
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV112 %s %s "
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV122 %s %s "
                       "outcome=forgery: no answer to the cancel of %s: %s; the "
                       "next verification of the payment records it refunded if "
                       "PortOne reports it cancelled, else tries again (PortOne "
@@ -222,7 +222,7 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
         break;
     }
     if (v->refund_db_why)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV113 %s %s: the cancel's "
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV123 %s %s: the cancel's "
                       "answer (%s) could not be recorded: %s; the payment's "
                       "refund column stays 'claimed' (docs/security.md says "
                       "how to settle it)", r->handler, ids,

@@ -26,8 +26,8 @@ from portone_emulator import TEST_V2_SECRET, TEST_V2_STORE_ID
 
 HOOK = "/portone/webhook"
 FORGERY_LOG = r"PV102 portone-(verify|webhook) .*(outcome=forgery|forged claim)"
-REFUSED_LOG = r"PV111 portone-(verify|webhook) .*PortOne refused to cancel"
-UNANSWERED_LOG = r"PV112 portone-(verify|webhook) .*no answer to the cancel"
+REFUSED_LOG = r"PV121 portone-(verify|webhook) .*PortOne refused to cancel"
+UNANSWERED_LOG = r"PV122 portone-(verify|webhook) .*no answer to the cancel"
 UNTOUCHED = {"state": "new", "paid_imp_uid": None, "updates": 0}
 V2_CANCEL = re.compile(r"/payments/([^/?]+)/cancel")
 
@@ -192,7 +192,7 @@ def test_a_paid_forgery_is_cancelled_once_with_a_refunded_event(pvc, api):
     after = status_counters(pvc.httpd)
     assert (after["Refunds"] - before["Refunds"],
             after["RefundsFailed"] - before["RefundsFailed"]) == (1, 0), (before, after)
-    assert re.search(r"PV110 portone-verify .*%s.* cancelled in full through PortOne "
+    assert re.search(r"PV120 portone-verify .*%s.* cancelled in full through PortOne "
                      r"\(PortOneCancelForgery\): 9000 KRW" % pay.uid, pvc.log())
     # again, by the browser and by the webhook: PortOne now says cancelled
     forgery_answer(pay.verify())
@@ -356,7 +356,7 @@ def test_a_refused_cancel_is_logged_and_tried_again_by_the_next_verification(pvc
         pvc.emu.patch_v2_payment(pay.uid, __cancel_status__="FAILED")
     forgery_answer(pay.verify())
     assert len(pay.cancels()) == 1
-    assert re.search(r"PV111 portone-verify .*%s.*PortOne refused to cancel 9000 KRW" % pay.uid,
+    assert re.search(r"PV121 portone-verify .*%s.*PortOne refused to cancel 9000 KRW" % pay.uid,
                      pvc.log())
     # the forgery is recorded, no refunded event, the claim given back
     assert record(pay) == ("forgery", None)
@@ -387,13 +387,13 @@ def test_an_unanswered_cancel_is_settled_by_the_next_verification(pvc, api):
     path = "/payments/cancel" if api == "v1" else "/payments/%s/cancel" % pay.uid
     pvc.emu.add_fault(path, "stall", count=1, api=api, seconds=10)
     forgery_answer(pay.verify())
-    assert re.search(r"PV112 portone-verify .*%s.*no answer to the cancel of 9000 KRW"
+    assert re.search(r"PV122 portone-verify .*%s.*no answer to the cancel of 9000 KRW"
                      % pay.uid, pvc.log())
     assert record(pay) == ("forgery", "unanswered")
     assert events(pay) == ["forgery"]
     # PortOne says cancelled now: recorded refunded, nothing more is asked
     assert pay.webhook()[2]["status"] == "forgery"
-    assert re.search(r"PV114 portone-webhook .*%s.*the unanswered cancel went through"
+    assert re.search(r"PV124 portone-webhook .*%s.*the unanswered cancel went through"
                      % pay.uid, pvc.log())
     forgery_answer(pay.verify())
     assert len(pay.cancels()) == 1
@@ -508,7 +508,7 @@ def test_a_v2_cancel_requested_at_the_pg_counts_as_done(pvc):
     forgery_answer(pay.verify())
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]
-    assert re.search(r"PV110 portone-verify .*cf-requested.*\(cancellation REQUESTED\)",
+    assert re.search(r"PV120 portone-verify .*cf-requested.*\(cancellation REQUESTED\)",
                      pvc.log())
     forgery_answer(pay.verify())
     assert pay.webhook()[2]["status"] == "forgery"
@@ -518,7 +518,7 @@ def test_a_v2_cancel_requested_at_the_pg_counts_as_done(pvc):
 @pytest.mark.parametrize("api", ["v1", "v2"])
 def test_a_cancel_whose_answer_cannot_be_recorded_stays_claimed(pvc, api):
     import dbfaults
-    pvc.expect_log(REFUSED_LOG, r"PV113 portone-verify .*could not be recorded")
+    pvc.expect_log(REFUSED_LOG, r"PV123 portone-verify .*could not be recorded")
     pay = APIS[api](pvc, "cf-dbfail-" + api, "o-cf-dbfail-" + api)
     pvc.emu.add_fault("/payments/cancel" if api == "v1" else "/payments/%s/cancel" % pay.uid,
                       "refuse", count=1, api=api)
@@ -529,7 +529,7 @@ def test_a_cancel_whose_answer_cannot_be_recorded_stays_claimed(pvc, api):
         forgery_answer(pay.verify())
     finally:
         dbfaults.repair_inserts(pvc.db, "portone_events")
-    assert re.search(r"PV113 portone-verify .*%s.*the cancel's answer \(cancelled\) could "
+    assert re.search(r"PV123 portone-verify .*%s.*the cancel's answer \(cancelled\) could "
                      r"not be recorded" % pay.uid, pvc.log())
     assert pay.portone()[0] in ("cancelled", "CANCELLED")
     assert record(pay) == ("forgery", "claimed")
