@@ -14,12 +14,19 @@
 #include "mod_status.h"
 #include "util_mutex.h"
 
+#include <curl/curl.h>
+#include <json-c/json_c_version.h>
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
 #include "pv_client.h"
 #include "pv_config.h"
 #include "pv_dbd.h"
 #include "pv_handler.h"
 #include "pv_status.h"
 #include "pv_store.h"
+#include "pv_version.h"
 
 /* SQLite writers of all processes take turns here (see pv_store.h) */
 #define PV_SQLITE_MUTEX "portone-verify-sqlite"
@@ -34,6 +41,20 @@ static int pv_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     pv_config_forget();
     return ap_mutex_register(pconf, PV_SQLITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0)
            == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* The version beside httpd's own "configured -- resuming normal operations"
+ * line (notice: logged whatever the LogLevel), with the libraries the
+ * module runs with, as they are loaded (not as they were at build time). */
+static void log_versions(server_rec *s)
+{
+    int pq = PQlibVersion();
+
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "PV016 mod_portone_verify/"
+                 PV_VERSION " configured: libcurl %s, json-c %s, SQLite %s, "
+                 "libpq %d.%d, %s", curl_version_info(CURLVERSION_NOW)->version,
+                 json_c_version(), sqlite3_libversion(), pq / 10000, pq % 10000,
+                 OpenSSL_version(OPENSSL_VERSION));
 }
 
 /* Every server that verifies payments gets its database's statements, in
@@ -86,6 +107,8 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             != OK)
             return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (!dry_run)
+        log_versions(main_s);
     return OK;
 }
 

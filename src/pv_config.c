@@ -68,6 +68,7 @@ void *pv_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE(connect_timeout, PV_UNSET);
     MERGE(order, NULL);
     MERGE(order_update, NULL);
+    MERGE(reconcile, NULL);
     MERGE(v2_secret, NULL);
     MERGE(v2_url, NULL);
     MERGE(store_id, NULL);
@@ -278,6 +279,10 @@ static const char *set_sql(cmd_parms *cmd, void *conf, const char *arg)
         def->order_key = hex;
         c->order = def;
     }
+    else if (cmd->info == (void *)2) {
+        def->reconcile = 1;
+        c->reconcile = def;
+    }
     else {
         def->update = 1;
         c->order_update = def;
@@ -334,6 +339,9 @@ const command_rec pv_config_cmds[] = {
                   "SQL loading the amount due (and currency) by :merchant_uid"),
     AP_INIT_TAKE1("PortOneOrderUpdateQuery", set_sql, (void *)1, PV_CONTEXT,
                   "SQL run in the same transaction when an order's state changes"),
+    AP_INIT_TAKE1("PortOneReconcileQuery", set_sql, (void *)2, PV_CONTEXT,
+                  "SQL whose first column names the orders still waiting for "
+                  "payment, for portone-reconcile"),
     AP_INIT_TAKE1("PortOneV2Secret", set_string, STR_OFFSET(v2_secret),
                   PV_CONTEXT, "PortOne V2 API secret; enables V2 (use "
                   "${ENV_VAR} to keep it out of the file)"),
@@ -415,6 +423,8 @@ void pv_config_pipeline(const pv_dir *c, const pv_srv *srv, pv_scope_t *scope,
     scope->order_update = c->order_update
                           ? &c->order_update->by_dialect[srv->dialect] : NULL;
     scope->order_key = c->order->order_key;
+    scope->reconcile = c->reconcile
+                       ? &c->reconcile->by_dialect[srv->dialect] : NULL;
     conf->currency = c->currency;
     conf->sandbox = c->sandbox == 1;
     conf->cancel_forgery = c->cancel_forgery == 1;

@@ -281,11 +281,13 @@ int pv_dbd_prepare_server(server_rec *s, const server_rec *main_s, pv_srv *srv,
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             stmt->label = apr_psprintf(pconf, "portone_verify_%s_%d_%s",
-                                       def->update ? "update" : "order", i,
+                                       def->update ? "update"
+                                       : def->reconcile ? "reconcile" : "order",
+                                       i,
                                        set->driver);
         }
         hand_over(s, stmt);
-        if (!def->update && !def->logged && !dry_run) {
+        if (!def->update && !def->reconcile && !def->logged && !dry_run) {
             /* for the backfill of conf/upgrade-<driver>.sql */
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PV015 %s (%s) names "
                          "its orders in portone_orders with order_key %s",

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "pv_config.h"
+#include "pv_decimal.h"
 #include "pv_dbd.h"
 #include "pv_handler.h"
 #include "pv_json.h"
@@ -422,6 +423,187 @@ static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
     return verify_claim(r, c, srv, client, 1, &claim);
 }
 
+/* ------------------------------------------------- prepare and reconcile */
+
+/* portone-prepare: the order's amount (and currency) from the database,
+ * registered with PortOne before the checkout window opens. */
+static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
+                   pv_client_t *client)
+{
+    pv_scope_t scope;
+    pv_pipeline_conf_t conf;
+    pv_dbd_lender_t lender;
+    pv_body_kind kind;
+    pv_claim_t claim;
+    pv_order_t order;
+    const char *why = NULL, *id, *ids;
+    char amount[PV_DECIMAL_MAX_TEXT + 1];
+    char *body = NULL;
+    apr_size_t len = 0;
+    int v2, replaced = 0;
+    pv_err err = pv_request_media(apr_table_get(r->headers_in, "Content-Type"),
+                                  0, &kind);
+
+    if (err == PV_OK)
+        err = read_body(r, &body, &len);
+    if (err == PV_OK)
+        err = pv_request_parse_prepare(r->pool, body, len, &claim, &why);
+    if (err == PV_OK && claim.payment_id && !c->v2_secret) {
+        err = PV_E_INVALID_REQUEST;
+        why = "paymentId (V2) where no PortOneV2Secret is set";
+    }
+    else if (err == PV_OK && !claim.payment_id && !pv_config_v1(c)) {
+        err = PV_E_INVALID_REQUEST;
+        why = "merchant_uid (V1) where no PortOneAPIKey and PortOneAPISecret "
+              "are set";
+    }
+    if (err != PV_OK)
+        return answer_rejected(r, err, why);
+    v2 = claim.payment_id != NULL;
+    id = v2 ? claim.payment_id : claim.merchant_uid;
+    ids = apr_pstrcat(r->pool, v2 ? "paymentId=" : "merchant_uid=", id,
+                      (char *)NULL);
+    if (v2)
+        apr_table_setn(r->notes, "portone-payment-id", id);
+
+    pv_config_pipeline(c, srv, &scope, &conf);
+    pv_dbd_lender(&lender, r->server);
+    err = pv_pipeline_order(r->pool, id, v2, &conf, &srv->store, &scope,
+                            &lender.conn, &order, &why);
+    if (err == PV_OK
+        && pv_decimal_plain(order.amount, v2, amount, sizeof(amount))) {
+        /* the shop's data or its PortOneOrderQuery: nothing is asked of
+         * PortOne for an amount it cannot take */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV112 %s %s: the order's "
+                      "amount %s is not a positive %s; check "
+                      "PortOneOrderQuery", r->handler, ids,
+                      order.amount ? order.amount : "NULL",
+                      v2 ? "whole number (V2 amounts are integers)"
+                         : "decimal number");
+        return answer_error(r, PV_E_ORDER_NOT_FOUND, "the order has no "
+                            "amount that PortOne can take");
+    }
+    if (err == PV_OK)
+        err = v2 ? pv_client_pre_register(client, r->pool, id, amount,
+                                          order.currency, &why)
+                 : pv_client_prepare(client, r->pool, id, amount,
+                                     order.currency, &replaced, &why);
+    if (err != PV_OK) {
+        ap_log_rerror(APLOG_MARK, err == PV_E_ORDER_NOT_FOUND ? APLOG_INFO
+                      : APLOG_ERR, 0, r, "PV111 %s %s: %s: %s", r->handler,
+                      ids, pv_err_lookup(err)->code, why ? why : "");
+        return answer_error(r, err, NULL);
+    }
+    apr_table_setn(r->notes, "portone-outcome", "prepared");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PV110 %s %s: registered "
+                  "amount %s %s with PortOne (%s)", r->handler, ids, amount,
+                  order.currency, v2 ? "POST /payments/{id}/pre-register"
+                  : replaced ? "POST, then PUT /payments/prepare"
+                             : "POST /payments/prepare");
+    {
+        const pv_json_out_t m[] = {
+            {"status", "prepared", 0},
+            {v2 ? "paymentId" : "merchant_uid", id, 0},
+            {"amount", amount, 1},
+            {"currency", order.currency, 0},
+        };
+
+        return send_json(r, HTTP_OK, m, MEMBERS(m));
+    }
+}
+
+/* What portone-reconcile logs of each id it looked up. */
+static void reconcile_note(void *baton, const pv_waiting_t *w,
+                           const char *api, const pv_verdict_t *v)
+{
+    request_rec *r = baton;
+    const char *what = w->api
+        ? apr_pstrcat(r->pool, "recorded ", w->api, " payment ", w->id,
+                      (char *)NULL)
+        : apr_pstrcat(r->pool, "order ", w->id, " (", api, ")", (char *)NULL);
+
+    if (v->retried)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PV117 %s %s: database "
+                      "error, retried once on a recovered connection: %s",
+                      r->handler, what, v->retried);
+    if (v->err != PV_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV114 %s %s: %s: %s",
+                      r->handler, what, pv_err_lookup(v->err)->code,
+                      v->why ? v->why : "");
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, v->decision.outcome == PV_OUT_FORGERY
+                  ? APLOG_WARNING : APLOG_INFO, 0, r,
+                  "PV113 %s %s: %s %s outcome=%s%s%s%s", r->handler, what,
+                  v->pay.api == PV_API_V2 ? "paymentId" : "imp_uid",
+                  v->pay.imp_uid, pv_outcome_lookup(v->decision.outcome)->name,
+                  record_note(r, &v->decision, &v->recorded),
+                  v->decision.reason ? ": " : "",
+                  v->decision.reason ? v->decision.reason : "");
+    log_refund(r, v);
+}
+
+/* portone-reconcile: for cron, payments and orders still waiting looked up
+ * again, bounded by "limit" and by PortOneTimeout. */
+static int reconcile(request_rec *r, const pv_dir *c, const pv_srv *srv,
+                     pv_client_t *client)
+{
+    pv_scope_t scope;
+    pv_pipeline_conf_t conf;
+    pv_dbd_lender_t lender;
+    pv_reconcile_conf_t rc;
+    pv_reconcile_result_t res;
+    pv_body_kind kind;
+    const char *why = NULL;
+    char *body = NULL;
+    apr_size_t len = 0;
+    pv_err err = read_body(r, &body, &len);
+
+    /* a body, if any, is JSON */
+    if (err == PV_OK && len > 0)
+        err = pv_request_media(apr_table_get(r->headers_in, "Content-Type"),
+                               0, &kind);
+    memset(&rc, 0, sizeof(rc));
+    if (err == PV_OK)
+        err = pv_request_parse_reconcile(r->pool, body, len, &rc.older_than,
+                                         &rc.limit, &why);
+    if (err != PV_OK)
+        return answer_rejected(r, err, why);
+    rc.v1 = pv_config_v1(c);
+    rc.v2 = c->v2_secret != NULL;
+    /* no look-up starts after PortOneTimeout: a run takes at most about
+     * twice that, whatever the limit */
+    rc.stop_after = r->request_time
+                    + (c->timeout > 0 ? c->timeout : apr_time_from_sec(30));
+    pv_config_pipeline(c, srv, &scope, &conf);
+    pv_dbd_lender(&lender, r->server);
+    err = pv_pipeline_reconcile(r->pool, &rc, &conf, client, &srv->store,
+                                &scope, &lender.conn, reconcile_note, r, &res,
+                                &why);
+    if (err != PV_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PV116 %s: %s: %s",
+                      r->handler, pv_err_lookup(err)->code, why ? why : "");
+        return answer_error(r, err, NULL);
+    }
+    apr_table_setn(r->notes, "portone-outcome", "done");
+    ap_log_rerror(APLOG_MARK, res.skipped ? APLOG_WARNING : APLOG_INFO, 0, r,
+                  "PV115 %s: checked %d, changed %d, failed %d (older_than "
+                  "%ld s, limit %d)%s", r->handler, res.checked, res.changed,
+                  res.failed, rc.older_than, rc.limit, res.skipped
+                  ? apr_psprintf(r->pool, "; PortOneTimeout was reached, %d "
+                                 "left for the next run", res.skipped) : "");
+    {
+        const pv_json_out_t m[] = {
+            {"status", "done", 0},
+            {"checked", apr_itoa(r->pool, res.checked), 1},
+            {"changed", apr_itoa(r->pool, res.changed), 1},
+            {"failed", apr_itoa(r->pool, res.failed), 1},
+        };
+
+        return send_json(r, HTTP_OK, m, MEMBERS(m));
+    }
+}
+
 int pv_handler(request_rec *r)
 {
     const pv_dir *c;
@@ -434,7 +616,7 @@ int pv_handler(request_rec *r)
     char *body = NULL;
     apr_size_t len = 0;
     pv_err err;
-    int webhook;
+    int webhook, other = 0;
 
     if (!r->handler)
         return DECLINED;
@@ -442,11 +624,14 @@ int pv_handler(request_rec *r)
         webhook = 0;
     else if (!strcmp(r->handler, "portone-webhook"))
         webhook = 1;
+    else if (!strcmp(r->handler, "portone-prepare")
+             || !strcmp(r->handler, "portone-reconcile"))
+        webhook = 0, other = 1;
     else
         return DECLINED;
     c = ap_get_module_config(r->per_dir_config, &portone_verify_module);
     srv = pv_config_srv(r->server);
-    if (stats)
+    if (stats && !other)
         pv_stats_add(webhook ? &stats->webhook_requests
                              : &stats->verify_requests, 1);
 
@@ -462,6 +647,9 @@ int pv_handler(request_rec *r)
                       missing ? missing : "a PortOne client");
         return answer_error(r, PV_E_NOT_CONFIGURED, NULL);
     }
+    if (other)
+        return r->handler[8] == 'p' ? prepare(r, c, srv, client)
+                                    : reconcile(r, c, srv, client);
     if (webhook && is_v2_webhook(r))
         return v2_webhook(r, c, srv, client);
     if (webhook && !pv_config_v1(c)) {

@@ -7,6 +7,7 @@
 #include "mod_status.h"
 
 #include "pv_status.h"
+#include "pv_version.h"
 
 /* counters of all processes; NULL: not available */
 static pv_stats_t *stats;
@@ -38,13 +39,16 @@ int pv_status_hook(request_rec *r, int flags)
     apr_uint64_t total = 0;
     int i;
 
+    if (flags & AP_STATUS_SHORT)
+        ap_rputs("PortOneVersion: " PV_VERSION "\n", r);
     if (!stats)
         return OK;
     pv_stats_read(stats, &st);
     for (i = 0; i < PV_OUT_COUNT; i++)
         total += st.outcomes[i];
     if (!(flags & AP_STATUS_SHORT))
-        ap_rputs("<hr />\n<h2>PortOne verification (mod_portone_verify)</h2>\n"
+        ap_rputs("<hr />\n<h2>PortOne verification (mod_portone_verify/"
+                 PV_VERSION ")</h2>\n"
                  "<table border=\"0\"><tr><th>counter</th><th>value</th></tr>\n", r);
     put_row(r, flags, "Verifications", "verifications", total);
     for (i = 0; i < PV_OUT_COUNT; i++) {

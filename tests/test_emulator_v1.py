@@ -265,6 +265,11 @@ def test_v1_prepare(emu):
         assert status == 400 and body["code"] == -1 and body["response"] is None, bad
     assert v1(emu, "POST", "/payments/prepare", {"merchant_uid": "o_3", "amount": "ten"},
               token=tok)[0] == 400
+    # V1SPEC: merchant_uid at most 40 characters (Korean counts as one each)
+    assert v1(emu, "POST", "/payments/prepare", {"merchant_uid": "가" * 41, "amount": 5},
+              token=tok)[0] == 400
+    assert v1(emu, "POST", "/payments/prepare", {"merchant_uid": "가" * 40, "amount": 5},
+              token=tok)[0] == 200
     assert jreq(emu, "POST", "/payments/prepare", {"merchant_uid": "o_3", "amount": 5})[0] == 401
     assert jreq(emu, "GET", "/payments/prepare/o_1")[0] == 401
     emu.add_prepared("o_seed", 700, "KRW")

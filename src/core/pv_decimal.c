@@ -231,3 +231,32 @@ int pv_decimal_subtract(const char *a, const char *b, char *out, size_t cap)
     out[o] = '\0';
     return 0;
 }
+
+int pv_decimal_plain(const char *text, int integer, char *buf, size_t cap)
+{
+    pv_decimal_t d;
+    size_t n = 0;
+    long i, intdigits;
+
+    if (!text || pv_decimal_parse(text, strlen(text), &d) || d.negative
+        || d.ndigits == 0)
+        return -1;
+    intdigits = d.ndigits + d.exponent;     /* digits before the point */
+    if (integer && (d.exponent < 0 || intdigits > 18))
+        return -1;
+    /* at most PV_DECIMAL_MAX_TEXT characters, whatever the exponent */
+    if ((intdigits > 0 ? intdigits : 1) + (d.exponent < 0 ? 1 - d.exponent : 0)
+        > PV_DECIMAL_MAX_TEXT || (size_t)PV_DECIMAL_MAX_TEXT + 1 > cap)
+        return -1;
+    if (intdigits <= 0)
+        buf[n++] = '0';
+    for (i = 0; i < intdigits; i++)
+        buf[n++] = i < d.ndigits ? d.digits[i] : '0';
+    if (d.exponent < 0) {
+        buf[n++] = '.';
+        for (i = intdigits; i < d.ndigits; i++)
+            buf[n++] = i < 0 ? '0' : d.digits[i];
+    }
+    buf[n] = '\0';
+    return 0;
+}

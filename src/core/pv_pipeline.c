@@ -174,3 +174,165 @@ pv_outcome pv_pipeline_answer(const pv_decision_t *dec,
         return PV_OUT_FORGERY;
     return res->recorded;
 }
+
+/* ------------------------------------------------------------ reconcile */
+
+/* Looks |w| up with |api| ("v1" or "v2") and records what PortOne gave;
+ * 1 when there was a payment to look at, 0 when PortOne has none for an
+ * order id (nothing to record). */
+static int reconcile_one(apr_pool_t *pool, const pv_waiting_t *w,
+                         const char *api, const pv_pipeline_conf_t *conf,
+                         pv_client_t *client, const pv_store_t *store,
+                         const pv_scope_t *scope, pv_dbconn_t *conn,
+                         pv_verdict_t *v)
+{
+    int v2 = !strcmp(api, "v2");
+
+    memset(v, 0, sizeof(*v));
+    if (v2)
+        v->err = pv_client_get_payment_v2(client, pool, w->id, &v->pay,
+                                          &v->why);
+    else if (w->api)
+        v->err = pv_client_get_payment(client, pool, w->id, &v->pay, &v->why);
+    else
+        v->err = pv_client_find_payment(client, pool, w->id, &v->pay, &v->why);
+    if (v->err == PV_OK && !v2 && w->api && strcmp(v->pay.imp_uid, w->id)) {
+        v->err = PV_E_UPSTREAM_ERROR;
+        v->why = "PortOne answered with another imp_uid";
+    }
+    if (v->err == PV_E_PAYMENT_NOT_FOUND && !w->api)
+        return 0;               /* no checkout of the order yet */
+    if (v->err == PV_OK)
+        pv_pipeline_record(pool, &v->pay, NULL, conf, client, store, scope,
+                           conn, v);
+    return 1;
+}
+
+pv_err pv_pipeline_reconcile(apr_pool_t *pool,
+                             const pv_reconcile_conf_t *rc,
+                             const pv_pipeline_conf_t *conf,
+                             pv_client_t *client, const pv_store_t *store,
+                             const pv_scope_t *scope, pv_dbconn_t *conn,
+                             pv_reconcile_note_fn *note, void *baton,
+                             pv_reconcile_result_t *out, const char **why)
+{
+    apr_array_header_t *waiting = NULL;
+    pv_db_t db;
+    pv_err err;
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    memset(&db, 0, sizeof(db));
+    *why = NULL;
+    if (conn->open(conn, pool, &db, why) != APR_SUCCESS) {
+        if (!*why)
+            *why = "no database connection";
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    pv_store_attach(&db);
+    err = pv_store_waiting(store, scope, &db, pool, rc->older_than, rc->limit,
+                           &waiting, why);
+    if (err != PV_OK && pv_store_recover(store, scope, &db) == APR_SUCCESS)
+        err = pv_store_waiting(store, scope, &db, pool, rc->older_than,
+                               rc->limit, &waiting, why);
+    conn->close(conn, &db);     /* never held across PortOne's answers */
+    if (err != PV_OK)
+        return err;
+
+    for (i = 0; i < waiting->nelts; i++) {
+        const pv_waiting_t *w = &APR_ARRAY_IDX(waiting, i, pv_waiting_t);
+        const char *apis[2];
+        apr_pool_t *sub;
+        int n = 0, k, failed = 0, changed = 0;
+
+        if (apr_time_now() >= rc->stop_after) {
+            out->skipped = waiting->nelts - i;
+            break;
+        }
+        if (!w->api && pv_request_check_id(w->id, strlen(w->id),
+                                           PV_PAYMENT_ID_MAX)) {
+            /* a control character or too long: no id of PortOne's */
+            out->failed++;
+            if (note) {
+                pv_verdict_t v;
+
+                memset(&v, 0, sizeof(v));
+                v.err = PV_E_INVALID_REQUEST;
+                v.why = "PortOneReconcileQuery gave an id that is not one";
+                note(baton, w, "-", &v);
+            }
+            continue;
+        }
+        if (w->api) {
+            if ((!strcmp(w->api, "v2") ? !rc->v2 : !rc->v1))
+                continue;       /* not this scope's API (not counted) */
+            apis[n++] = w->api;
+        }
+        else {
+            if (rc->v1)
+                apis[n++] = "v1";
+            if (rc->v2)
+                apis[n++] = "v2";
+        }
+        if (apr_pool_create(&sub, pool) != APR_SUCCESS) {
+            out->failed++;
+            continue;
+        }
+        out->checked++;
+        for (k = 0; k < n; k++) {
+            pv_verdict_t v;
+
+            if (!reconcile_one(sub, w, apis[k], conf, client, store, scope,
+                               conn, &v))
+                continue;
+            if (v.err != PV_OK)
+                failed = 1;
+            else if (v.recorded.action == PV_ACT_INSERT
+                     || v.recorded.action == PV_ACT_ADVANCE)
+                changed = 1;
+            if (note)
+                note(baton, w, apis[k], &v);
+        }
+        out->failed += failed;
+        out->changed += changed;
+        apr_pool_destroy(sub);
+    }
+    return PV_OK;
+}
+
+/* -------------------------------------------------------------- prepare */
+
+pv_err pv_pipeline_order(apr_pool_t *pool, const char *id, int v2,
+                         const pv_pipeline_conf_t *conf,
+                         const pv_store_t *store, const pv_scope_t *scope,
+                         pv_dbconn_t *conn, pv_order_t *order,
+                         const char **why)
+{
+    pv_db_t db;
+    pv_err err;
+    int found = 0;
+
+    memset(order, 0, sizeof(*order));
+    memset(&db, 0, sizeof(db));
+    *why = NULL;
+    if (conn->open(conn, pool, &db, why) != APR_SUCCESS) {
+        if (!*why)
+            *why = "no database connection";
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    pv_store_attach(&db);
+    err = pv_store_order(store, scope, &db, pool, id, v2 ? id : NULL, order,
+                         &found, why);
+    if (err != PV_OK && pv_store_recover(store, scope, &db) == APR_SUCCESS)
+        err = pv_store_order(store, scope, &db, pool, id, v2 ? id : NULL,
+                             order, &found, why);
+    conn->close(conn, &db);
+    if (err != PV_OK)
+        return err;
+    if (!found) {
+        *why = apr_psprintf(pool, "no order %s", id);
+        return PV_E_ORDER_NOT_FOUND;
+    }
+    order->currency = pv_pipeline_currency(order, conf);
+    return PV_OK;
+}

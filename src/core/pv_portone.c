@@ -321,3 +321,55 @@ pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
                         status_code == 200 ? *why : "");
     return PV_CANCEL_UNKNOWN;
 }
+
+pv_err pv_portone_parse_prepare(apr_pool_t *pool, long status_code,
+                                const char *body, size_t len,
+                                const char *merchant_uid, const char *amount,
+                                int *registered, pv_prepared_t *out,
+                                const char **why)
+{
+    struct json_object *resp = NULL, *code = NULL, *root = NULL;
+    const char *bad = NULL;
+
+    memset(out, 0, sizeof(*out));
+    *registered = 0;
+    if (status_code != 200) {
+        *why = apr_psprintf(pool, "prepare answered HTTP %ld%s", status_code,
+                            status_code == 404 ? " (nothing prepared for "
+                            "this merchant_uid)" : "");
+        return PV_E_UPSTREAM_ERROR;
+    }
+    switch (envelope(pool, body, len, &resp, why)) {
+    case ENV_CODE:
+        /* "이미 등록된 merchant_uid입니다" comes as code 1 (portone-api.md
+         * 1.5); envelope() read the code as an integer */
+        if (!pv_json_parse(pool, body, len, PV_JSON_DEPTH, &root)
+            && json_object_object_get_ex(root, "code", &code)
+            && json_object_get_int64(code) == 1)
+            *registered = 1;
+        *why = apr_psprintf(pool, "prepare refused: %s", *why);
+        return PV_E_UPSTREAM_ERROR;
+    case ENV_BAD:
+        return PV_E_UPSTREAM_ERROR;
+    case ENV_OK:
+        break;
+    }
+    out->merchant_uid = field(pool, resp, "merchant_uid", PV_FIELD_STRING, &bad);
+    out->amount = field(pool, resp, "amount", PV_FIELD_NUMBER, &bad);
+    out->currency = field(pool, resp, "currency", PV_FIELD_STRING, &bad);
+    if (bad) {
+        *why = apr_psprintf(pool, "prepare answer: %s", bad);
+        return PV_E_UPSTREAM_ERROR;
+    }
+    if (!out->merchant_uid || strcmp(out->merchant_uid, merchant_uid)) {
+        *why = "prepare answered with another merchant_uid";
+        return PV_E_UPSTREAM_ERROR;
+    }
+    if (!pv_decimal_equal(out->amount, amount)) {
+        *why = apr_psprintf(pool, "prepare registered another amount (%.40s, "
+                            "not %s)", out->amount ? out->amount : "none",
+                            amount);
+        return PV_E_UPSTREAM_ERROR;
+    }
+    return PV_OK;
+}

@@ -129,4 +129,25 @@ pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
  * character. */
 const char *pv_portone_cancel_reason(apr_pool_t *pool, const char *reason);
 
+/* What PortOne registered for an order (V1 PaymentPrepareAnnotation). */
+typedef struct {
+    const char *merchant_uid;
+    const char *amount;         /* its exact JSON text */
+    const char *currency;       /* NULL: not checked by PortOne */
+} pv_prepared_t;
+
+/* The answer to V1 POST or PUT /payments/prepare of |merchant_uid| with
+ * |amount| (plain decimal text; portone-api.md 1.5). PV_OK when PortOne
+ * registered that merchant_uid and an equal amount. A POST answered with
+ * code 1 (the merchant_uid was prepared before) sets |*registered| and
+ * returns PV_E_UPSTREAM_ERROR: the caller then changes it with PUT. Any
+ * other non-zero code, a 404 (PUT: nothing prepared), another status, or
+ * an answer that is not the documented one (another merchant_uid, another
+ * amount) is PV_E_UPSTREAM_ERROR; 401 is the caller's (token refresh). */
+pv_err pv_portone_parse_prepare(apr_pool_t *pool, long status_code,
+                                const char *body, size_t len,
+                                const char *merchant_uid, const char *amount,
+                                int *registered, pv_prepared_t *out,
+                                const char **why);
+
 #endif

@@ -369,3 +369,35 @@ pv_cancel_result pv_portone_v2_parse_cancel(apr_pool_t *pool, long status_code,
         return PV_CANCEL_REFUSED;
     return PV_CANCEL_UNKNOWN;
 }
+
+pv_err pv_portone_v2_parse_pre_register(apr_pool_t *pool, long status_code,
+                                        const char *body, size_t len,
+                                        const char **why)
+{
+    struct json_object *root = NULL;
+    const char *type = NULL, *msg = NULL, *bad = NULL;
+    int object = !pv_json_parse(pool, body, len, PV_JSON_DEPTH, &root)
+                 && json_object_is_type(root, json_type_object);
+
+    if (status_code == 200) {
+        if (object)
+            return PV_OK;
+        *why = "pre-register answered 200 without a JSON object";
+        return PV_E_UPSTREAM_ERROR;
+    }
+    if (object) {
+        type = pv_portone_field(pool, root, "type", PV_FIELD_STRING, &bad);
+        msg = pv_portone_field(pool, root, "message", PV_FIELD_STRING, &bad);
+    }
+    *why = apr_psprintf(pool, "pre-register answered HTTP %ld %.40s: %.200s",
+                        status_code, type ? type : "(no type)",
+                        msg ? msg : "(no message)");
+    if (status_code == 401 || status_code == 403) {
+        *why = apr_psprintf(pool, "%s; check PortOneV2Secret and "
+                            "PortOneStoreId", *why);
+        return PV_E_UPSTREAM_AUTH_FAILED;
+    }
+    if (status_code == 409 && type && !strcmp(type, "ALREADY_PAID"))
+        *why = apr_psprintf(pool, "%s (the payment is paid already)", *why);
+    return PV_E_UPSTREAM_ERROR;
+}

@@ -67,4 +67,14 @@ pv_cancel_result pv_portone_v2_parse_cancel(apr_pool_t *pool, long status_code,
                                             const char *body, size_t len,
                                             const char **why);
 
+/* The answer to V2 POST /payments/{paymentId}/pre-register (V2SPEC
+ * preRegisterPayment): 200 with an object (PreRegisterPaymentResponse has
+ * no member) is PV_OK; 401 UNAUTHORIZED and 403 FORBIDDEN are
+ * PV_E_UPSTREAM_AUTH_FAILED; 409 ALREADY_PAID (the payment is paid
+ * already), 400 INVALID_REQUEST and anything else PV_E_UPSTREAM_ERROR, the
+ * error's type and message in |*why|. */
+pv_err pv_portone_v2_parse_pre_register(apr_pool_t *pool, long status_code,
+                                        const char *body, size_t len,
+                                        const char **why);
+
 #endif

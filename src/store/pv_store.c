@@ -536,7 +536,7 @@ apr_status_t pv_store_recover(const pv_store_t *store, const pv_scope_t *scope,
                               pv_db_t *db)
 {
     const pv_backend_t *b = backend_of(db);
-    const pv_stmt_t *all[PV_STMT_COUNT + 2];
+    const pv_stmt_t *all[PV_STMT_COUNT + 3];
     int id, n = 0;
 
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
@@ -548,5 +548,73 @@ apr_status_t pv_store_recover(const pv_store_t *store, const pv_scope_t *scope,
     all[n++] = scope->order;
     if (scope->order_update)
         all[n++] = scope->order_update;
+    if (scope->reconcile)
+        all[n++] = scope->reconcile;
     return b->recover(db, all, n);
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+pv_err pv_store_waiting(const pv_store_t *store, const pv_scope_t *scope,
+                        pv_db_t *db, apr_pool_t *pool, long older_than,
+                        int max, apr_array_header_t **out, const char **why)
+{
+    const char *values[PV_P_COUNT];
+    pv_step_t steps[2];
+    int i, k, n = 0;
+
+    memset(values, 0, sizeof(values));
+    values[PV_P_ORDER_KEY] = scope->order_key;
+    values[PV_P_OLDER_THAN] = apr_ltoa(pool, older_than);
+    *out = apr_array_make(pool, max > 0 ? max : 1, sizeof(pv_waiting_t));
+    if (max <= 0)
+        return PV_OK;
+    pv_step_set(&steps[n], &store->stmt[PV_STMT_RECONCILE], values, 2);
+    steps[n].rows = apr_array_make(pool, max, sizeof(pv_store_row_t));
+    steps[n++].maxrows = max;
+    if (scope->reconcile) {
+        /* its named parameters, if any, are NULL */
+        pv_step_set(&steps[n], scope->reconcile, values, 1);
+        steps[n].rows = apr_array_make(pool, max, sizeof(pv_store_row_t));
+        steps[n++].maxrows = max;
+    }
+    if (run_steps(db, pool, steps, n, why))
+        return PV_E_DATABASE_UNAVAILABLE;
+    for (k = 0; k < n; k++) {
+        for (i = 0; i < steps[k].rows->nelts && (*out)->nelts < max; i++) {
+            const pv_store_row_t *row = &APR_ARRAY_IDX(steps[k].rows, i,
+                                                       pv_store_row_t);
+            pv_waiting_t *w;
+
+            if (k == 0 ? !row->cols[0] || !row->cols[1] || !*row->cols[1]
+                       : !row->cols[0] || !*row->cols[0])
+                continue;
+            w = (pv_waiting_t *)apr_array_push(*out);
+            w->api = k == 0 ? row->cols[0] : NULL;
+            w->id = k == 0 ? row->cols[1] : row->cols[0];
+        }
+    }
+    return PV_OK;
+}
+
+pv_err pv_store_order(const pv_store_t *store, const pv_scope_t *scope,
+                      pv_db_t *db, apr_pool_t *pool, const char *merchant_uid,
+                      const char *imp_uid, pv_order_t *order, int *found,
+                      const char **why)
+{
+    const char *values[PV_P_COUNT];
+    pv_step_t step;
+
+    (void)store;
+    memset(values, 0, sizeof(values));
+    values[PV_P_MERCHANT_UID] = merchant_uid;
+    values[PV_P_IMP_UID] = imp_uid;
+    values[PV_P_ORDER_KEY] = scope->order_key;
+    pv_step_set(&step, scope->order, values, 2);
+    if (run_steps(db, pool, &step, 1, why))
+        return PV_E_DATABASE_UNAVAILABLE;
+    *found = step.found;
+    order->amount = step.cols[0];
+    order->currency = step.cols[1];
+    return PV_OK;
 }

@@ -39,6 +39,8 @@ typedef enum {
     PV_STMT_REFUND_DONE,    /* its cancel succeeded */
     PV_STMT_REFUND_UNDO,    /* its cancel refused: the claim given back */
     PV_STMT_REFUND_UNANSWERED,  /* no answer said what PortOne did */
+
+    PV_STMT_RECONCILE,      /* payments still waiting (portone-reconcile) */
     PV_STMT_COUNT
 } pv_stmt_id;
 
@@ -47,6 +49,7 @@ typedef struct {
     const pv_stmt_t *order;         /* PortOneOrderQuery */
     const pv_stmt_t *order_update;  /* PortOneOrderUpdateQuery; NULL: none */
     const char *order_key;          /* names the order query (portone_orders) */
+    const pv_stmt_t *reconcile;     /* PortOneReconcileQuery; NULL: none */
 } pv_scope_t;
 
 /* A process's writers to one database, committing together (see
@@ -157,6 +160,33 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
 pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
                               apr_pool_t *pool, const char *const *values,
                               pv_cancel_result answer, const char **why);
+
+/* Loads the order |merchant_uid| (V2: the paymentId, also as :imp_uid)
+ * with the scope's PortOneOrderQuery, for portone-prepare: PV_OK with
+ * |*found| 0 or 1, or PV_E_DATABASE_UNAVAILABLE. */
+pv_err pv_store_order(const pv_store_t *store, const pv_scope_t *scope,
+                      pv_db_t *db, apr_pool_t *pool, const char *merchant_uid,
+                      const char *imp_uid, pv_order_t *order, int *found,
+                      const char **why);
+
+/* One id portone-reconcile looks up again. */
+typedef struct {
+    const char *api;        /* "v1" or "v2": a payment recorded waiting;
+                             * NULL: an order id of PortOneReconcileQuery */
+    const char *id;         /* the payment's imp_uid (V2 paymentId), or the
+                             * order's id (merchant_uid or paymentId) */
+} pv_waiting_t;
+
+/* What portone-reconcile looks up, read on one connection, at most |max|
+ * (pv_waiting_t, in |pool|): first the payments of the scope's orders
+ * (order_key) recorded pending or vbank_issued whose row is at least
+ * |older_than| seconds old by the database's clock, the most recently
+ * updated first; then the first column of the scope's
+ * PortOneReconcileQuery (if any), as many as are left (NULL values and
+ * empty ones skipped). PV_OK or PV_E_DATABASE_UNAVAILABLE. */
+pv_err pv_store_waiting(const pv_store_t *store, const pv_scope_t *scope,
+                        pv_db_t *db, apr_pool_t *pool, long older_than,
+                        int max, apr_array_header_t **out, const char **why);
 
 /* After a failure: checks the connection (which may reconnect) and prepares
  * the module's and the scope's statements again where they were lost

@@ -79,16 +79,31 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         "UPDATE portone_payments SET refund = 'unanswered', "
         "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW
         " AND refund = 'claimed'",
+
+    /* portone-reconcile: the scope's payments still waiting (its orders are
+     * those of its order query: their portone_orders rows), at least
+     * :older_than seconds since the row last changed, by the database's
+     * clock; at most PV_RECONCILE_LIMIT_MAX (1000) */
+    [PV_STMT_RECONCILE] =
+        "SELECT p.api, p.imp_uid FROM portone_payments p "
+        "WHERE p.outcome IN ('pending', 'vbank_issued') "
+        "AND p.updated_at <= {OLDER} AND EXISTS (SELECT 1 FROM "
+        "portone_orders o WHERE o.order_key = :order_key "
+        "AND o.merchant_uid = p.merchant_uid) "
+        "ORDER BY p.updated_at DESC, p.api, p.imp_uid LIMIT 1000",
 };
 
-#define PV_SUBSTS 5
+#define PV_SUBSTS 6
 
 static const char *const sqlite_sql[PV_SUBSTS][2] = {
     {"{N}", "NUMERIC"}, {"{B}", "BIGINT"},
     {"{DUPE}", "ON CONFLICT (api, imp_uid, outcome) DO NOTHING"},
     /* SQLite's writers are serialised: the row only has to exist */
     {"{LOCKDUP}", "ON CONFLICT (order_key, merchant_uid) DO NOTHING"},
-    {" {FOR_UPDATE}", ""}
+    {" {FOR_UPDATE}", ""},
+    /* updated_at is CURRENT_TIMESTAMP's text, UTC */
+    {"{OLDER}", "datetime('now', '-' || CAST(:older_than AS INTEGER) "
+                "|| ' seconds')"}
 };
 
 /* DO UPDATE locks the row also when another transaction inserted it */
@@ -97,7 +112,9 @@ static const char *const pgsql_sql[PV_SUBSTS][2] = {
     {"{DUPE}", "ON CONFLICT (api, imp_uid, outcome) DO NOTHING"},
     {"{LOCKDUP}", "ON CONFLICT (order_key, merchant_uid) DO UPDATE SET "
                   "updated_at = EXCLUDED.updated_at"},
-    {"{FOR_UPDATE}", "FOR UPDATE"}
+    {"{FOR_UPDATE}", "FOR UPDATE"},
+    {"{OLDER}", "CURRENT_TIMESTAMP - CAST(:older_than AS INTEGER) "
+                "* INTERVAL '1 second'"}
 };
 
 /* MySQL/MariaDB: ON DUPLICATE KEY UPDATE takes the row's exclusive lock */
@@ -105,7 +122,9 @@ static const char *const mysql_sql[PV_SUBSTS][2] = {
     {"{N}", "DECIMAL(20,4)"}, {"{B}", "SIGNED"},
     {"{DUPE}", "ON DUPLICATE KEY UPDATE id = id"},
     {"{LOCKDUP}", "ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP"},
-    {"{FOR_UPDATE}", "FOR UPDATE"}
+    {"{FOR_UPDATE}", "FOR UPDATE"},
+    {"{OLDER}", "CURRENT_TIMESTAMP - INTERVAL CAST(:older_than AS SIGNED) "
+                "SECOND"}
 };
 
 typedef struct {
@@ -140,7 +159,7 @@ static char *substitute(apr_pool_t *pool, const char *tmpl, const pv_dialect *d)
 static const char *const stmt_suffix[PV_STMT_COUNT] = {
     "insert", "update", "event", "current", "current_locked", "order_lock",
     "order_state", "order_paid", "order_unpaid", "refund_claim",
-    "refund_done", "refund_undo", "refund_unanswered"
+    "refund_done", "refund_undo", "refund_unanswered", "reconcile"
 };
 
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,
