@@ -554,3 +554,20 @@ def test_a_v1_cancel_refused_with_401_refreshes_the_token_and_asks_once_more(pvc
     assert calls[-3:] == ["/payments/cancel", "/users/getToken", "/payments/cancel"], calls
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]
+
+
+def test_a_forgery_found_by_portone_reconcile_is_cancelled_once(pvc, make_httpd):
+    # the browser closed and the webhook was lost; cron's reconcile finds the order's
+    # payment, a forgery that took money, and cancels it like any verification
+    extra = ('<Location "/portone/reconcile">\n    SetHandler portone-reconcile\n'
+             '    Require ip 127.0.0.1\n</Location>\n')
+    h = make_httpd(directives=v2_directives(
+        pvc.emu.url, PortOneCancelForgery="On",
+        PortOneReconcileQuery="SELECT order_no FROM shop_orders WHERE state = 'new'"),
+        extra=extra, expect_log=[r"PV113 portone-reconcile .*outcome=forgery"])
+    pay = V1(pvc, "cf-rec", "o-cf-rec")
+    for _ in range(2):
+        status, _, body = h.post("/portone/reconcile", b"", content_type=None, timeout=60)
+        assert status == 200 and body["status"] == "done", body
+    assert re.search(r"PV120 portone-reconcile .*cf-rec.* cancelled in full", h.read_error_log())
+    check_refunded_once(pay, "9000")
