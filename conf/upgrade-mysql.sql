@@ -8,7 +8,8 @@
 -- column api ('v1' for every row there is: they were all V1 payments), the
 -- payment's primary key becomes (api, imp_uid), its events' unique key
 -- (api, imp_uid, outcome), and the id columns are widened to hold a V2
--- paymentId. Each ALTER TABLE is one step (InnoDB copies or rebuilds the
+-- paymentId, and portone_payments gets refund (PortOneCancelForgery).
+-- Each ALTER TABLE is one step (InnoDB copies or rebuilds the
 -- table meanwhile), but MySQL commits after each statement: an upgrade cut
 -- short is finished by running the script again.
 --
@@ -49,6 +50,11 @@ ALTER TABLE portone_payments
     MODIFY vbank_name VARCHAR(128),
     DROP PRIMARY KEY,
     ADD PRIMARY KEY (api, imp_uid);
+
+-- PortOneCancelForgery: where a forgery's cancel stands (NULL, claimed,
+-- refunded; schema-mysql.sql)
+ALTER TABLE portone_payments
+    ADD COLUMN IF NOT EXISTS refund VARCHAR(16) NULL DEFAULT NULL;
 
 ALTER TABLE portone_events
     ADD COLUMN IF NOT EXISTS api VARCHAR(8) NOT NULL DEFAULT 'v1' AFTER id,

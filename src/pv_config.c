@@ -42,6 +42,7 @@ void *pv_config_create_dir(apr_pool_t *p, char *path)
     pv_dir *c = apr_pcalloc(p, sizeof(*c));
 
     c->sandbox = PV_UNSET;
+    c->cancel_forgery = PV_UNSET;
     c->timeout = PV_UNSET;
     c->connect_timeout = PV_UNSET;
     c->webhook_tolerance = PV_UNSET;
@@ -63,6 +64,7 @@ void *pv_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE(proxy, NULL);
     MERGE(currency, NULL);
     MERGE(sandbox, PV_UNSET);
+    MERGE(cancel_forgery, PV_UNSET);
     MERGE(timeout, PV_UNSET);
     MERGE(connect_timeout, PV_UNSET);
     MERGE(order, NULL);
@@ -239,6 +241,13 @@ static const char *set_sandbox(cmd_parms *cmd, void *conf, int on)
     return NULL;
 }
 
+static const char *set_cancel_forgery(cmd_parms *cmd, void *conf, int on)
+{
+    (void)cmd;
+    ((pv_dir *)conf)->cancel_forgery = on;
+    return NULL;
+}
+
 /* The admin's SQL, kept as written: the dialect it is read in is the
  * database's, known once mod_dbd's directives are all read. */
 static const char *set_sql(cmd_parms *cmd, void *conf, const char *arg)
@@ -324,6 +333,9 @@ const command_rec pv_config_cmds[] = {
                   "(default KRW)"),
     AP_INIT_FLAG("PortOneSandbox", set_sandbox, NULL, PV_CONTEXT,
                  "On: accept test-channel payments (default Off)"),
+    AP_INIT_FLAG("PortOneCancelForgery", set_cancel_forgery, NULL, PV_CONTEXT,
+                 "On: cancel in full, once, a forged payment that PortOne "
+                 "reports paid (default Off)"),
     AP_INIT_TAKE1("PortOneOrderQuery", set_sql, (void *)0, PV_CONTEXT,
                   "SQL loading the amount due (and currency) by :merchant_uid"),
     AP_INIT_TAKE1("PortOneOrderUpdateQuery", set_sql, (void *)1, PV_CONTEXT,
@@ -416,6 +428,7 @@ void pv_config_pipeline(const pv_dir *c, const pv_srv *srv, pv_scope_t *scope,
                        ? &c->reconcile->by_dialect[srv->dialect] : NULL;
     conf->currency = c->currency;
     conf->sandbox = c->sandbox == 1;
+    conf->cancel_forgery = c->cancel_forgery == 1;
 }
 
 int pv_config_v1(const pv_dir *c)

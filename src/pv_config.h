@@ -42,6 +42,7 @@ typedef struct {
     const char *proxy;
     const char *currency;
     int sandbox;
+    int cancel_forgery;         /* PortOneCancelForgery */
     apr_interval_time_t timeout;
     apr_interval_time_t connect_timeout;
     pv_sqldef_t *order;         /* PortOneOrderQuery */

@@ -178,6 +178,69 @@ static const char *record_note(request_rec *r, const pv_decision_t *dec,
     return what;
 }
 
+/* The log of the cancel of a forgery that this verification claimed
+ * (PortOneCancelForgery): PV120 done, PV121 refused, PV122 no answer, PV123
+ * the answer not recorded, PV124 an unanswered one found done. Never the
+ * secret or the token. */
+static void log_refund(request_rec *r, const pv_verdict_t *v)
+{
+    const pv_payment_t *pay = &v->pay;
+    pv_stats_t *stats = pv_status_counters();
+    const char *ids = pay->api == PV_API_V2
+        ? apr_pstrcat(r->pool, "paymentId=", pay->imp_uid, (char *)NULL)
+        : apr_pstrcat(r->pool, "imp_uid=", pay->imp_uid, " merchant_uid=",
+                      pay->merchant_uid, (char *)NULL);
+    const char *amount = apr_pstrcat(r->pool, v->refund_amount, " ",
+                                     pay->currency ? pay->currency : "-",
+                                     (char *)NULL);
+
+    if (v->recorded.refund_settled) {
+        if (stats)
+            pv_stats_add(&stats->refunds, 1);
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PVLOGNO(0124) "%s %s "
+                      "outcome=forgery: the unanswered cancel went through "
+                      "(PortOne reports the payment cancelled): recorded as "
+                      "refunded", r->handler, ids);
+        return;
+    }
+    if (!v->recorded.refund_claimed)
+        return;
+    if (stats)
+        pv_stats_add(v->refund == PV_CANCEL_DONE ? &stats->refunds
+                                                 : &stats->refunds_failed, 1);
+    switch (v->refund) {
+    case PV_CANCEL_DONE:
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PVLOGNO(0120) "%s %s "
+                      "outcome=forgery: cancelled in full through PortOne "
+                      "(PortOneCancelForgery): %s (%s)", r->handler, ids,
+                      amount, v->refund_why ? v->refund_why : "done");
+        break;
+    case PV_CANCEL_REFUSED:
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0121) "%s %s "
+                      "outcome=forgery: PortOne refused to cancel %s: %s; the "
+                      "next verification of the payment tries again",
+                      r->handler, ids, amount,
+                      v->refund_why ? v->refund_why : "");
+        break;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0122) "%s %s "
+                      "outcome=forgery: no answer to the cancel of %s: %s; the "
+                      "next verification of the payment records it refunded if "
+                      "PortOne reports it cancelled, else tries again (PortOne "
+                      "refuses a second cancel of the same amount)",
+                      r->handler, ids, amount,
+                      v->refund_why ? v->refund_why : "");
+        break;
+    }
+    if (v->refund_db_why)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0123) "%s %s: the cancel's "
+                      "answer (%s) could not be recorded: %s; the payment's "
+                      "refund column stays 'claimed' (docs/security.md says "
+                      "how to settle it)", r->handler, ids,
+                      v->refund == PV_CANCEL_DONE ? "cancelled" : "not "
+                      "cancelled", v->refund_db_why);
+}
+
 /* Counts, logs and answers a verification that was decided and recorded:
  * its answer (pv_pipeline_answer) by the outcome table of pv_decide. */
 static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
@@ -214,6 +277,7 @@ static int answer_verdict(request_rec *r, int webhook, const pv_claim_t *claim,
                   dec->claim_mismatch
                   ? apr_psprintf(r->pool, "; forged claim: merchant_uid %s is "
                                  "not PortOne's", claim->merchant_uid) : "");
+    log_refund(r, v);
 
     if (dec->claim_mismatch) {
         /* what was claimed, not PortOne's, for the verify and webhook alike */
@@ -510,6 +574,7 @@ static void reconcile_note(void *baton, const pv_waiting_t *w,
                   record_note(r, &v->decision, &v->recorded),
                   v->decision.reason ? ": " : "",
                   v->decision.reason ? v->decision.reason : "");
+    log_refund(r, v);
 }
 
 /* portone-reconcile: for cron, payments and orders still waiting looked up

@@ -81,6 +81,10 @@ int pv_status_hook(request_rec *r, int flags)
             st.webhook_requests);
     put_row(r, flags, "ClaimForgeries", "claims naming another order",
             st.claim_forgeries);
+    put_row(r, flags, "Refunds", "forgeries cancelled (PortOneCancelForgery)",
+            st.refunds);
+    put_row(r, flags, "RefundsFailed", "forgery cancels refused or unanswered",
+            st.refunds_failed);
     /* the buckets under each bound, and the last one over the last bound */
     for (i = 0; i < PV_LATENCY_BUCKETS; i++) {
         int under = i < PV_LATENCY_BUCKETS - 1;

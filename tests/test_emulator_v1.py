@@ -377,3 +377,18 @@ def test_v1_find_by_merchant_uid(emu):
     emu.add_payment(imp_uid="imp_e", merchant_uid="o_e", __code__=1, __message__="m")
     assert v1(emu, "GET", "/payments/find/o_e", token=tok)[1] == {
         "code": 1, "message": "m", "response": None}
+
+
+def test_v1_cancel_refused_by_a_fault(emu):
+    # fault "refuse": PortOne says no (HTTP 200, code 1) and nothing changes
+    emu.add_payment(imp_uid="imp_rf", merchant_uid="o_rf", amount=10000, status="paid")
+    tok = get_token(emu)["access_token"]
+    emu.add_fault("/payments/cancel", "refuse", count=1)
+    status, body = v1(emu, "POST", "/payments/cancel",
+                      {"imp_uid": "imp_rf", "checksum": 10000, "reason": "x"}, token=tok)
+    assert status == 200 and body["code"] == 1 and body["message"] and body["response"] is None
+    assert emu.get_payment("imp_rf")["status"] == "paid"
+    # the next one goes through
+    status, body = v1(emu, "POST", "/payments/cancel",
+                      {"imp_uid": "imp_rf", "checksum": 10000, "reason": "x"}, token=tok)
+    assert (status, body["code"], body["response"]["status"]) == (200, 0, "cancelled")

@@ -237,12 +237,16 @@ static struct curl_slist *append_auth(struct curl_slist *hdrs,
 /* One HTTP exchange before |deadline| with the API |api|: V1 at base_url
  * with "Authorization: Bearer <cred>" (none when |cred| is NULL) and Tier,
  * V2 at v2_base_url with "Authorization: PortOne <cred>". |body| NULL means
- * GET, else |method| (NULL: POST) with that JSON body. The answer's body is
- * copied into |pool|. */
+ * GET, else |method| (NULL: POST) with that JSON body. |header| (NULL:
+ * none) is one more request header line. |fresh|: on a new connection, for
+ * a request that must not be sent twice (a cancel): libcurl sends a request
+ * again by itself when a reused connection closes before any answer, and a
+ * new one has nothing to retry. The answer's body is copied into |pool|. */
 static pv_err exchange_as(pv_client_t *c, apr_pool_t *pool,
                           apr_time_t deadline, pv_api api, const char *method,
                           const char *path, const char *cred,
-                          const char *body, pv_answer_t *ans, const char **why)
+                          const char *body, const char *header, int fresh,
+                          pv_answer_t *ans, const char **why)
 {
     pv_conn_t *conn;
     struct curl_slist *hdrs = NULL;
@@ -280,6 +284,8 @@ static pv_err exchange_as(pv_client_t *c, apr_pool_t *pool,
     if (c->conf.tier && api == PV_API_V1)
         hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Tier: ",
                                                    c->conf.tier, (char *)NULL));
+    if (header)
+        hdrs = curl_slist_append(hdrs, header);
     if (body) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -295,6 +301,7 @@ static pv_err exchange_as(pv_client_t *c, apr_pool_t *pool,
                                                         : c->conf.base_url,
                                  path, (char *)NULL));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(left) + 1);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(ct) + 1);
 
@@ -337,8 +344,8 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                        pv_api api, const char *path, const char *cred,
                        const char *body, pv_answer_t *ans, const char **why)
 {
-    return exchange_as(c, pool, deadline, api, NULL, path, cred, body, ans,
-                       why);
+    return exchange_as(c, pool, deadline, api, NULL, path, cred, body, NULL, 0,
+                       ans, why);
 }
 
 static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
@@ -509,7 +516,7 @@ static pv_err v1_call(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
 
         if (err == PV_OK)
             err = exchange_as(c, pool, deadline, PV_API_V1, method, path,
-                              token, body, ans, why);
+                              token, body, NULL, 0, ans, why);
         memset(token, 0, sizeof(token));
         if (err != PV_OK)
             return err;
@@ -605,9 +612,86 @@ pv_err pv_client_pre_register(pv_client_t *c, apr_pool_t *pool,
     path = apr_pstrcat(pool, payment_path(pool, payment_id, NULL, NULL),
                        "/pre-register", (char *)NULL);
     err = exchange_as(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
-                      "POST", path, secret, body, &ans, why);
+                      "POST", path, secret, body, NULL, 0, &ans, why);
     if (err != PV_OK)
         return err;
     return pv_portone_v2_parse_pre_register(pool, ans.status, ans.body,
                                             ans.len, why);
+}
+
+pv_cancel_result pv_client_cancel(pv_client_t *c, apr_pool_t *pool,
+                                  const char *imp_uid, const char *checksum,
+                                  const char *reason, const char **why)
+{
+    apr_time_t deadline = apr_time_now() + c->conf.timeout;
+    size_t len;
+    const char *body = pv_portone_cancel_body(pool, imp_uid, checksum, reason,
+                                              &len);
+    char token[PV_TOKEN_MAX + 1];
+    unsigned long gen = 0;
+    pv_answer_t ans;
+    int attempt;
+
+    if (!len) {
+        *why = "out of memory for the cancel's body";
+        return PV_CANCEL_UNKNOWN;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        pv_err err = get_token(c, pool, deadline, gen, token, &gen, why);
+
+        if (err == PV_OK)
+            err = exchange_as(c, pool, deadline, PV_API_V1, "POST",
+                              "/payments/cancel", token, body, NULL, 1, &ans,
+                              why);
+        memset(token, 0, sizeof(token));
+        if (err != PV_OK)
+            return PV_CANCEL_UNKNOWN;  /* sent or not: PortOne's checksum
+                                        * refuses a second one */
+        if (ans.status != 401)
+            return pv_portone_parse_cancel(pool, ans.status, ans.body,
+                                           ans.len, why);
+    }
+    *why = "PortOne refused a freshly issued token (HTTP 401 twice)";
+    return PV_CANCEL_REFUSED;
+}
+
+pv_cancel_result pv_client_cancel_v2(pv_client_t *c, apr_pool_t *pool,
+                                     const char *payment_id,
+                                     const char *cancellable,
+                                     const char *store_id, const char *reason,
+                                     const char *idempotency_key,
+                                     const char **why)
+{
+    const char *secret = c->conf.v2_secret, *p;
+    size_t len;
+    const char *body;
+    pv_answer_t ans;
+
+    if (!c->conf.v2_base_url || !secret || !*secret) {
+        *why = "no V2 cancel without PortOneV2URL and PortOneV2Secret";
+        return PV_CANCEL_REFUSED;
+    }
+    for (p = secret; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *why = "PortOneV2Secret has a control character";
+            return PV_CANCEL_REFUSED;
+        }
+    }
+    /* the payment's store, named where the look-ups name one */
+    body = pv_portone_v2_cancel_body(pool, reason, cancellable,
+                                     c->conf.store_id ? store_id : NULL, &len);
+    if (!len) {
+        *why = "out of memory for the cancel's body";
+        return PV_CANCEL_UNKNOWN;
+    }
+    if (exchange_as(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
+                    "POST", apr_pstrcat(pool, payment_path(pool, payment_id,
+                                                           NULL, NULL),
+                                        "/cancel", (char *)NULL),
+                    secret, body,
+                    apr_pstrcat(pool, "Idempotency-Key: ", idempotency_key,
+                                (char *)NULL), 1, &ans, why) != PV_OK)
+        return PV_CANCEL_UNKNOWN;
+    return pv_portone_v2_parse_cancel(pool, ans.status, ans.body, ans.len,
+                                      why);
 }

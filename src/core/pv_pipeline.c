@@ -1,5 +1,9 @@
 #include "pv_pipeline.h"
 
+#include "pv_decimal.h"
+#include "pv_portone_v2.h"
+
+#include <apr_general.h>
 #include <apr_strings.h>
 #include <string.h>
 
@@ -16,8 +20,8 @@ pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
                                             &out->pay, &out->why);
         if (out->err != PV_OK)
             return out->err;
-        return pv_pipeline_record(pool, &out->pay, NULL, conf, store, scope,
-                                  conn, out);
+        return pv_pipeline_record(pool, &out->pay, NULL, conf, client, store,
+                                  scope, conn, out);
     }
     out->err = pv_client_get_payment(client, pool, claim->imp_uid, &out->pay,
                                      &out->why);
@@ -28,12 +32,69 @@ pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
     if (out->err != PV_OK)
         return out->err;
     return pv_pipeline_record(pool, &out->pay, claim->merchant_uid, conf,
-                              store, scope, conn, out);
+                              client, store, scope, conn, out);
+}
+
+/* The cancel this verification claimed: sent with no connection held,
+ * PortOne's answer recorded on a connection of its own (once more on a
+ * recovered one after a database error). */
+static void refund(apr_pool_t *pool, const pv_payment_t *pay,
+                   pv_client_t *client, const pv_store_t *store,
+                   const pv_scope_t *scope, pv_dbconn_t *conn,
+                   const char *const *values, pv_verdict_t *out)
+{
+    char left[128];
+    const char *reason, *why = NULL;
+    pv_db_t db;
+    pv_err err = PV_E_DATABASE_UNAVAILABLE;
+    int attempt;
+
+    /* pv_refund_intent_of computed it already: it fits and is positive */
+    if (pv_decimal_subtract(pay->amount, pay->cancel_amount
+                            ? pay->cancel_amount : "0", left, sizeof(left)))
+        apr_cpystrn(left, "0", sizeof(left));
+    out->refund_amount = apr_pstrdup(pool, left);
+    reason = apr_psprintf(pool, "payment verification failed: %s "
+                          "(mod_portone_verify)",
+                          out->decision.reason ? out->decision.reason
+                                               : "forgery");
+    if (pay->api == PV_API_V2) {
+        unsigned char nonce[8];
+        apr_time_t now = apr_time_now();
+
+        if (apr_generate_random_bytes(nonce, sizeof(nonce)) != APR_SUCCESS)
+            memcpy(nonce, &now, sizeof(nonce) < sizeof(now) ? sizeof(nonce)
+                                                           : sizeof(now));
+        out->refund = pv_client_cancel_v2(client, pool, pay->imp_uid, left,
+                                          pay->store_id, reason,
+                                          pv_portone_v2_idempotency_key(
+                                              pool, pay->imp_uid, left, nonce),
+                                          &out->refund_why);
+    }
+    else
+        out->refund = pv_client_cancel(client, pool, pay->imp_uid, left,
+                                       reason, &out->refund_why);
+
+    memset(&db, 0, sizeof(db));
+    if (conn->open(conn, pool, &db, &why) != APR_SUCCESS) {
+        out->refund_db_why = why ? why : "no database connection";
+        return;
+    }
+    pv_store_attach(&db);
+    for (attempt = 0; attempt < 2 && err != PV_OK; attempt++) {
+        if (attempt > 0 && pv_store_recover(store, scope, &db) != APR_SUCCESS)
+            break;
+        err = pv_store_refund_finish(store, &db, pool, values, out->refund,
+                                     &why);
+    }
+    conn->close(conn, &db);
+    out->refund_db_why = err == PV_OK ? NULL
+                         : why ? why : "the transaction failed";
 }
 
 pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
                           const char *claimed_merchant_uid,
-                          const pv_pipeline_conf_t *conf,
+                          const pv_pipeline_conf_t *conf, pv_client_t *client,
                           const pv_store_t *store, const pv_scope_t *scope,
                           pv_dbconn_t *conn, pv_verdict_t *out)
 {
@@ -76,8 +137,11 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
         pv_store_values(pay, out->decision.outcome, scope->order_key,
                         PV_API_NAME(pay), values, pool);
         err = pv_store_record(store, scope, &db, pool, values,
-                              out->decision.outcome, &prior, &out->recorded,
-                              &out->why);
+                              out->decision.outcome,
+                              conf->cancel_forgery && client
+                              ? pv_refund_intent_of(pay, &out->decision)
+                              : PV_INTENT_NONE,
+                              &prior, &out->recorded, &out->why);
         if (err == PV_OK)
             break;
     }
@@ -89,6 +153,8 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
     if (err == PV_OK) {
         out->why = NULL;        /* a retried error is in out->retried */
         out->answer = pv_pipeline_answer(&out->decision, &out->recorded);
+        if (out->recorded.refund_claimed)
+            refund(pool, pay, client, store, scope, conn, values, out);
     }
     return out->err = err;
 }
@@ -137,7 +203,8 @@ static int reconcile_one(apr_pool_t *pool, const pv_waiting_t *w,
     if (v->err == PV_E_PAYMENT_NOT_FOUND && !w->api)
         return 0;               /* no checkout of the order yet */
     if (v->err == PV_OK)
-        pv_pipeline_record(pool, &v->pay, NULL, conf, store, scope, conn, v);
+        pv_pipeline_record(pool, &v->pay, NULL, conf, client, store, scope,
+                           conn, v);
     return 1;
 }
 

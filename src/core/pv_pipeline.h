@@ -37,6 +37,8 @@ struct pv_dbconn {
 typedef struct {
     const char *currency;       /* PortOneCurrency; NULL: PV_CURRENCY_DEFAULT */
     int sandbox;                /* PortOneSandbox On: test payments are fine */
+    int cancel_forgery;         /* PortOneCancelForgery On: a forgery that
+                                 * took money is cancelled (once) */
 } pv_pipeline_conf_t;
 
 /* What a verification came to. */
@@ -50,6 +52,15 @@ typedef struct {
     pv_decision_t decision;     /* what the checks say */
     pv_result_t recorded;       /* what recording did, the outcome after it */
     pv_outcome answer;          /* what to answer (pv_pipeline_answer) */
+    /* PortOneCancelForgery: set when this verification claimed the cancel
+     * of a forgery (recorded.refund_claimed) and sent it */
+    pv_cancel_result refund;    /* what PortOne did with it */
+    const char *refund_amount;  /* what was asked back (amount -
+                                 * cancel_amount) */
+    const char *refund_why;     /* PortOne's answer, for the log */
+    const char *refund_db_why;  /* recording the answer failed (the claim
+                                 * stays: see docs/security.md); NULL: it
+                                 * was recorded */
 } pv_verdict_t;
 
 /* Verifies |claim|: looks the payment up with |client| (PortOne's answer
@@ -67,10 +78,21 @@ pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
  * |claimed_merchant_uid| (may be NULL) and records; after a database error
  * it recovers the connection (pv_store_recover) and tries once more. PV_OK,
  * PV_E_ORDER_NOT_FOUND (nothing written) or PV_E_DATABASE_UNAVAILABLE
- * (nothing half-written). Fills |out| and returns out->err. */
+ * (nothing half-written). Fills |out| and returns out->err.
+ *
+ * With conf->cancel_forgery and a |client| (NULL: never), a forgery that
+ * PortOne reports paid (pv_refund_intent_of) is claimed in the recording
+ * transaction by one verification only (pv_store_record); that one, after
+ * the connection is closed, cancels it through |client| (V1 with its
+ * checksum, V2 with currentCancellableAmount and an Idempotency-Key) and
+ * records PortOne's answer on a new connection (pv_store_refund_finish:
+ * the event refunded, the claim given back for the next verification, or
+ * the cancel marked unanswered); out->recorded.refund_claimed and
+ * out->refund* say what happened (out->recorded.refund_settled: an
+ * unanswered cancel found done, its event written). */
 pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
                           const char *claimed_merchant_uid,
-                          const pv_pipeline_conf_t *conf,
+                          const pv_pipeline_conf_t *conf, pv_client_t *client,
                           const pv_store_t *store, const pv_scope_t *scope,
                           pv_dbconn_t *conn, pv_verdict_t *out);
 

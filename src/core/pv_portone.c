@@ -261,6 +261,67 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long status_code,
     return PV_OK;
 }
 
+/* ------------------------------------------------------------- cancels */
+
+const char *pv_portone_cancel_reason(apr_pool_t *pool, const char *reason)
+{
+    size_t n = reason ? strlen(reason) : 0;
+
+    if (n <= PV_CANCEL_REASON_MAX)
+        return reason ? reason : "";
+    n = PV_CANCEL_REASON_MAX;
+    while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+        n--;                    /* not inside a character */
+    return apr_pstrmemdup(pool, reason, n);
+}
+
+char *pv_portone_cancel_body(apr_pool_t *pool, const char *imp_uid,
+                             const char *checksum, const char *reason,
+                             size_t *len)
+{
+    const pv_json_out_t m[3] = {
+        {"imp_uid", imp_uid, 0},
+        {"checksum", checksum, 1},
+        {"reason", pv_portone_cancel_reason(pool, reason), 0},
+    };
+
+    return pv_json_object(pool, m, 3, len);
+}
+
+pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
+                                         const char *body, size_t len,
+                                         const char **why)
+{
+    struct json_object *resp = NULL;
+
+    if (status_code >= 500 || status_code < 200) {
+        /* PortOne's own failure: whether it cancelled is not said */
+        *why = apr_psprintf(pool, "cancel answered HTTP %ld", status_code);
+        return PV_CANCEL_UNKNOWN;
+    }
+    switch (envelope(pool, body, len, &resp, why)) {
+    case ENV_CODE:
+        /* refusals come as HTTP 200 with a code (portone-api.md 1.1) */
+        *why = apr_psprintf(pool, "cancel refused (HTTP %ld): %s",
+                            status_code, *why);
+        return PV_CANCEL_REFUSED;
+    case ENV_OK:
+        if (status_code == 200)
+            return PV_CANCEL_DONE;
+        break;
+    case ENV_BAD:
+        break;
+    }
+    if (status_code >= 400 && status_code < 500) {
+        *why = apr_psprintf(pool, "cancel refused (HTTP %ld)", status_code);
+        return PV_CANCEL_REFUSED;
+    }
+    *why = apr_psprintf(pool, "cancel answered HTTP %ld%s%s", status_code,
+                        status_code == 200 ? ": " : "",
+                        status_code == 200 ? *why : "");
+    return PV_CANCEL_UNKNOWN;
+}
+
 pv_err pv_portone_parse_prepare(apr_pool_t *pool, long status_code,
                                 const char *body, size_t len,
                                 const char *merchant_uid, const char *amount,

@@ -31,6 +31,9 @@ typedef struct {
     apr_uint64_t db_written;                /* verifications written in them */
     apr_uint64_t api_latency_us;            /* sum over api_calls */
     apr_uint64_t latency[PV_LATENCY_BUCKETS];
+    apr_uint64_t refunds;                   /* forgeries cancelled
+                                             * (PortOneCancelForgery) */
+    apr_uint64_t refunds_failed;            /* cancels refused or unanswered */
 } pv_stats_t;
 
 /* The shared block kept in |pool| (httpd's process pool, which lives as

@@ -27,7 +27,7 @@ typedef struct {
     const char *plain;
     const char *const *values;
     int ncols;
-    const char *cols[2];
+    const char *cols[3];
     int found;
     /* with |rows|: the first |ncols| columns of up to |maxrows| rows are
      * appended to it too, as pv_store_row_t */

@@ -46,10 +46,11 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         "created_at) VALUES (:api, :imp_uid, :merchant_uid, :outcome, "
         "CURRENT_TIMESTAMP) {DUPE}",
     [PV_STMT_CURRENT] =
-        "SELECT outcome, cancel_amount FROM portone_payments " PV_PAYMENT_ROW,
+        "SELECT outcome, cancel_amount, refund FROM portone_payments "
+        PV_PAYMENT_ROW,
     [PV_STMT_CURRENT_LOCKED] =
-        "SELECT outcome, cancel_amount FROM portone_payments " PV_PAYMENT_ROW
-        " {FOR_UPDATE}",
+        "SELECT outcome, cancel_amount, refund FROM portone_payments "
+        PV_PAYMENT_ROW " {FOR_UPDATE}",
     [PV_STMT_ORDER_LOCK] =
         "INSERT INTO portone_orders (order_key, merchant_uid, updated_at) "
         "VALUES (:order_key, :merchant_uid, CURRENT_TIMESTAMP) {LOCKDUP}",
@@ -61,6 +62,24 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         PV_ORDER_ROW,
     [PV_STMT_ORDER_UNPAID] =
         "UPDATE portone_orders SET paid_imp_uid = NULL " PV_ORDER_ROW,
+    /* PortOneCancelForgery: the claim is written in the transaction that
+     * read the row locked and found no claim (pv_refund_claims); done and
+     * undo run after PortOne answered, each in a short transaction */
+    [PV_STMT_REFUND_CLAIM] =
+        "UPDATE portone_payments SET refund = 'claimed', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW,
+    [PV_STMT_REFUND_DONE] =
+        "UPDATE portone_payments SET refund = 'refunded', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW,
+    [PV_STMT_REFUND_UNDO] =
+        "UPDATE portone_payments SET refund = NULL, "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW
+        " AND refund = 'claimed'",
+    [PV_STMT_REFUND_UNANSWERED] =
+        "UPDATE portone_payments SET refund = 'unanswered', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW
+        " AND refund = 'claimed'",
+
     /* portone-reconcile: the scope's payments still waiting (its orders are
      * those of its order query: their portone_orders rows), at least
      * :older_than seconds since the row last changed, by the database's
@@ -139,7 +158,8 @@ static char *substitute(apr_pool_t *pool, const char *tmpl, const pv_dialect *d)
 
 static const char *const stmt_suffix[PV_STMT_COUNT] = {
     "insert", "update", "event", "current", "current_locked", "order_lock",
-    "order_state", "order_paid", "order_unpaid", "reconcile"
+    "order_state", "order_paid", "order_unpaid", "refund_claim",
+    "refund_done", "refund_undo", "refund_unanswered", "reconcile"
 };
 
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,

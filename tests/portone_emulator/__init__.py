@@ -29,7 +29,8 @@ add_v2_payment(s)/patch_v2_payment/get_v2_payment (V2), add_prepared/prepared (V
 prepare), v2_pre_registered, send_v1_webhook, send_v2_webhook, sign_webhook (module
 function), configure (token_lifetime, imp_key, imp_secret, v2_secret, v2_store_id,
 v2_store_ids, v2_store_check, v2_token_lifetime), add_fault (api="v1"|"v2" limits a
-rule to one API; kinds as FAULT_KINDS, "lost" = processed but never answered),
+rule to one API; kinds as FAULT_KINDS, "lost" = processed but never answered,
+"refuse" = PortOne says no and nothing changes: V1 HTTP 200 code 1, V2 a 4xx {"type"}),
 set_clock_offset, revoke_tokens, counters, reset.
 Facts the sources do not give are marked [uncertain] where they are made up.
 

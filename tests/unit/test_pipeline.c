@@ -55,7 +55,7 @@ TEST(pipeline_a_failed_check_is_always_answered_forgery)
 
 TEST(pipeline_currency_defaults_to_the_scope_then_krw)
 {
-    pv_pipeline_conf_t usd = {"USD", 0}, none = {NULL, 0};
+    pv_pipeline_conf_t usd = {"USD", 0, 0}, none = {NULL, 0, 0};
     pv_order_t own = {"10", "JPY"}, without = {"10", NULL};
 
     CHECK_STR_EQ(pv_pipeline_currency(&own, &usd), "JPY");
@@ -132,7 +132,7 @@ static pv_payment_t paid(void)
 
 TEST(pipeline_without_a_connection_is_database_unavailable)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_store_t store;
     pv_scope_t scope = {NULL, NULL, "k", NULL};
     pv_payment_t pay = paid();
@@ -142,7 +142,7 @@ TEST(pipeline_without_a_connection_is_database_unavailable)
     memset(&store, 0, sizeof(store));
     fake_init(&f);
     f.why = "no connection, says the test";
-    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &store, &scope,
+    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &store, &scope,
                                     &f.conn, &v), PV_E_DATABASE_UNAVAILABLE);
     CHECK_INT_EQ(v.err, PV_E_DATABASE_UNAVAILABLE);
     CHECK_STR_EQ(v.why, "no connection, says the test");
@@ -152,7 +152,7 @@ TEST(pipeline_without_a_connection_is_database_unavailable)
     CHECK_INT_EQ(f.closed, 0);                  /* nothing was lent */
     /* a provider that gives no reason still leaves one for the log */
     fake_init(&f);
-    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &store, &scope,
+    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &store, &scope,
                                     &f.conn, &v), PV_E_DATABASE_UNAVAILABLE);
     CHECK(v.why != NULL && *v.why);
 }
@@ -183,7 +183,7 @@ static pv_client_t *silent_client(apr_pool_t *pool, int port,
 
 TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_client_t *client;
     pv_claim_t claim = {"imp_1", "o1", NULL, NULL, NULL};
     pv_store_t store;
@@ -333,20 +333,20 @@ static void shop_close(shop_t *s)
 
 TEST(pipeline_records_and_lends_the_connection_back)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
 
     if (shop_open(pool, &s, ORDER_QUERY) == 0) {
         /* no order: nothing written */
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v),
                      PV_E_ORDER_NOT_FOUND);
         CHECK_STR_HAS(v.why, "o1");
         CHECK_STR_EQ(recorded(pool, &s, "imp_1"), NULL);
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000.0', 'KRW')");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_PAID);
         CHECK_INT_EQ(v.recorded.action, PV_ACT_INSERT);
@@ -362,7 +362,7 @@ TEST(pipeline_records_and_lends_the_connection_back)
 
 TEST(pipeline_an_order_without_currency_is_due_in_the_scopes)
 {
-    pv_pipeline_conf_t krw = {NULL, 0}, usd = {"USD", 0};
+    pv_pipeline_conf_t krw = {NULL, 0, 0}, usd = {"USD", 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
@@ -372,14 +372,14 @@ TEST(pipeline_an_order_without_currency_is_due_in_the_scopes)
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000', NULL)");
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o2', '1000', NULL)");
         /* no PortOneCurrency: KRW */
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &krw, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &krw, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_STR_EQ(v.order.currency, "KRW");
         CHECK_INT_EQ(v.answer, PV_OUT_PAID);
         /* PortOneCurrency USD: a KRW payment is a forgery */
         pay.imp_uid = "imp_2";
         pay.merchant_uid = "o2";
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o2", &usd, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o2", &usd, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_STR_EQ(v.order.currency, "USD");
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_FORGERY);
@@ -391,18 +391,18 @@ TEST(pipeline_an_order_without_currency_is_due_in_the_scopes)
 
 TEST(pipeline_answers_forgery_but_keeps_a_recorded_paid)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
 
     if (shop_open(pool, &s, ORDER_QUERY) == 0) {
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000', 'KRW')");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         /* the shop edits the order after the payment */
         shop_exec(&s, "UPDATE shop_orders SET total_price = '2000'");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_FORGERY);
         CHECK_INT_EQ(v.recorded.recorded, PV_OUT_PAID);
@@ -413,13 +413,13 @@ TEST(pipeline_answers_forgery_but_keeps_a_recorded_paid)
         shop_exec(&s, "UPDATE shop_orders SET total_price = '1000'");
         pay.status = PV_STATUS_READY;
         pay.status_text = "ready";
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_PENDING);
         CHECK_INT_EQ(v.answer, PV_OUT_PAID);
         /* a claim naming another order: answered forgery, recorded as is */
         pay = paid();
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o9", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o9", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK(v.decision.claim_mismatch);
         CHECK_INT_EQ(v.answer, PV_OUT_FORGERY);
@@ -430,14 +430,14 @@ TEST(pipeline_answers_forgery_but_keeps_a_recorded_paid)
 
 TEST(pipeline_retries_a_database_error_once)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
 
     if (shop_open(pool, &s, ORDER_QUERY) == 0) {
         shop_exec(&s, "DROP TABLE shop_orders");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v),
                      PV_E_DATABASE_UNAVAILABLE);
         CHECK_STR_HAS(v.retried, "shop_orders");
@@ -452,7 +452,7 @@ TEST(pipeline_retries_a_database_error_once)
  * and no connection); PortOne not answering holds no connection either. */
 TEST(pipeline_v2_claim_uses_the_v2_look_up)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_client_t *client;
     pv_claim_t claim = {NULL, NULL, NULL, NULL, "pay-1"};
     pv_store_t store;
@@ -489,7 +489,7 @@ TEST(pipeline_v2_claim_uses_the_v2_look_up)
 
 TEST(pipeline_order_for_prepare)
 {
-    pv_pipeline_conf_t conf = {"USD", 0};
+    pv_pipeline_conf_t conf = {"USD", 0, 0};
     pv_store_t store;
     pv_scope_t none = {NULL, NULL, "k", NULL};
     pv_order_t order;
@@ -540,7 +540,7 @@ static void reconcile_seen(void *baton, const pv_waiting_t *w, const char *api,
 
 TEST(pipeline_reconcile_holds_no_connection_while_portone_does_not_answer)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_reconcile_conf_t rc;
     pv_reconcile_result_t res;
     pv_payment_t pay = paid();
@@ -561,7 +561,7 @@ TEST(pipeline_reconcile_holds_no_connection_while_portone_does_not_answer)
         pay.status = PV_STATUS_READY;
         pay.status_text = "ready";
         pay.vbank_num = "T0309260000001";
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_STR_EQ(recorded(pool, &s, "imp_1"), "vbank_issued");
         s.f.opened = s.f.closed = 0;
