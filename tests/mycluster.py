@@ -50,6 +50,8 @@ class MyCluster:
         return self
 
     def start_server(self):
+        # counts the server's starts (see pgcluster.PgCluster.start_server)
+        self.generation = getattr(self, "generation", 0) + 1
         self.proc = subprocess.Popen(
             ["/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + self.dir, "--socket=" + self.sock,
              "--port=%d" % self.port, "--bind-address=127.0.0.1", "--user=mysql",

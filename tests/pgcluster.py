@@ -61,6 +61,9 @@ class PgCluster:
                 "-t", "60", "start"])
 
     def start_server(self):
+        # counts the server's starts: httpds kept for the session restart
+        # when it changed (their pooled connections died with the server)
+        self.generation = getattr(self, "generation", 0) + 1
         self.pg_ctl_start()
 
     def stop(self, mode="fast"):
