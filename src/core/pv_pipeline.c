@@ -73,6 +73,18 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
         out->order.currency = pv_pipeline_currency(&out->order, conf);
         pv_decide(pay, &out->order, conf->sandbox, claimed_merchant_uid,
                   &out->decision);
+        /* PortOne's "response" is written as JSON text only for a recording
+         * that may write it: in the case tested here pv_store_record writes
+         * nothing (a repeat, the webhook after the browser), and stops
+         * before its transaction */
+        if (!(prior.found
+              && pv_transition(&prior, out->decision.outcome,
+                               pay->cancel_amount) == PV_ACT_NONE)
+            && !pv_payment_response_json(pool, &out->pay)) {
+            out->why = "the payment could not be written as JSON (out of memory)";
+            err = PV_E_UPSTREAM_ERROR;
+            break;
+        }
         pv_store_values(pay, out->decision.outcome, scope->order_key,
                         PV_API_NAME(pay), values, pool);
         err = pv_store_record(store, scope, &db, pool, values,

@@ -441,6 +441,12 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
         result->recorded = prior->outcome;
         return PV_OK;
     }
+    /* a recording that may write has PortOne's answer to write (the caller
+     * writes it as text only then: pv_payment_response_json) */
+    if (!values[PV_P_RESPONSE]) {
+        *why = "the payment's response was not written as JSON";
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
     memset(&it, 0, sizeof(it));
     it.scope = scope;
     it.values = values;
