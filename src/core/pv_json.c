@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 static apr_status_t json_put_cleanup(void *v)
@@ -58,66 +57,58 @@ int pv_json_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
-/* Tokeners kept per thread, reset between parses, one per depth asked
- * (PortOne's answers and request bodies: two), instead of a
- * json_tokener_new_ex and _free per parse (about 3,000 instructions);
- * freed when their thread ends. */
-#define PV_TOK_SLOTS 2
+/* Tokeners kept for the next parse, reset between parses, instead of a
+ * json_tokener_new_ex and _free per parse (about 3,000 instructions): a
+ * process-wide stack per depth asked (PortOne's answers and request
+ * bodies), last in first out, so that the ones in use stay few and warm in
+ * the cache however many threads httpd has (a tokener per thread would be
+ * cold at every turn of a large thread pool); at most PV_TOK_KEEP each. */
+#define PV_TOK_DEPTHS 2
+#define PV_TOK_KEEP 64
 
-typedef struct {
-    struct json_tokener *tok[PV_TOK_SLOTS];
-    int depth[PV_TOK_SLOTS];
-} pv_toks;
+static struct {
+    int depth;
+    int n;
+    struct json_tokener *tok[PV_TOK_KEEP];
+} toks[PV_TOK_DEPTHS];
+static pthread_mutex_t toks_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static pthread_key_t tok_key;
-static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
-static int tok_key_ok;
-
-static void toks_free(void *p)
+/* A tokener for |depth|: one kept (reset) or a new one. */
+static struct json_tokener *tok_get(int depth)
 {
-    pv_toks *t = p;
+    struct json_tokener *tok = NULL;
     int i;
 
-    for (i = 0; i < PV_TOK_SLOTS; i++)
-        if (t->tok[i])
-            json_tokener_free(t->tok[i]);
-    free(t);
+    pthread_mutex_lock(&toks_lock);
+    for (i = 0; i < PV_TOK_DEPTHS; i++)
+        if (toks[i].depth == depth) {
+            if (toks[i].n > 0)
+                tok = toks[i].tok[--toks[i].n];
+            break;
+        }
+    pthread_mutex_unlock(&toks_lock);
+    return tok ? tok : json_tokener_new_ex(depth);
 }
 
-static void tok_key_make(void)
+/* Keeps |tok| (reset) for the next parse, or frees it. */
+static void tok_put(struct json_tokener *tok, int depth)
 {
-    tok_key_ok = pthread_key_create(&tok_key, toks_free) == 0;
-}
-
-/* A tokener for |depth|: the thread's (|*own| 0) or, when none can be
- * kept, one of its own that the caller frees (|*own| 1). */
-static struct json_tokener *tok_get(int depth, int *own)
-{
-    pv_toks *t = NULL;
     int i;
 
-    *own = 1;
-    pthread_once(&tok_once, tok_key_make);
-    if (tok_key_ok && !(t = pthread_getspecific(tok_key))) {
-        t = calloc(1, sizeof(*t));
-        if (t && pthread_setspecific(tok_key, t) != 0) {
-            free(t);
-            t = NULL;
+    json_tokener_reset(tok);        /* frees what a failed parse left */
+    pthread_mutex_lock(&toks_lock);
+    for (i = 0; i < PV_TOK_DEPTHS; i++)
+        if (toks[i].depth == depth || toks[i].depth == 0) {
+            toks[i].depth = depth;
+            if (toks[i].n < PV_TOK_KEEP) {
+                toks[i].tok[toks[i].n++] = tok;
+                tok = NULL;
+            }
+            break;
         }
-    }
-    if (!t)
-        return json_tokener_new_ex(depth);
-    for (i = 0; i < PV_TOK_SLOTS && t->tok[i]; i++)
-        if (t->depth[i] == depth) {
-            *own = 0;
-            return t->tok[i];
-        }
-    if (i == PV_TOK_SLOTS)
-        return json_tokener_new_ex(depth);
-    t->tok[i] = json_tokener_new_ex(depth);
-    t->depth[i] = depth;
-    *own = t->tok[i] == NULL;
-    return t->tok[i];
+    pthread_mutex_unlock(&toks_lock);
+    if (tok)
+        json_tokener_free(tok);
 }
 
 int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
@@ -127,7 +118,6 @@ int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
     struct json_object *v;
     enum json_tokener_error err;
     size_t end;
-    int own;
 
     *root = NULL;
     /* json-c stops at a NUL and would take the text before it; the UTF-8
@@ -136,7 +126,7 @@ int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
     if (!body || len == 0 || len > INT_MAX || depth < 1 || depth >= INT_MAX
         || memchr(body, '\0', len) || !pv_json_utf8_valid(body, len))
         return -1;
-    tok = tok_get(depth + 1, &own);
+    tok = tok_get(depth + 1);
     if (!tok)
         return -1;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -149,10 +139,7 @@ int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
         v = json_tokener_parse_ex(tok, "", 1);
         err = json_tokener_get_error(tok);
     }
-    if (own)
-        json_tokener_free(tok);
-    else
-        json_tokener_reset(tok);    /* frees what a failed parse left */
+    tok_put(tok, depth + 1);
     /* in strict mode json-c refuses any byte after the value but
      * whitespace: the whole body is read */
     if (err != json_tokener_success || end != len) {
