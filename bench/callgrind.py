@@ -9,8 +9,11 @@ counts are the same from one run to the next, so they show small changes
     PV_CG_REQUESTS=1000                           requests counted (after 200 of warm-up)
     PV_CG_SKIP_V2=1                               no PortOne V2 workload (a module without V2)
 
-Prints, per request: instructions by shared object (self cost), and the
-functions under the module's handler (inclusive). Writes the callgrind
+Prints, per request: instructions by shared object (self cost) for the
+static file, a first verification (a write) and a verification that
+changes nothing (the payments of the longer first-verification run
+verified again, in a fresh httpd), and the functions under the module's
+handler (inclusive) for both kinds of verification. Writes the callgrind
 files to a temporary directory and names it.
 """
 import collections
