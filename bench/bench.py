@@ -28,7 +28,7 @@ import bench_common
 import resource
 
 from bench_common import (DBD_MAX, DURATION, HTTPD_SERVERS, HTTPD_THREADS, MAIN_CONNS,
-                          MEM_CONNS, PEAK_CONNS, PEAK_MS, ROUNDS, RSS_COUNTS, SCALE_DURATION,
+                          MEM_CONNS, PEAK_CONNS, PEAK_DURATION, PEAK_MS, ROUNDS, RSS_COUNTS, SCALE_DURATION,
                           SCALE_WARMUP, SCALING, SIZE_PAYMENTS, SLOW_CONNS, SLOW_MS, TOKEN,
                           WARMUP, log, run_stopping_cleanly, start_clock, stop_all,
                           threads_for, write_table)
@@ -100,7 +100,14 @@ def run(standin_bin):
             node = NodeServer(sub("node-sqlite"), sqlite_db(sub("node-db"), 100000),
                               standin.url).start()
             stack.append(node.stop)
-        m_rounds, n_rounds = [], []
+        # PortOne V2 beside it: the V1 row's workload on a fresh copy of its
+        # database, the front-end posting {"paymentId": "order_N"} to a
+        # <Location> with PortOneV2Secret/PortOneV2URL (the stand-in answers
+        # GET /payments/order_N with a PAID payment of 10000 KRW); its rounds
+        # alternate with V1's, so that V2/V1 compares like with like
+        hv2 = start_httpd("sqlite-v2", sqlite_db(sub("sqlite-v2"), 100000), v2=True) \
+            if with_v2 else None
+        m_rounds, n_rounds, v2_rounds = [], [], []
         for i in range(ROUNDS):
             m_rounds.append(measure("verify, SQLite, 100,000 orders", h.url, "verify.lua",
                                     MAIN_CONNS, standin, httpd=h, args=(100000,),
@@ -109,11 +116,23 @@ def run(standin_bin):
                 n_rounds.append(node_row(measure("Node, SQLite, 100,000 orders", node.url,
                                                  "verify.lua", MAIN_CONNS, standin, httpd=node,
                                                  args=(100000,))))
+            if hv2:
+                v2_rounds.append(measure("verify V2, SQLite, 100,000 orders", hv2.url,
+                                         "verify.lua", MAIN_CONNS, standin, httpd=hv2,
+                                         args=(100000, 0, 1, 0, "v2"),
+                                         sampler_fn=sqlite_handles(hv2, hv2.db.path)))
         if node:
             node.stop()
             stack.remove(node.stop)
+        if hv2:
+            stop(hv2)
         sqlite_main = median_row(m_rounds)
         node_sqlite = median_row(n_rounds) if n_rounds else None
+        v2_rows = []
+        if v2_rounds:
+            r = median_row(v2_rounds)
+            r.update(v1=sqlite_main)
+            v2_rows.append(r)
         scaling_rows = []
         for c in SCALING:
             if c == MAIN_CONNS:
@@ -149,26 +168,11 @@ def run(standin_bin):
         try:
             sqlite_peak = measure("peak: SQLite, 100k, PortOne +%d ms" % PEAK_MS, h.url,
                                   "verify.lua", PEAK_CONNS, standin, httpd=h, args=(100000,),
-                                  sampler_fn=fds)
+                                  sampler_fn=fds, duration=PEAK_DURATION)
         finally:
             standin.set_latency(0)
         sqlite_peak.update(bound=peak_bound, ratio=False)
         stop(h)
-
-        # --- PortOne V2, SQLite, 100,000 orders: the V1 row's workload on a
-        # fresh copy of its database, the front-end posting {"paymentId":
-        # "order_N"} to a <Location> with PortOneV2Secret/PortOneV2URL (the
-        # stand-in answers GET /payments/order_N with a PAID payment of
-        # 10000 KRW); reported beside the V1 row, with V2/V1
-        v2_rows = []
-        if with_v2:
-            h = start_httpd("sqlite-v2", sqlite_db(sub("sqlite-v2"), 100000), v2=True)
-            r = measure("verify V2, SQLite, 100,000 orders", h.url, "verify.lua", MAIN_CONNS,
-                        standin, httpd=h, args=(100000, 0, 1, 0, "v2"),
-                        sampler_fn=sqlite_handles(h, h.db.path))
-            r.update(v1=sqlite_main)
-            v2_rows.append(r)
-            stop(h)
 
         # --- SQLite, 1,000 and 1,000,000 orders. The size comparison sends the
         # same stream to both: random payments out of 1,000,000 (nearly all

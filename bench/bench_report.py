@@ -7,7 +7,7 @@ def fmt_main(rows, static_rps):
     head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
             % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/err", "PO/verif", "token",
                "newPO/1k", "DB max/avg", "wr/cmt", "RSS MiB", "CPU us", "static", "bound")
-            + " %5s %13s" % ("V2/V1", "spread req/s"))
+            + " %5s %13s %5s" % ("V2/V1", "spread req/s", "load"))
     out = [head, "-" * len(head)]
     for r in rows:
         verif = r.get("verif", True) and r["verifs"]
@@ -25,7 +25,9 @@ def fmt_main(rows, static_rps):
         out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
                    % (r["label"][:42], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
                       "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, group, rss,
-                      cpu, ratio, bound) + " %5s %13s" % (v2v1, spread(r)))
+                      cpu, ratio, bound)
+                   + " %5s %13s %5s" % (v2v1, spread(r),
+                                        "%.1f" % r["load"] if "load" in r else "-"))
     return out
 
 
