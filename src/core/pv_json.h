@@ -23,10 +23,10 @@
 struct json_object;
 
 /* Reads |body| (|len| bytes, not NUL-terminated) as one JSON value with only
- * whitespace around it: strict, valid UTF-8 (pv_json_utf8_valid), no NUL byte, at most
- * |depth| levels of nested objects and arrays (a top-level object is one;
- * json-c counts values, so it is given |depth| + 1 and takes an empty object
- * or array one level deeper too). 0 and the value in |*root| (NULL for JSON
+ * whitespace around it: strict, valid UTF-8 (pv_json_utf8_valid), no NUL
+ * byte, at most |depth| levels of nested objects and arrays (a top-level
+ * object is one; json-c counts values, so it is given |depth| + 1 and takes
+ * an empty object or array one level deeper too). 0 and the value in |*root| (NULL for JSON
  * null), released by a cleanup of |pool|: strings read from it live as long
  * as |pool|. -1 when refused. */
 int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,

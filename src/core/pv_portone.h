@@ -12,8 +12,6 @@
 
 struct json_object;
 
-struct json_object;
-
 #define PV_TOKEN_MAX 256
 #define PV_JSON_DEPTH 32
 

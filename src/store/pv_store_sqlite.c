@@ -135,14 +135,12 @@ static int sqlite_exec(pv_db_t *db, apr_pool_t *pool, const char *sql,
         if (rc == SQLITE_OK)
             apr_hash_set(n->stmts, sql, APR_HASH_KEY_STRING, st);
     }
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            rc = SQLITE_OK;
-    }
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
+        rc = SQLITE_OK;
     if (rc != SQLITE_OK)
         *why = apr_psprintf(pool, "%s: %s", sql, sqlite3_errmsg(n->conn));
+    if (st)
+        sqlite3_reset(st);
     return rc;
 }
 
