@@ -1,6 +1,10 @@
-# mod_portone_verify: `make` builds the module with apxs, `make install`
-# installs it, `make test` installs what is missing and runs every test,
-# `make run` starts a demo (httpd + SQLite + the PortOne emulator).
+# mod_portone_verify: `make` builds the module with apxs (no root needed),
+# `make install` installs it, `make test` installs what is missing and runs
+# every test, `make run` starts a demo (httpd + SQLite + the PortOne
+# emulator), `make package` builds the Debian package and `make
+# package-test` runs its autopkgtest. Only `make run`, `make test`, `make
+# deps`, `make package-deps` and `make package-test` install packages (with
+# apt-get, as root or with sudo), and they list them before they do.
 
 APXS    ?= $(shell command -v apxs || command -v apxs2 || echo /usr/bin/apxs)
 PYTHON  ?= /usr/bin/python3
@@ -11,23 +15,57 @@ include sources.mk
 HEADERS     = $(wildcard src/*.h src/core/*.h src/store/*.h)
 WARN        = -Wall -Wextra
 EXTRA_CFLAGS ?= -O2
+EXTRA_LDFLAGS ?=
+comma := ,
+
+# the one version, src/core/pv_version.h (`make version` prints it)
+VERSION := $(shell sed -n 's/^\#define PV_VERSION "\(.*\)"/\1/p' src/core/pv_version.h)
+
+# The libraries and the oldest version each must be, as pkg-config names
+# them, with the Debian package that brings them:
+#   libcurl 7.85  CURLOPT_PROTOCOLS_STR
+#   libpq 14      the pipeline mode (PQenterPipelineMode)
+#   sqlite3 3.20  sqlite3_prepare_v3
+#   json-c 0.15   json_tokener_get_parse_end
+#   libcrypto     HMAC, CRYPTO_memcmp (OpenSSL 1.1.1 or newer)
+# config.m4 checks the same list when the module is built in httpd's tree.
+PV_REQUIRES = libcurl:7.85:libcurl4-openssl-dev libpq:14:libpq-dev \
+              sqlite3:3.20:libsqlite3-dev json-c:0.15:libjson-c-dev \
+              libcrypto:1.1.1:libssl-dev apr-util-1:1.6:libaprutil1-dev
 
 APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null) \
               $(shell apu-1-config --includes 2>/dev/null)
 APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null) \
               $(shell apu-1-config --link-ld --libs 2>/dev/null)
 
-.PHONY: all install clean test unit store-test run deps bench bench-callgrind bench-compare asan asan-test leakcheck fuzz fuzz-quick
+.PHONY: all install clean test unit store-test run deps bench bench-callgrind bench-compare asan asan-test leakcheck fuzz fuzz-quick \
+        check-libs version package package-deps package-test
 
 all: .libs/mod_portone_verify.so
+
+version:
+	@echo $(VERSION)
+
+# Says which library is missing or too old, and which package brings it,
+# before the compiler would fail on a header or a symbol.
+check-libs:
+	@command -v pkg-config >/dev/null || { echo "pkg-config is missing (Debian: apt-get install pkg-config)"; exit 1; }
+	@command -v $(APXS) >/dev/null || { echo "apxs is missing (Debian: apt-get install apache2-dev)"; exit 1; }
+	@fail=0; for spec in $(PV_REQUIRES); do \
+	    lib=$${spec%%:*}; rest=$${spec#*:}; min=$${rest%%:*}; deb=$${rest#*:}; \
+	    if ! pkg-config --exists $$lib; then \
+	        echo "mod_portone_verify needs $$lib $$min or newer; pkg-config finds none (Debian: apt-get install $$deb)"; fail=1; \
+	    elif ! pkg-config --atleast-version=$$min $$lib; then \
+	        echo "mod_portone_verify needs $$lib $$min or newer; this one is $$(pkg-config --modversion $$lib) (Debian: $$deb)"; fail=1; \
+	    fi; done; exit $$fail
 
 # libpq's header directory (Debian: /usr/include/postgresql)
 PQ_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 
-.libs/mod_portone_verify.so: $(PV_SRCS) $(HEADERS) sources.mk
-	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc,,$(EXTRA_CFLAGS)) $(PQ_CFLAGS) \
+.libs/mod_portone_verify.so: $(PV_SRCS) $(HEADERS) sources.mk | check-libs
+	$(APXS) -c -Wc,-Wall -Wc,-Wextra $(addprefix -Wc$(comma),$(EXTRA_CFLAGS)) $(PQ_CFLAGS) \
 	    $(PV_INCLUDES) -Wl,-export-symbols-regex -Wl,'^portone_verify_module$$' \
-	    $(PV_LIBS) $(PV_SRCS)
+	    $(addprefix -Wl$(comma),$(EXTRA_LDFLAGS)) $(PV_LIBS) $(PV_SRCS)
 
 install: all
 	$(APXS) -i -n portone_verify mod_portone_verify.la
@@ -113,6 +151,34 @@ bench-compare: deps
 	mkdir -p bench/build
 	$(CC) -O2 -pthread -Wall -Wextra -o bench/build/standin bench/standin.c
 	$(PYTHON) bench/compare.py bench/build/standin $(VARIANTS)
+
+# The Debian package, built from a copy of the tree (what git would commit)
+# in build/package, so that nothing lands beside the tree or in debian/;
+# then lintian, which fails it on an error or a warning. Needs the build
+# dependencies of debian/control (`make package-deps` installs them, as
+# root). No root otherwise.
+PKG_DIR = build/package
+PKG_SRC = $(PKG_DIR)/libapache2-mod-portone-verify-$(VERSION)
+package:
+	rm -rf $(PKG_DIR) && mkdir -p $(PKG_SRC)
+	tar -c --exclude=./build --exclude=./.git --exclude-vcs-ignores -f - . | tar -x -C $(PKG_SRC)
+	$(MAKE) -C $(PKG_SRC) clean >/dev/null
+	cd $(PKG_SRC) && dpkg-buildpackage -b -us -uc
+	@if command -v lintian >/dev/null; then \
+	    echo "== lintian"; lintian --info --fail-on error,warning $(PKG_DIR)/*.changes && echo "lintian: no error, no warning"; \
+	else echo "lintian is not installed: not checked (make package-deps)"; fi
+
+# Installs (as root, saying what first) the build dependencies, lintian and
+# autopkgtest.
+package-deps:
+	sh tests/install-deps.sh --package
+
+# The package built, then its autopkgtest (debian/tests) run on this
+# machine (autopkgtest's null testbed): it installs the .deb into the
+# system's apache2 and verifies a payment against the emulator. Needs root;
+# purges the package again unless it was installed before.
+package-test: package-deps package
+	sh tests/package-test.sh $(PKG_DIR)
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o tests/unit/run_unit tests/store/run_store build

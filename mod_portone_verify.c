@@ -14,12 +14,20 @@
 #include "mod_status.h"
 #include "util_mutex.h"
 
+#include <curl/curl.h>
+#include <json-c/json_c_version.h>
+#include <libpq-fe.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
 #include "pv_client.h"
 #include "pv_config.h"
 #include "pv_dbd.h"
 #include "pv_handler.h"
+#include "pv_log.h"
 #include "pv_status.h"
 #include "pv_store.h"
+#include "pv_version.h"
 
 /* SQLite writers of all processes take turns here (see pv_store.h) */
 #define PV_SQLITE_MUTEX "portone-verify-sqlite"
@@ -36,6 +44,20 @@ static int pv_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
            == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* The version beside httpd's own "configured -- resuming normal operations"
+ * line (notice: logged whatever the LogLevel), with the libraries the
+ * module runs with, as they are loaded (not as they were at build time). */
+static void log_versions(server_rec *s)
+{
+    int pq = PQlibVersion();
+
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PVLOGNO(0016) "mod_portone_verify/"
+                 PV_VERSION " configured: libcurl %s, json-c %s, SQLite %s, "
+                 "libpq %d.%d, %s", curl_version_info(CURLVERSION_NOW)->version,
+                 json_c_version(), sqlite3_libversion(), pq / 10000, pq % 10000,
+                 OpenSSL_version(OPENSSL_VERSION));
+}
+
 /* Every server that verifies payments gets its database's statements, in
  * its dialect, checked now: httpd does not start with a configuration that
  * cannot work, and says which directive is wrong. */
@@ -46,9 +68,10 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *s;
 
     (void)plog;
-    pv_status_create(pconf, dry_run);
+    pv_status_create(main_s->process->pool, dry_run);
     if (pv_client_global_init(pconf) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, "PV005 curl_global_init failed");
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, PVLOGNO(0005)
+                     "curl_global_init failed");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     pv_dbd_begin(main_s, ptemp);
@@ -64,13 +87,15 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             continue;
         pv_dbd_settings(s, &db);
         if (!db.driver) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV007 DBDriver is not "
-                         "set: mod_portone_verify needs a mod_dbd database");
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0007)
+                         "DBDriver is not set: mod_portone_verify needs a "
+                         "mod_dbd database");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         err = pv_store_init(pconf, &srv->store, db.driver, "portone_verify_");
         if (err) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV008 DBDriver %s", err);
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0008)
+                         "DBDriver %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         srv->dialect = pv_sql_dialect_of(db.driver);    /* known: store_init */
@@ -86,6 +111,8 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             != OK)
             return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (!dry_run)
+        log_versions(main_s);
     return OK;
 }
 
@@ -97,16 +124,16 @@ static void pv_child_init(apr_pool_t *p, server_rec *main_s)
         && apr_global_mutex_child_init(&sqlite_mutex,
                                        apr_global_mutex_lockfile(sqlite_mutex),
                                        p) != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, main_s, "PV011 cannot attach "
-                     "to the SQLite writers' mutex");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, main_s, PVLOGNO(0011)
+                     "cannot attach to the SQLite writers' mutex");
     pv_config_child_init(p, main_s);
     for (s = main_s; s; s = s->next) {
         pv_srv *srv = pv_config_srv(s);
 
         if (srv->store.batch && !srv->store.group
             && pv_store_group_create(p, &srv->store.group) != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "PV012 cannot create "
-                         "the database writers' commit group");
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, PVLOGNO(0012)
+                         "cannot create the database writers' commit group");
     }
 }
 

@@ -10,6 +10,12 @@
 -- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled,
 -- cancelled and forgery are final, failed only becomes paid (a late
 -- approval), paid never becomes forgery.
+-- refund: PortOneCancelForgery's cancel of a forgery that took money: NULL
+-- none, 'claimed' while the one verification that claimed it sends it (a
+-- claim left 'claimed' for minutes is a crash between claim and answer:
+-- see docs/security.md), 'unanswered' when no answer said what PortOne did
+-- (the next verification settles it or sends it again), 'refunded' once
+-- PortOne cancelled it (with its event 'refunded').
 CREATE TABLE IF NOT EXISTS portone_payments (
     api           VARCHAR(8) NOT NULL DEFAULT 'v1',  -- v1 or v2
     imp_uid       VARCHAR(128) NOT NULL,  -- V2: the paymentId
@@ -26,6 +32,7 @@ CREATE TABLE IF NOT EXISTS portone_payments (
     vbank_date    BIGINT,                 -- UNIX seconds, deposit deadline
     response      MEDIUMTEXT NOT NULL,    -- PortOne's whole "response" object, JSON
     updated_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    refund        VARCHAR(16) NULL DEFAULT NULL, -- NULL, claimed, unanswered, refunded (see above)
     PRIMARY KEY (api, imp_uid),
     KEY portone_payments_merchant_uid (merchant_uid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -38,7 +45,7 @@ CREATE TABLE IF NOT EXISTS portone_events (
     api           VARCHAR(8) NOT NULL DEFAULT 'v1',
     imp_uid       VARCHAR(128) NOT NULL,
     merchant_uid  VARCHAR(128) NOT NULL,
-    outcome       VARCHAR(20) NOT NULL,   -- vbank_issued, paid, cancelled, failed, forgery
+    outcome       VARCHAR(20) NOT NULL,   -- vbank_issued, paid, cancelled, failed, forgery, refunded
     created_at    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     processed_at  TIMESTAMP NULL DEFAULT NULL,
     UNIQUE KEY portone_events_once (api, imp_uid, outcome),

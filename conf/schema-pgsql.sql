@@ -9,6 +9,12 @@
 -- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled,
 -- cancelled and forgery are final, failed only becomes paid (a late
 -- approval), paid never becomes forgery.
+-- refund: PortOneCancelForgery's cancel of a forgery that took money: NULL
+-- none, 'claimed' while the one verification that claimed it sends it (a
+-- claim left 'claimed' for minutes is a crash between claim and answer:
+-- see docs/security.md), 'unanswered' when no answer said what PortOne did
+-- (the next verification settles it or sends it again), 'refunded' once
+-- PortOne cancelled it (with its event 'refunded').
 CREATE TABLE IF NOT EXISTS portone_payments (
     api           VARCHAR(8) NOT NULL DEFAULT 'v1',  -- v1 or v2
     imp_uid       VARCHAR(128) NOT NULL,  -- V2: the paymentId
@@ -25,6 +31,7 @@ CREATE TABLE IF NOT EXISTS portone_payments (
     vbank_date    BIGINT,                 -- UNIX seconds, deposit deadline
     response      TEXT NOT NULL,          -- PortOne's whole "response" object, JSON
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    refund        VARCHAR(16),            -- NULL, claimed, unanswered, refunded (see above)
     CONSTRAINT portone_payments_pkey PRIMARY KEY (api, imp_uid)
 );
 CREATE INDEX IF NOT EXISTS portone_payments_merchant_uid
@@ -38,7 +45,7 @@ CREATE TABLE IF NOT EXISTS portone_events (
     api           VARCHAR(8) NOT NULL DEFAULT 'v1',
     imp_uid       VARCHAR(128) NOT NULL,
     merchant_uid  VARCHAR(128) NOT NULL,
-    outcome       VARCHAR(20) NOT NULL,   -- vbank_issued, paid, cancelled, failed, forgery
+    outcome       VARCHAR(20) NOT NULL,   -- vbank_issued, paid, cancelled, failed, forgery, refunded
     created_at    TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,
     processed_at  TIMESTAMPTZ,
     CONSTRAINT portone_events_once UNIQUE (api, imp_uid, outcome)

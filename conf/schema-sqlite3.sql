@@ -15,6 +15,12 @@ PRAGMA journal_mode = WAL;
 -- outcome only moves forward: pending -> vbank_issued -> paid -> cancelled,
 -- cancelled and forgery are final, failed only becomes paid (a late
 -- approval), paid never becomes forgery.
+-- refund: PortOneCancelForgery's cancel of a forgery that took money: NULL
+-- none, 'claimed' while the one verification that claimed it sends it (a
+-- claim left 'claimed' for minutes is a crash between claim and answer:
+-- see docs/security.md), 'unanswered' when no answer said what PortOne did
+-- (the next verification settles it or sends it again), 'refunded' once
+-- PortOne cancelled it (with its event 'refunded').
 CREATE TABLE IF NOT EXISTS portone_payments (
     api           TEXT NOT NULL DEFAULT 'v1',  -- v1 or v2
     imp_uid       TEXT NOT NULL,      -- V2: the paymentId
@@ -31,6 +37,7 @@ CREATE TABLE IF NOT EXISTS portone_payments (
     vbank_date    INTEGER,            -- UNIX seconds, deposit deadline
     response      TEXT NOT NULL,      -- PortOne's whole "response" object, JSON
     updated_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    refund        TEXT,               -- NULL, claimed, unanswered, refunded (see above)
     PRIMARY KEY (api, imp_uid)
 );
 CREATE INDEX IF NOT EXISTS portone_payments_merchant_uid
@@ -44,7 +51,7 @@ CREATE TABLE IF NOT EXISTS portone_events (
     api           TEXT NOT NULL DEFAULT 'v1',
     imp_uid       TEXT NOT NULL,
     merchant_uid  TEXT NOT NULL,
-    outcome       TEXT NOT NULL,      -- vbank_issued, paid, cancelled, failed, forgery
+    outcome       TEXT NOT NULL,      -- vbank_issued, paid, cancelled, failed, forgery, refunded
     created_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     processed_at  TEXT,
     UNIQUE (api, imp_uid, outcome)

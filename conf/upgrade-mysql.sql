@@ -8,7 +8,8 @@
 -- column api ('v1' for every row there is: they were all V1 payments), the
 -- payment's primary key becomes (api, imp_uid), its events' unique key
 -- (api, imp_uid, outcome), and the id columns are widened to hold a V2
--- paymentId. Each ALTER TABLE is one step (InnoDB copies or rebuilds the
+-- paymentId, and portone_payments gets refund (PortOneCancelForgery).
+-- Each ALTER TABLE is one step (InnoDB copies or rebuilds the
 -- table meanwhile), but MySQL commits after each statement: an upgrade cut
 -- short is finished by running the script again.
 --
@@ -50,6 +51,11 @@ ALTER TABLE portone_payments
     DROP PRIMARY KEY,
     ADD PRIMARY KEY (api, imp_uid);
 
+-- PortOneCancelForgery: where a forgery's cancel stands (NULL, claimed,
+-- refunded; schema-mysql.sql)
+ALTER TABLE portone_payments
+    ADD COLUMN IF NOT EXISTS refund VARCHAR(16) NULL DEFAULT NULL;
+
 ALTER TABLE portone_events
     ADD COLUMN IF NOT EXISTS api VARCHAR(8) NOT NULL DEFAULT 'v1' AFTER id,
     MODIFY imp_uid VARCHAR(128) NOT NULL,
@@ -60,7 +66,7 @@ ALTER TABLE portone_events
 -- Orders paid before portone_orders existed (an upgrade from a schema
 -- without it): the guard that keeps a later failed or vbank-issued attempt
 -- from moving a paid order back knows them only once they are entered
--- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV015
+-- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV0015
 -- ... with order_key <key>", LogLevel info). Per order query (per shop),
 -- with its key in place of KEY, run:
 --

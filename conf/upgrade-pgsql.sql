@@ -8,7 +8,8 @@
 -- column api ('v1' for every row there is: they were all V1 payments), the
 -- payment's primary key becomes (api, imp_uid), its events' unique key
 -- (api, imp_uid, outcome), and the id columns are widened to hold a V2
--- paymentId. PostgreSQL's DDL is transactional: all of it or nothing.
+-- paymentId, and portone_payments gets refund (PortOneCancelForgery).
+-- PostgreSQL's DDL is transactional: all of it or nothing.
 -- Safe to run twice: ADD COLUMN IF NOT EXISTS, DROP CONSTRAINT IF EXISTS
 -- before each key is added again, and a type a column already has.
 
@@ -45,6 +46,11 @@ ALTER TABLE portone_payments
     DROP CONSTRAINT IF EXISTS portone_payments_pkey,
     ADD CONSTRAINT portone_payments_pkey PRIMARY KEY (api, imp_uid);
 
+-- PortOneCancelForgery: where a forgery's cancel stands (NULL, claimed,
+-- refunded; schema-pgsql.sql)
+ALTER TABLE portone_payments
+    ADD COLUMN IF NOT EXISTS refund VARCHAR(16);
+
 -- the earlier schemas' UNIQUE (imp_uid, outcome) has the name PostgreSQL gave it
 ALTER TABLE portone_events
     ADD COLUMN IF NOT EXISTS api VARCHAR(8) NOT NULL DEFAULT 'v1',
@@ -59,7 +65,7 @@ COMMIT;
 -- Orders paid before portone_orders existed (an upgrade from a schema
 -- without it): the guard that keeps a later failed or vbank-issued attempt
 -- from moving a paid order back knows them only once they are entered
--- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV015
+-- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV0015
 -- ... with order_key <key>", LogLevel info). Per order query (per shop),
 -- with its key in place of KEY, run:
 --

@@ -7,14 +7,15 @@
 -- it), and gets paid_api, portone_payments and portone_events get the
 -- column api ('v1' for every row there is: they were all V1 payments), the
 -- payment is then unique on (api, imp_uid), its events on (api, imp_uid,
--- outcome). SQLite cannot change a table's primary key or unique
+-- outcome); portone_payments gets refund (PortOneCancelForgery, NULL for
+-- every row there is). SQLite cannot change a table's primary key or unique
 -- constraint, so each table is rebuilt (SQLite's documented procedure for
 -- other table changes: create the new table, copy the rows, drop the old
 -- one, rename the new one, create its indexes again), all in one
 -- transaction: if anything fails, nothing has changed.
 --
 -- Safe to run twice: a table is rebuilt again with the rows copied as they
--- are. The copy reads api through a subquery on the old table by rowid: an
+-- are. The copy reads api (and refund) through a subquery on the old table by rowid: an
 -- old table without the column leaves the name to the outer query, which
 -- gives 'v1', and a table that has it gives its own.
 
@@ -75,17 +76,19 @@ CREATE TABLE portone_payments_new (
     vbank_date    INTEGER,            -- UNIX seconds, deposit deadline
     response      TEXT NOT NULL,      -- PortOne's whole "response" object, JSON
     updated_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    refund        TEXT,               -- NULL, claimed, unanswered, refunded (PortOneCancelForgery)
     PRIMARY KEY (api, imp_uid)
 );
 INSERT INTO portone_payments_new (api, imp_uid, merchant_uid, status, outcome,
                                   amount, cancel_amount, currency, pay_method,
                                   paid_at, vbank_num, vbank_name, vbank_date,
-                                  response, updated_at)
+                                  response, updated_at, refund)
     SELECT (SELECT api FROM portone_payments AS x WHERE x.rowid = p.rowid),
            p.imp_uid, p.merchant_uid, p.status, p.outcome, p.amount,
            p.cancel_amount, p.currency, p.pay_method, p.paid_at, p.vbank_num,
-           p.vbank_name, p.vbank_date, p.response, p.updated_at
-      FROM portone_payments AS p, (SELECT 'v1' AS api) AS d;
+           p.vbank_name, p.vbank_date, p.response, p.updated_at,
+           (SELECT refund FROM portone_payments AS x WHERE x.rowid = p.rowid)
+      FROM portone_payments AS p, (SELECT 'v1' AS api, NULL AS refund) AS d;
 DROP TABLE portone_payments;
 ALTER TABLE portone_payments_new RENAME TO portone_payments;
 CREATE INDEX IF NOT EXISTS portone_payments_merchant_uid
@@ -100,7 +103,7 @@ CREATE TABLE portone_events_new (
     api           TEXT NOT NULL DEFAULT 'v1',
     imp_uid       TEXT NOT NULL,
     merchant_uid  TEXT NOT NULL,
-    outcome       TEXT NOT NULL,      -- vbank_issued, paid, cancelled, failed, forgery
+    outcome       TEXT NOT NULL,      -- vbank_issued, paid, cancelled, failed, forgery, refunded
     created_at    TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     processed_at  TEXT,
     UNIQUE (api, imp_uid, outcome)
@@ -124,7 +127,7 @@ COMMIT;
 -- Orders paid before portone_orders existed (an upgrade from a schema
 -- without it): the guard that keeps a later failed or vbank-issued attempt
 -- from moving a paid order back knows them only once they are entered
--- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV015
+-- here. httpd logs each PortOneOrderQuery's order_key at start-up ("PV0015
 -- ... with order_key <key>", LogLevel info). Per order query (per shop),
 -- with its key in place of KEY, run:
 --

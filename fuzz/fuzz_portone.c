@@ -112,6 +112,49 @@ static void check_decision(const pv_payment_t *pay, const pv_order_t *order,
         FUZZ_CHECK(!info->updates_order && info->writes_event);
     if (d.outcome == PV_OUT_PENDING)
         FUZZ_CHECK(!info->writes_event && !info->updates_order);
+    /* PortOneCancelForgery: only a forgery of its own order, paid with a
+     * positive remainder that fits, is cancelled; a cancelled one settles */
+    switch (pv_refund_intent_of(pay, &d)) {
+    case PV_INTENT_CANCEL: {
+        char left[128];
+
+        FUZZ_CHECK(d.outcome == PV_OUT_FORGERY && !d.claim_mismatch
+                   && pay->status == PV_STATUS_PAID);
+        FUZZ_CHECK(pv_decimal_subtract(pay->amount, pay->cancel_amount, left,
+                                       sizeof(left)) == 0
+                   && pv_decimal_positive(left));
+        break;
+    }
+    case PV_INTENT_SETTLE:
+        FUZZ_CHECK(d.outcome == PV_OUT_FORGERY && !d.claim_mismatch
+                   && pay->status == PV_STATUS_CANCELLED);
+        break;
+    case PV_INTENT_NONE:
+        FUZZ_CHECK(d.outcome != PV_OUT_FORGERY || d.claim_mismatch
+                   || pay->status == PV_STATUS_READY
+                   || pay->status == PV_STATUS_FAILED
+                   || pay->status == PV_STATUS_PAID);
+        break;
+    }
+}
+
+/* The same body as the answer of POST /payments/cancel. */
+static void check_cancel(apr_pool_t *pool, long status, const uint8_t *body,
+                         size_t len)
+{
+    const char *why = NULL;
+    pv_cancel_result r = pv_portone_parse_cancel(pool, status,
+                                                 (const char *)body, len,
+                                                 &why);
+
+    FUZZ_CHECK(r == PV_CANCEL_DONE || r == PV_CANCEL_REFUSED
+               || r == PV_CANCEL_UNKNOWN);
+    if (r == PV_CANCEL_DONE)
+        FUZZ_CHECK(status == 200);
+    else
+        FUZZ_CHECK(why != NULL);
+    if (status >= 500 || status == 0)
+        FUZZ_CHECK(r == PV_CANCEL_UNKNOWN);
 }
 
 static void check_same_string(struct json_object *obj, const char *name,
@@ -194,8 +237,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     status = http_statuses[(data[0] >> 1) & 7];
     pool = fuzz_pool();
     /* data + 1 is the end of libFuzzer's exact-size buffer: no NUL after. */
-    if (data[0] & 1)
+    if (data[0] & 1) {
         check_payment(pool, status, data + 1, size - 1, data[0]);
+        check_cancel(pool, status, data + 1, size - 1);
+    }
     else
         check_token(pool, status, data + 1, size - 1);
     info = pv_err_lookup((pv_err)(data[0] % (PV_E_COUNT + 2)));

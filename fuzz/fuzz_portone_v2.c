@@ -154,6 +154,24 @@ static void check_claim(apr_pool_t *pool, const uint8_t *body, size_t len)
     }
 }
 
+/* The same body as the answer of POST /payments/{paymentId}/cancel. */
+static void check_cancel(apr_pool_t *pool, long status, const uint8_t *body,
+                         size_t len)
+{
+    const char *why = NULL;
+    pv_cancel_result r = pv_portone_v2_parse_cancel(pool, status,
+                                                    (const char *)body, len,
+                                                    &why);
+
+    FUZZ_CHECK(r == PV_CANCEL_DONE || r == PV_CANCEL_REFUSED
+               || r == PV_CANCEL_UNKNOWN);
+    FUZZ_CHECK(why != NULL);
+    if (r == PV_CANCEL_DONE)
+        FUZZ_CHECK(status == 200);
+    if (status >= 500 || status == 0)
+        FUZZ_CHECK(r == PV_CANCEL_UNKNOWN);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *pool;
@@ -165,9 +183,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* data + 1 is the end of libFuzzer's exact-size buffer: no NUL after. */
     if (data[0] & 0x80)
         check_claim(pool, data + 1, size - 1);
-    else
+    else {
         check_payment(pool, http_statuses[data[0] & 7], data + 1, size - 1,
                       data[0]);
+        check_cancel(pool, http_statuses[data[0] & 7], data + 1, size - 1);
+    }
     {
         char *s = fuzz_cstr(data + 1, size - 1);
 

@@ -18,7 +18,7 @@ esac
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 2
 build=$here/build
-names="${PV_FUZZ_ONLY:-fuzz_request fuzz_portone fuzz_portone_v2 fuzz_json fuzz_sqlparam fuzz_decimal fuzz_webhook}"
+names="${PV_FUZZ_ONLY:-fuzz_request fuzz_portone fuzz_portone_v2 fuzz_json fuzz_sqlparam fuzz_decimal fuzz_webhook fuzz_prepare}"
 
 if ! make -s -f "$here/Makefile" all >&2; then
     echo "fuzz: build FAILED" >&2

@@ -16,6 +16,7 @@
 
 #include "pv_config.h"
 #include "pv_dbd.h"
+#include "pv_log.h"
 #include "pv_status.h"
 
 APLOG_USE_MODULE(portone_verify);
@@ -41,6 +42,7 @@ void *pv_config_create_dir(apr_pool_t *p, char *path)
     pv_dir *c = apr_pcalloc(p, sizeof(*c));
 
     c->sandbox = PV_UNSET;
+    c->cancel_forgery = PV_UNSET;
     c->timeout = PV_UNSET;
     c->connect_timeout = PV_UNSET;
     c->webhook_tolerance = PV_UNSET;
@@ -62,10 +64,12 @@ void *pv_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     MERGE(proxy, NULL);
     MERGE(currency, NULL);
     MERGE(sandbox, PV_UNSET);
+    MERGE(cancel_forgery, PV_UNSET);
     MERGE(timeout, PV_UNSET);
     MERGE(connect_timeout, PV_UNSET);
     MERGE(order, NULL);
     MERGE(order_update, NULL);
+    MERGE(reconcile, NULL);
     MERGE(v2_secret, NULL);
     MERGE(v2_url, NULL);
     MERGE(store_id, NULL);
@@ -237,6 +241,13 @@ static const char *set_sandbox(cmd_parms *cmd, void *conf, int on)
     return NULL;
 }
 
+static const char *set_cancel_forgery(cmd_parms *cmd, void *conf, int on)
+{
+    (void)cmd;
+    ((pv_dir *)conf)->cancel_forgery = on;
+    return NULL;
+}
+
 /* The admin's SQL, kept as written: the dialect it is read in is the
  * database's, known once mod_dbd's directives are all read. */
 static const char *set_sql(cmd_parms *cmd, void *conf, const char *arg)
@@ -268,6 +279,10 @@ static const char *set_sql(cmd_parms *cmd, void *conf, const char *arg)
             apr_snprintf(hex + 2 * i, 3, "%02x", digest[i]);
         def->order_key = hex;
         c->order = def;
+    }
+    else if (cmd->info == (void *)2) {
+        def->reconcile = 1;
+        c->reconcile = def;
     }
     else {
         def->update = 1;
@@ -318,10 +333,16 @@ const command_rec pv_config_cmds[] = {
                   "(default KRW)"),
     AP_INIT_FLAG("PortOneSandbox", set_sandbox, NULL, PV_CONTEXT,
                  "On: accept test-channel payments (default Off)"),
+    AP_INIT_FLAG("PortOneCancelForgery", set_cancel_forgery, NULL, PV_CONTEXT,
+                 "On: cancel in full, once, a forged payment that PortOne "
+                 "reports paid (default Off)"),
     AP_INIT_TAKE1("PortOneOrderQuery", set_sql, (void *)0, PV_CONTEXT,
                   "SQL loading the amount due (and currency) by :merchant_uid"),
     AP_INIT_TAKE1("PortOneOrderUpdateQuery", set_sql, (void *)1, PV_CONTEXT,
                   "SQL run in the same transaction when an order's state changes"),
+    AP_INIT_TAKE1("PortOneReconcileQuery", set_sql, (void *)2, PV_CONTEXT,
+                  "SQL whose first column names the orders still waiting for "
+                  "payment, for portone-reconcile"),
     AP_INIT_TAKE1("PortOneV2Secret", set_string, STR_OFFSET(v2_secret),
                   PV_CONTEXT, "PortOne V2 API secret; enables V2 (use "
                   "${ENV_VAR} to keep it out of the file)"),
@@ -376,9 +397,9 @@ int pv_config_check_scopes(server_rec *s, apr_pool_t *ptemp, int *used)
             sections = 1;
             merged = pv_config_merge_dir(ptemp, base, sec);
             if ((missing = pv_config_missing(merged)) != NULL) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV014 %s is required "
-                             "where PortOne verification is configured (%s "
-                             "of server %s:%u)", missing,
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0014)
+                             "%s is required where PortOne verification is "
+                             "configured (%s of server %s:%u)", missing,
                              sec->where ? sec->where : "a section",
                              s->server_hostname, s->port);
                 return HTTP_INTERNAL_SERVER_ERROR;
@@ -388,7 +409,7 @@ int pv_config_check_scopes(server_rec *s, apr_pool_t *ptemp, int *used)
     *used = sections || base->identity;
     if (!sections && base->identity
         && (missing = pv_config_missing(base)) != NULL) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV006 %s is required "
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0006) "%s is required "
                      "where PortOne verification is configured (server "
                      "%s:%u)", missing, s->server_hostname, s->port);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -403,8 +424,11 @@ void pv_config_pipeline(const pv_dir *c, const pv_srv *srv, pv_scope_t *scope,
     scope->order_update = c->order_update
                           ? &c->order_update->by_dialect[srv->dialect] : NULL;
     scope->order_key = c->order->order_key;
+    scope->reconcile = c->reconcile
+                       ? &c->reconcile->by_dialect[srv->dialect] : NULL;
     conf->currency = c->currency;
     conf->sandbox = c->sandbox == 1;
+    conf->cancel_forgery = c->cancel_forgery == 1;
 }
 
 int pv_config_v1(const pv_dir *c)
@@ -421,7 +445,7 @@ static void trace_call(void *baton, const char *method, const char *path,
     pv_stats_api_call(pv_status_counters(), !strcmp(path, "/users/getToken"),
                       status, err == PV_E_UPSTREAM_TIMEOUT, took);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, (server_rec *)baton,
-                 "PV200 PortOne %s %s -> %ld in %" APR_TIME_T_FMT " ms%s%s",
+                 PVLOGNO(0200) "PortOne %s %s -> %ld in %" APR_TIME_T_FMT " ms%s%s",
                  method, path, status, apr_time_as_msec(took),
                  error ? ": " : "", error ? error : "");
 }
@@ -496,7 +520,7 @@ pv_client_t *pv_config_client(request_rec *r, const pv_dir *c)
     }
     apr_thread_mutex_unlock(clients_lock);
     if (!client)
-        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r, "PV009 cannot create the "
-                      "PortOne client");
+        ap_log_rerror(APLOG_MARK, APLOG_CRIT, 0, r, PVLOGNO(0009)
+                      "cannot create the PortOne client");
     return client;
 }

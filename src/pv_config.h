@@ -27,6 +27,7 @@ typedef struct {
     server_rec *server;         /* the server it was written in */
     const char *order_key;      /* the order query's SHA-1: which orders */
     int update;                 /* PortOneOrderUpdateQuery */
+    int reconcile;              /* PortOneReconcileQuery */
     int logged;                 /* its order_key was logged at start-up */
     pv_stmt_t by_dialect[PV_SQL_DIALECTS];
 } pv_sqldef_t;
@@ -41,10 +42,12 @@ typedef struct {
     const char *proxy;
     const char *currency;
     int sandbox;
+    int cancel_forgery;         /* PortOneCancelForgery */
     apr_interval_time_t timeout;
     apr_interval_time_t connect_timeout;
     pv_sqldef_t *order;         /* PortOneOrderQuery */
     pv_sqldef_t *order_update;  /* PortOneOrderUpdateQuery */
+    pv_sqldef_t *reconcile;     /* PortOneReconcileQuery */
     /* V2 */
     const char *v2_secret;      /* PortOneV2Secret: enables V2 */
     const char *v2_url;         /* PortOneV2URL */

@@ -20,6 +20,7 @@
 #include <apr_strings.h>
 
 #include "pv_dbd.h"
+#include "pv_log.h"
 
 APLOG_USE_MODULE(portone_verify);
 
@@ -187,13 +188,14 @@ static int check_sql(server_rec *s, const pv_dbd_settings_t *set,
     int i, rv = OK;
 
     if (apr_dbd_get_driver(ptemp, set->driver, &driver) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV001 DBDriver %s: no such "
-                     "apr_dbd driver is installed", set->driver);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0001)
+                     "DBDriver %s: no such apr_dbd driver is installed",
+                     set->driver);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (!strcmp(set->driver, "sqlite3")
         && apr_stat(&fi, set->params, APR_FINFO_TYPE, ptemp) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV002 DBDParams %s: the "
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0002) "DBDParams %s: the "
                      "SQLite database does not exist; create it with "
                      "conf/schema-sqlite3.sql", set->params);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -202,9 +204,10 @@ static int check_sql(server_rec *s, const pv_dbd_settings_t *set,
         return HTTP_INTERNAL_SERVER_ERROR;
     if (apr_dbd_open_ex(driver, pool, set->params, &handle, &err)
         != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PV003 cannot reach the "
-                     "database to check PortOne SQL at start-up (%s); it is "
-                     "checked on first use", err ? err : "no reason given");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PVLOGNO(0003)
+                     "cannot reach the database to check PortOne SQL at "
+                     "start-up (%s); it is checked on first use",
+                     err ? err : "no reason given");
         apr_pool_destroy(pool);
         return OK;
     }
@@ -217,8 +220,9 @@ static int check_sql(server_rec *s, const pv_dbd_settings_t *set,
                                  &stmt);
 
         if (rc) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV004 %s: the SQL does "
-                         "not prepare on %s: %s", names[i], set->driver,
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0004)
+                         "%s: the SQL does not prepare on %s: %s",
+                         names[i], set->driver,
                          apr_dbd_error(driver, handle, rc));
             rv = HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -276,20 +280,23 @@ int pv_dbd_prepare_server(server_rec *s, const server_rec *main_s, pv_srv *srv,
             const char *err = pv_sql_rewrite_dialect(pconf, def->raw, 0,
                                                      srv->dialect, &stmt->sql);
             if (err) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PV013 %s (%s): %s",
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PVLOGNO(0013)
+                             "%s (%s): %s",
                              def->directive, def->where, err);
                 return HTTP_INTERNAL_SERVER_ERROR;
             }
             stmt->label = apr_psprintf(pconf, "portone_verify_%s_%d_%s",
-                                       def->update ? "update" : "order", i,
+                                       def->update ? "update"
+                                       : def->reconcile ? "reconcile" : "order",
+                                       i,
                                        set->driver);
         }
         hand_over(s, stmt);
-        if (!def->update && !def->logged && !dry_run) {
+        if (!def->update && !def->reconcile && !def->logged && !dry_run) {
             /* for the backfill of conf/upgrade-<driver>.sql */
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PV015 %s (%s) names "
-                         "its orders in portone_orders with order_key %s",
-                         def->directive, def->where, def->order_key);
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PVLOGNO(0015)
+                         "%s (%s) names its orders in portone_orders with "
+                         "order_key %s", def->directive, def->where, def->order_key);
             def->logged = 1;
         }
         st[k] = stmt;

@@ -7,13 +7,14 @@
 #include "mod_status.h"
 
 #include "pv_status.h"
+#include "pv_version.h"
 
 /* counters of all processes; NULL: not available */
 static pv_stats_t *stats;
 
-void pv_status_create(apr_pool_t *pconf, int dry_run)
+void pv_status_create(apr_pool_t *pprocess, int dry_run)
 {
-    stats = dry_run ? NULL : pv_stats_create(pconf);
+    stats = dry_run ? NULL : pv_stats_create(pprocess);
 }
 
 pv_stats_t *pv_status_counters(void)
@@ -38,13 +39,16 @@ int pv_status_hook(request_rec *r, int flags)
     apr_uint64_t total = 0;
     int i;
 
+    if (flags & AP_STATUS_SHORT)
+        ap_rputs("PortOneVersion: " PV_VERSION "\n", r);
     if (!stats)
         return OK;
     pv_stats_read(stats, &st);
     for (i = 0; i < PV_OUT_COUNT; i++)
         total += st.outcomes[i];
     if (!(flags & AP_STATUS_SHORT))
-        ap_rputs("<hr />\n<h2>PortOne verification (mod_portone_verify)</h2>\n"
+        ap_rputs("<hr />\n<h2>PortOne verification (mod_portone_verify/"
+                 PV_VERSION ")</h2>\n"
                  "<table border=\"0\"><tr><th>counter</th><th>value</th></tr>\n", r);
     put_row(r, flags, "Verifications", "verifications", total);
     for (i = 0; i < PV_OUT_COUNT; i++) {
@@ -77,6 +81,10 @@ int pv_status_hook(request_rec *r, int flags)
             st.webhook_requests);
     put_row(r, flags, "ClaimForgeries", "claims naming another order",
             st.claim_forgeries);
+    put_row(r, flags, "Refunds", "forgeries cancelled (PortOneCancelForgery)",
+            st.refunds);
+    put_row(r, flags, "RefundsFailed", "forgery cancels refused or unanswered",
+            st.refunds_failed);
     /* the buckets under each bound, and the last one over the last bound */
     for (i = 0; i < PV_LATENCY_BUCKETS; i++) {
         int under = i < PV_LATENCY_BUCKETS - 1;

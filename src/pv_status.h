@@ -7,10 +7,10 @@
 
 #include "pv_stats.h"
 
-/* Creates the counters of all processes for this reading of the
- * configuration (post_config, before the children are forked); none in
- * the dry run that httpd makes first. */
-void pv_status_create(apr_pool_t *pconf, int dry_run);
+/* Finds or creates the counters of all processes (post_config, before the
+ * children are forked) in |pprocess|, httpd's process pool, where they
+ * outlive restarts; none in the dry run that httpd makes first. */
+void pv_status_create(apr_pool_t *pprocess, int dry_run);
 
 /* The counters; NULL when there are none (not created, or no shared
  * memory). */

@@ -18,10 +18,10 @@ the test stopped or restarted it. The test errors in its teardown on
 unless the test declared the line expected, with a regular expression
 searched in the line (in the whole entry for a message of several lines):
 
-    pv.expect_log(r"PV101 .*upstream_timeout")      # with pv
+    pv.expect_log(r"PV0101: .*upstream_timeout")      # with pv
     def test_x(make_httpd, expect_log):             # any test
-        expect_log(r"PV003 cannot reach the database")
-    make_httpd(..., expect_log=r"PV004 ")           # that httpd only
+        expect_log(r"PV0003: cannot reach the database")
+    make_httpd(..., expect_log=r"PV0004: ")           # that httpd only
     (a start with expect_fail=True expects httpd's AH00020 itself)
     pytestmark = pytest.mark.expect_log(r"...")     # every test of a file
     @pytest.mark.expect_log(r"...", r"...")         # one test (or class)

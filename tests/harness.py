@@ -257,9 +257,13 @@ DBDMax {self.threads}
         # a pipe nobody reads could fill up and block it
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         with open(self.stdout_path, "wb") as out:
+            # prefork's parent ends by signalling its whole process group
+            # (SIGTERM to getpgrp()), which in the foreground is ours: give
+            # it a group of its own
             self.proc = subprocess.Popen(list(wrapper) + self.command(one_process),
                                          stdout=out, stderr=subprocess.STDOUT,
-                                         env=self.environment())
+                                         env=self.environment(),
+                                         start_new_session=self.mpm == "prefork")
         if expect_fail:
             self.expected_log.append(r"AH00020: Configuration Failed, exiting")
             try:

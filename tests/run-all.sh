@@ -1,6 +1,6 @@
 #!/bin/sh
 # Every test: a warning-free build, the C unit tests, the store's C tests,
-# the fuzzers briefly,
+# the fuzzers briefly, the Debian package and its autopkgtest (as root),
 # valgrind on httpd with the module, then the pytest integration suite (httpd + SQLite + PostgreSQL + the
 # PortOne emulator), whose summary line ends the output.
 set -e
@@ -29,6 +29,13 @@ echo "valgrind: clean"
 if [ -f fuzz/run.sh ]; then
     echo "== fuzzers (${PV_FUZZ_SECONDS:-20} s each)"
     sh fuzz/run.sh "${PV_FUZZ_SECONDS:-20}"
+fi
+
+echo "== Debian package: dpkg-buildpackage -b, lintian, the autopkgtest in this machine's apache2"
+if [ "$(id -u)" = 0 ]; then
+    make package-test
+else
+    echo "skipped: the autopkgtest installs the package, root only (sudo make package-test)"
 fi
 
 echo "== valgrind memcheck on httpd -X with the module (SQLite, PostgreSQL)"

@@ -148,7 +148,7 @@ SANDBOX_CASES = ["missing", "null", "string_false", "zero"]
 
 @pytest.mark.parametrize("handler", ["verify", "webhook"])
 @pytest.mark.parametrize("case", SANDBOX_CASES)
-@pytest.mark.expect_log(r"PV101 portone-(verify|webhook) imp_uid=imp_sbx merchant_uid=o_sbx: "
+@pytest.mark.expect_log(r"PV0101: portone-(verify|webhook) imp_uid=imp_sbx merchant_uid=o_sbx: "
                         r'upstream_error: payment field "sandbox" is missing or not a boolean')
 def test_payment_without_boolean_sandbox_is_upstream_error(pv, handler, case):
     response = dict(sandbox_cases())[case]
@@ -186,7 +186,7 @@ def test_long_order_amount_text_is_compared_exactly(pv):
     pv.db.add_order("o_long2", "10000." + "0" * 69 + "1")
     pv.emu.add_payment(imp_uid="imp_long2", merchant_uid="o_long2", amount=10000, status="paid")
     status, _, body = pv.httpd.verify("imp_long2", "o_long2")
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_long2 merchant_uid=o_long2 outcome=forgery "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_long2 merchant_uid=o_long2 outcome=forgery "
                   r"\(recorded\): amount differs from the order")
     if pv.db.driver == "sqlite3":       # the others' NUMERIC(14,2) rounds it
         assert (status, body["status"]) == (400, "forgery"), body
@@ -207,6 +207,6 @@ def test_portone_amount_over_64_characters_is_upstream_error(pv):
     pv.emu.add_fault("/payments/imp_big", kind="garbage", body=text)
     status, _, body = pv.httpd.verify("imp_big", "o_big")
     assert (status, body.get("code")) == (502, "upstream_error"), body
-    pv.expect_log(r"PV101 portone-verify imp_uid=imp_big merchant_uid=o_big: upstream_error: "
+    pv.expect_log(r"PV0101: portone-verify imp_uid=imp_big merchant_uid=o_big: upstream_error: "
                   r"payment amount is not a decimal number")
     nothing_written(pv)

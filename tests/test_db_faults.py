@@ -23,8 +23,9 @@ def add_paid(pv, n, amount=10000):
 def test_a_failing_statement_rolls_the_whole_transaction_back(pv):
     add_paid(pv, 1)
     fail_inserts(pv.db, "portone_events", "outbox is full")
-    pv.expect_log(r"PV300 database error, retrying once on a recovered connection: .*outbox is full",
-                  r"PV101 portone-verify imp_uid=imp_db1 merchant_uid=o_db1: database_unavailable: "
+    pv.expect_log(r"PV0300: portone-verify imp_uid=imp_db1 merchant_uid=o_db1: database error, "
+                  r"retrying once on a recovered connection: .*outbox is full",
+                  r"PV0101: portone-verify imp_uid=imp_db1 merchant_uid=o_db1: database_unavailable: "
                   r".*outbox is full")
     try:
         status, _, body = pv.httpd.verify("imp_db1", "o_db1")
@@ -62,9 +63,9 @@ def test_one_refused_payment_among_many_at_once_costs_the_others_nothing(pv, mak
     pv.db.execute("DELETE FROM shop_orders WHERE order_no LIKE 'o_db2%'")
     asked = len(pv.emu.counters()["requests"])
     refuse_order_update(pv.db, "o_db120", "order o_db120 is locked")
-    pv.expect_log(r"PV300 database error, retrying once on a recovered connection: "
-                  r".*order o_db120 is locked",
-                  r"PV101 portone-verify imp_uid=imp_db120 merchant_uid=o_db120: "
+    pv.expect_log(r"PV0300: portone-verify imp_uid=imp_db120 merchant_uid=o_db120: database error, "
+                  r"retrying once on a recovered connection: .*order o_db120 is locked",
+                  r"PV0101: portone-verify imp_uid=imp_db120 merchant_uid=o_db120: "
                   r"database_unavailable: .*order o_db120 is locked")
     # another program holds up the writes for a moment, so that the
     # verifications queue up and go into the same transactions
@@ -112,8 +113,9 @@ def test_database_server_stopped_then_back_without_restarting_httpd(pv, request)
     # find connections it closed (retried once)
     pv.expect_log(r"\[dbd:error\] .*(AH00629: Can't connect to|AH00639: DBD \[\w+\] Error: "
                   r"|AH02655: Failed to acquire DBD connection)",
-                  r"PV300 database error, retrying once on a recovered connection: ",
-                  r"PV101 portone-verify imp_uid=imp_db10 merchant_uid=o_db10: database_unavailable: ")
+                  r"PV0300: portone-verify imp_uid=\S+ merchant_uid=\S+: database error, retrying "
+                  r"once on a recovered connection: ",
+                  r"PV0101: portone-verify imp_uid=imp_db10 merchant_uid=o_db10: database_unavailable: ")
     cluster.stop()
     try:
         for _ in range(4):

@@ -265,6 +265,11 @@ def test_v1_prepare(emu):
         assert status == 400 and body["code"] == -1 and body["response"] is None, bad
     assert v1(emu, "POST", "/payments/prepare", {"merchant_uid": "o_3", "amount": "ten"},
               token=tok)[0] == 400
+    # V1SPEC: merchant_uid at most 40 characters (Korean counts as one each)
+    assert v1(emu, "POST", "/payments/prepare", {"merchant_uid": "가" * 41, "amount": 5},
+              token=tok)[0] == 400
+    assert v1(emu, "POST", "/payments/prepare", {"merchant_uid": "가" * 40, "amount": 5},
+              token=tok)[0] == 200
     assert jreq(emu, "POST", "/payments/prepare", {"merchant_uid": "o_3", "amount": 5})[0] == 401
     assert jreq(emu, "GET", "/payments/prepare/o_1")[0] == 401
     emu.add_prepared("o_seed", 700, "KRW")
@@ -372,3 +377,18 @@ def test_v1_find_by_merchant_uid(emu):
     emu.add_payment(imp_uid="imp_e", merchant_uid="o_e", __code__=1, __message__="m")
     assert v1(emu, "GET", "/payments/find/o_e", token=tok)[1] == {
         "code": 1, "message": "m", "response": None}
+
+
+def test_v1_cancel_refused_by_a_fault(emu):
+    # fault "refuse": PortOne says no (HTTP 200, code 1) and nothing changes
+    emu.add_payment(imp_uid="imp_rf", merchant_uid="o_rf", amount=10000, status="paid")
+    tok = get_token(emu)["access_token"]
+    emu.add_fault("/payments/cancel", "refuse", count=1)
+    status, body = v1(emu, "POST", "/payments/cancel",
+                      {"imp_uid": "imp_rf", "checksum": 10000, "reason": "x"}, token=tok)
+    assert status == 200 and body["code"] == 1 and body["message"] and body["response"] is None
+    assert emu.get_payment("imp_rf")["status"] == "paid"
+    # the next one goes through
+    status, body = v1(emu, "POST", "/payments/cancel",
+                      {"imp_uid": "imp_rf", "checksum": 10000, "reason": "x"}, token=tok)
+    assert (status, body["code"], body["response"]["status"]) == (200, 0, "cancelled")

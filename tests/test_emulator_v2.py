@@ -507,3 +507,16 @@ def test_v2_faults(emu):
     with pytest.raises(ValueError):
         emu.add_fault("/payments", "status", api="v3")
     assert v2(emu, "GET", "/payments/f_1")[0] == 200
+
+
+def test_v2_cancel_refused_by_a_fault(emu):
+    # fault "refuse": a 4xx {"type"} (default 409 PG_PROVIDER), nothing changes
+    emu.add_v2_payment(paymentId="rf-1", total=10000)
+    path = "/payments/rf-1/cancel"
+    emu.add_fault(path, "refuse", count=1, api="v2")
+    code, body = v2(emu, "POST", path, {"reason": "x", "currentCancellableAmount": 10000})
+    assert code == 409 and body["type"] == "PG_PROVIDER", body
+    assert emu.get_v2_payment("rf-1")["status"] == "PAID"
+    code, body = v2(emu, "POST", path, {"reason": "x", "currentCancellableAmount": 10000})
+    assert code == 200 and body["cancellation"]["status"] == "SUCCEEDED"
+    assert emu.get_v2_payment("rf-1")["status"] == "CANCELLED"

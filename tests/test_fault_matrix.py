@@ -66,7 +66,7 @@ def test_upstream_fault(pv, handler, name, fault, status, code):
     pv.emu.add_payment(imp_uid="imp_f", merchant_uid="o_f", **fields)
     if "fault" in fault:
         pv.emu.add_fault(fault.get("path", "/payments"), **fault["fault"])
-    pv.expect_log(r"PV101 portone-%s imp_uid=imp_f merchant_uid=o_f: %s: " % (handler, code))
+    pv.expect_log(r"PV0101: portone-%s imp_uid=imp_f merchant_uid=o_f: %s: " % (handler, code))
     t0 = time.time()
     got, headers, body = send(pv, handler, "imp_f", "o_f")
     took = time.time() - t0
@@ -88,7 +88,7 @@ def test_portone_unreachable(pv, make_httpd, handler):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     h = make_httpd({"PortOneAPIURL": "http://127.0.0.1:%d" % port})
-    pv.expect_log(r"PV101 portone-%s imp_uid=imp_u merchant_uid=o_u: upstream_error: "
+    pv.expect_log(r"PV0101: portone-%s imp_uid=imp_u merchant_uid=o_u: upstream_error: "
                   r"Failed to connect to 127\.0\.0\.1 port %d " % (handler, port))
     pv.db.add_order("o_u", 1000)
     status, _, body = send(pv, handler, "imp_u", "o_u", h)
@@ -106,8 +106,9 @@ def test_database_fault_writes_nothing(pv, handler, kind):
     else:
         fail_inserts(pv.db, "portone_payments", "statement failed")
     cause = "pv_test_ck|CHECK constraint failed: state" if kind == "constraint" else "statement failed"
-    pv.expect_log(r"PV300 database error, retrying once on a recovered connection: .*(%s)" % cause,
-                  r"PV101 portone-%s imp_uid=imp_d merchant_uid=o_d: database_unavailable: .*(%s)"
+    pv.expect_log(r"PV0300: portone-%s imp_uid=imp_d merchant_uid=o_d: database error, retrying "
+                  r"once on a recovered connection: .*(%s)" % (handler, cause),
+                  r"PV0101: portone-%s imp_uid=imp_d merchant_uid=o_d: database_unavailable: .*(%s)"
                   % (handler, cause))
     try:
         status, _, body = send(pv, handler, "imp_d", "o_d")
@@ -135,19 +136,19 @@ def test_database_unreachable(pv, make_httpd, handler):
     if pv.db.driver == "sqlite3":
         # start-up refuses a missing SQLite file: that is the test for it
         h.extra = "DBDParams /nonexistent-dir/shop.db"
-        pv.expect_log(r"PV002 DBDParams /nonexistent-dir/shop\.db: the SQLite database does not exist")
+        pv.expect_log(r"PV0002: DBDParams /nonexistent-dir/shop\.db: the SQLite database does not exist")
         code, out = h.start(expect_fail=True)
         assert code != 0 and "does not exist" in out
         return
     h.extra = UNREACHABLE[pv.db.driver]
-    pv.expect_log(r"PV003 cannot reach the database to check PortOne SQL at start-up",
+    pv.expect_log(r"PV0003: cannot reach the database to check PortOne SQL at start-up",
                   r"\[dbd:error\] .*(AH00629: Can't connect to \w+: |AH02655: Failed to acquire DBD)",
-                  r"PV101 portone-%s imp_uid=imp_n merchant_uid=o_n: database_unavailable: "
+                  r"PV0101: portone-%s imp_uid=imp_n merchant_uid=o_n: database_unavailable: "
                   r"mod_dbd has no connection" % handler)
     h.start()
     pv.db.add_order("o_n", 1000)
     pv.emu.add_payment(imp_uid="imp_n", merchant_uid="o_n", amount=1000, status="paid")
     status, _, body = send(pv, handler, "imp_n", "o_n", h)
     assert (status, body["code"]) == (503, "database_unavailable"), body
-    assert "PV003" in h.read_error_log()      # warned at start-up, did not refuse
+    assert "PV0003" in h.read_error_log()      # warned at start-up, did not refuse
     nothing_written(pv)

@@ -22,9 +22,9 @@ def bad(text, *patterns):
 
 def test_levels_that_fail():
     for level in ("warn", "error", "crit", "alert", "emerg"):
-        assert bad(line("portone_verify", level, "PV999 x")), level
+        assert bad(line("portone_verify", level, "PV0999: x")), level
     for level in ("notice", "info", "debug", "trace1"):
-        assert not bad(line("portone_verify", level, "PV999 x")), level
+        assert not bad(line("portone_verify", level, "PV0999: x")), level
     # other modules (core, mod_dbd, the MPM...) from error up
     for module in ("core", "dbd", "mpm_event", ""):
         assert bad(line(module, "error", "AH00000: x")), module
@@ -45,28 +45,28 @@ def test_crashes_fail_at_any_level_and_anywhere():
 
 
 def test_a_declaration_allows_its_lines_only():
-    warn = line("portone_verify", "warn", "PV102 portone-verify imp_uid=a merchant_uid=b "
+    warn = line("portone_verify", "warn", "PV0102: portone-verify imp_uid=a merchant_uid=b "
                 "outcome=forgery (recorded): amount differs from the order")
-    err = line("portone_verify", "error", "PV101 portone-verify imp_uid=a merchant_uid=b: "
+    err = line("portone_verify", "error", "PV0101: portone-verify imp_uid=a merchant_uid=b: "
                "upstream_timeout: no answer")
     text = warn + "\n" + err + "\n"
     assert bad(text) == [warn, err]
-    assert bad(text, r"PV101 .*upstream_timeout") == [warn]
-    assert bad(text, r"PV101 .*upstream_timeout", r"PV102 .*outcome=forgery") == []
+    assert bad(text, r"PV0101: .*upstream_timeout") == [warn]
+    assert bad(text, r"PV0101: .*upstream_timeout", r"PV0102: .*outcome=forgery") == []
 
 
 def test_a_message_of_several_lines_is_one_entry():
-    entry = line("portone_verify", "error", "PV004 PortOneOrderQuery: the SQL does not prepare")
+    entry = line("portone_verify", "error", "PV0004: PortOneOrderQuery: the SQL does not prepare")
     text = entry + "\nLINE 1: SELEKT\n        ^\n"
     assert bad(text) == [text.rstrip("\n")]
-    assert bad(text, r"PV004 PortOneOrderQuery") == []
+    assert bad(text, r"PV0004: PortOneOrderQuery") == []
 
 
 def test_a_crash_after_an_expected_line_still_fails():
-    entry = line("portone_verify", "error", "PV101 portone-verify imp_uid=a merchant_uid=b: "
+    entry = line("portone_verify", "error", "PV0101: portone-verify imp_uid=a merchant_uid=b: "
                  "upstream_error: x")
     asan = "==12==ERROR: AddressSanitizer: SEGV on unknown address"
-    assert bad(entry + "\n" + asan + "\n", r"PV101 ") == [asan]
+    assert bad(entry + "\n" + asan + "\n", r"PV0101: ") == [asan]
 
 
 def test_the_secret_can_never_be_declared():
@@ -86,36 +86,36 @@ class FakeHttpd:
 
 
 def test_each_check_sees_what_was_written_since_the_last_one():
-    h = FakeHttpd(line("portone_verify", "error", "PV101 first") + "\n")
-    with pytest.raises(AssertionError, match="PV101 first"):
+    h = FakeHttpd(line("portone_verify", "error", "PV0101: first") + "\n")
+    with pytest.raises(AssertionError, match="PV0101: first"):
         LogWatch().check([h])
     LogWatch().check([h])                   # reported once, not again
-    h.text += line("portone_verify", "warn", "PV300 half a li")    # being written
+    h.text += line("portone_verify", "warn", "PV0300: half a li")    # being written
     LogWatch().check([h])                   # a running httpd's last line waits
     h.text += "ne\n"
-    with pytest.raises(AssertionError, match="PV300 half a line"):
+    with pytest.raises(AssertionError, match="PV0300: half a line"):
         LogWatch().check([h])
-    h.text += line("portone_verify", "warn", "PV300 again") + "\n"
-    LogWatch([r"PV300 again"]).check([h])
-    h.expected_log.append(r"PV300 by this httpd")
-    h.text += line("portone_verify", "warn", "PV300 by this httpd") + "\n"
+    h.text += line("portone_verify", "warn", "PV0300: again") + "\n"
+    LogWatch([r"PV0300: again"]).check([h])
+    h.expected_log.append(r"PV0300: by this httpd")
+    h.text += line("portone_verify", "warn", "PV0300: by this httpd") + "\n"
     LogWatch().check([h])
 
 
-@pytest.mark.expect_log(r"PV006 PortOneAPIKey is required where PortOne verification is configured")
+@pytest.mark.expect_log(r"PV0006: PortOneAPIKey is required where PortOne verification is configured")
 def test_a_restarted_httpd_keeps_the_log_of_its_earlier_runs():
     d = make_tempdir("pv-logcheck-")
     h = Httpd(d, SqliteDB(d), "http://127.0.0.1:9", directives={"PortOneAPIKey": None})
     assert h in Httpd.instances             # the autouse log_watch checks it after the test
     for _ in range(2):
         code, out = h.start(expect_fail=True)
-        assert code != 0 and "PV006" in out
-    assert len(re.findall(r"PV006 PortOneAPIKey", h.log_text())) >= 2
-    assert "PV006 PortOneAPIKey" in h.earlier_log
-    with pytest.raises(AssertionError, match="PV006 PortOneAPIKey"):
+        assert code != 0 and "PV0006" in out
+    assert len(re.findall(r"PV0006: PortOneAPIKey", h.log_text())) >= 2
+    assert "PV0006: PortOneAPIKey" in h.earlier_log
+    with pytest.raises(AssertionError, match="PV0006: PortOneAPIKey"):
         LogWatch().check([h])
     h.log_checked = 0
-    LogWatch([r"PV006 PortOneAPIKey is required"]).check([h])
+    LogWatch([r"PV0006: PortOneAPIKey is required"]).check([h])
     h.log_checked = 0                       # for the autouse check, under the marker
     h.stop()
 
@@ -124,10 +124,23 @@ def test_the_session_server_is_checked_for_each_test_part(pv, log_watch):
     pv.db.add_order("o_lc", 1000)
     pv.emu.add_payment(imp_uid="imp_lc", merchant_uid="o_lc", amount=10, status="paid")
     assert pv.httpd.verify("imp_lc", "o_lc")[0] == 400
-    with pytest.raises(AssertionError, match=r"PV102 portone-verify imp_uid=imp_lc .*forgery"):
+    with pytest.raises(AssertionError, match=r"PV0102: portone-verify imp_uid=imp_lc .*forgery"):
         log_watch.check([pv.httpd])
     # checked: the teardown's check does not see it again; a declared one passes
     pv.emu.add_payment(imp_uid="imp_lc2", merchant_uid="o_lc", amount=10, status="paid")
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_lc2 merchant_uid=o_lc outcome=forgery")
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_lc2 merchant_uid=o_lc outcome=forgery")
     assert pv.httpd.verify("imp_lc2", "o_lc")[0] == 400
     log_watch.check([pv.httpd])
+
+
+def test_a_refused_request_names_the_payment_its_body_named(pv):
+    """PV0100 names the handler and, once the body was read, its ids."""
+    status, _, body = pv.httpd.post("/payments/complete", {"paymentId": "pay_log_1"})
+    assert status == 400 and body["code"] == "invalid_request", body
+    status, _, body = pv.httpd.post("/payments/complete", "{", content_type="application/json")
+    assert status == 400 and body["code"] == "invalid_request", body
+    log = pv.log()
+    assert re.search(r"\[portone_verify:info\] .* PV0100: portone-verify paymentId=pay_log_1: "
+                     r"rejected request: invalid_request: paymentId \(V2\) where no "
+                     r"PortOneV2Secret is set", log), log
+    assert re.search(r"PV0100: portone-verify: rejected request: invalid_request", log), log

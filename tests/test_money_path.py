@@ -92,7 +92,7 @@ LOCATIONS = """
 
 
 # run_two_shops's underpayments in shop B, and its webhook's
-UNDERPAID = (r"PV102 portone-(verify imp_uid=imp_u\d{3} merchant_uid=o\d{3}|webhook imp_uid=imp_w "
+UNDERPAID = (r"PV0102: portone-(verify imp_uid=imp_u\d{3} merchant_uid=o\d{3}|webhook imp_uid=imp_w "
              r"merchant_uid=ow) outcome=forgery \(recorded\): amount differs from the order "
              r"\(PortOne: (10000|5000) KRW, the order: (20000|7000) KRW\)")
 
@@ -164,7 +164,7 @@ def test_T1_two_vhosts_sharing_one_database_use_their_own_sql(make_httpd, databa
     assert "AH02653" not in log, log
 
 
-@pytest.mark.expect_log(r"PV101 portone-verify imp_uid=imp_k1 merchant_uid=ok1: upstream_auth_failed: "
+@pytest.mark.expect_log(r"PV0101: portone-verify imp_uid=imp_k1 merchant_uid=ok1: upstream_auth_failed: "
                         r"getToken refused \(HTTP 401\)")
 def test_T1_a_location_with_its_own_account_gets_its_own_token(make_httpd, database, emulator):
     """Two PortOne accounts on one host: each <Location> logs in with its own
@@ -185,7 +185,7 @@ def test_T1_a_location_with_its_own_account_gets_its_own_token(make_httpd, datab
     assert outcome_of(database, "imp_k1") == "paid"
 
 
-@pytest.mark.expect_log(r"PV014 PortOneAPISecret is required where PortOne verification is "
+@pytest.mark.expect_log(r"PV0014: PortOneAPISecret is required where PortOne verification is "
                         r"configured \(/shop3 of server ")
 def test_T1_a_location_missing_its_secret_stops_httpd(make_httpd):
     partial = '<Location "/shop3">\n    SetHandler portone-verify\n    PortOneAPIKey other\n' \
@@ -326,7 +326,7 @@ def test_T3_a_recorded_paid_is_not_turned_into_a_forgery_by_an_order_edit(pv):
     emu.add_payment(imp_uid="imp_edit", merchant_uid="o_edit", amount=10000, status="paid")
     assert verify(h, "imp_edit", "o_edit")[0] == 200
     db.execute("UPDATE shop_orders SET total_price = '12000' WHERE order_no = 'o_edit'")
-    pv.expect_log(r"PV102 portone-(verify|webhook) imp_uid=imp_edit merchant_uid=o_edit "
+    pv.expect_log(r"PV0102: portone-(verify|webhook) imp_uid=imp_edit merchant_uid=o_edit "
                   r"outcome=forgery \(kept the recorded paid\): amount differs from the order")
     status, body = verify(h, "imp_edit", "o_edit")
     assert (status, body["status"]) == (400, "forgery"), body
@@ -338,7 +338,7 @@ def test_T3_a_recorded_paid_is_not_turned_into_a_forgery_by_an_order_edit(pv):
     assert order_row(db, "shop_orders", "o_edit") == \
         {"state": "paid", "paid_imp_uid": "imp_edit", "updates": 1}
     # the log names both amounts
-    assert re.search(r"PV102 .*imp_edit.*outcome=forgery \(kept the recorded paid\).*"
+    assert re.search(r"PV0102: .*imp_edit.*outcome=forgery \(kept the recorded paid\).*"
                      r"PortOne: 10000 KRW, the order: 12000", pv.log()), pv.log()[-2000:]
 
 
@@ -370,7 +370,7 @@ NO_CURRENCY = "SELECT total_price FROM shop_orders WHERE order_no = :merchant_ui
 
 
 @pytest.mark.parametrize("query", ["no_column", "null_column"])
-@pytest.mark.expect_log(r"PV102 portone-verify imp_uid=imp_usd merchant_uid=o_usd outcome=forgery "
+@pytest.mark.expect_log(r"PV0102: portone-verify imp_uid=imp_usd merchant_uid=o_usd outcome=forgery "
                         r"\(recorded\): currency differs from the order \(PortOne: 10000 USD, "
                         r"the order: 10000(\.00)? KRW\)")
 def test_T4_an_order_without_a_currency_is_due_in_krw(make_httpd, database, emulator, query):
@@ -387,7 +387,7 @@ def test_T4_an_order_without_a_currency_is_due_in_krw(make_httpd, database, emul
     assert h.verify("imp_krw", "o_krw")[0] == 200
 
 
-@pytest.mark.expect_log(r"PV102 portone-verify imp_uid=imp_krw2 merchant_uid=o_usd2 outcome=forgery "
+@pytest.mark.expect_log(r"PV0102: portone-verify imp_uid=imp_krw2 merchant_uid=o_usd2 outcome=forgery "
                         r"\(recorded\): currency differs from the order \(PortOne: 19\.99 KRW, "
                         r"the order: 19\.99 USD\)")
 def test_T4_portone_currency_sets_the_currency_of_such_orders(make_httpd, database, emulator):

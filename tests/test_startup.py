@@ -16,7 +16,7 @@ from portone_emulator import TEST_IMP_SECRET
 def assert_refused(make_httpd, directives, *names):
     """httpd does not start, and its output names every one of |names|."""
     # the module's refusal (a bad value is httpd's syntax error instead)
-    expect = r"PV0(04|06|13) %s (is required|\(.*\): (unknown parameter|the SQL does not prepare))"
+    expect = r"PV00(04|06|13): %s (is required|\(.*\): (unknown parameter|the SQL does not prepare))"
     rc, out = make_httpd(directives=directives, expect_fail=True,
                          expect_log=expect % re.escape(names[0]))
     assert rc != 0, out
@@ -123,10 +123,10 @@ def test_without_order_update_query(make_httpd, database, emulator):
         [{"state": "new", "updates": 0}]
 
 
-@pytest.mark.expect_log(r"PV003 cannot reach the database to check PortOne SQL at start-up",
+@pytest.mark.expect_log(r"PV0003: cannot reach the database to check PortOne SQL at start-up",
                         r"\[dbd:error\] .*(AH00629: Can't connect to \w+: |AH02655: Failed to "
                         r"acquire DBD connection)",
-                        r"PV101 portone-verify imp_uid=imp_down merchant_uid=order_down: "
+                        r"PV0101: portone-verify imp_uid=imp_down merchant_uid=order_down: "
                         r"database_unavailable: mod_dbd has no connection")
 def test_starts_when_the_database_is_down(make_httpd, database, emulator):
     if database.driver == "sqlite3":
@@ -160,11 +160,11 @@ def assert_checked_on_unreachable(make_httpd, database, extra):
     a warning."""
     if database.driver == "sqlite3":
         rc, out = make_httpd(extra=extra, expect_fail=True,
-                             expect_log=r"PV002 DBDParams /nonexistent-dir/shop.db")
-        assert rc != 0 and "PV002" in out and "/nonexistent-dir/shop.db" in out, out
+                             expect_log=r"PV0002: DBDParams /nonexistent-dir/shop.db")
+        assert rc != 0 and "PV0002" in out and "/nonexistent-dir/shop.db" in out, out
         return None
-    httpd = make_httpd(extra=extra, expect_log=r"PV003 cannot reach the database")
-    assert "PV003" in httpd.read_error_log()
+    httpd = make_httpd(extra=extra, expect_log=r"PV0003: cannot reach the database")
+    assert "PV0003" in httpd.read_error_log()
     return httpd
 
 
@@ -209,4 +209,4 @@ def test_a_vhost_given_its_own_statement_list_by_another_module(make_httpd, data
     assert status == 200 and body["status"] == "success", (status, body)
     log = httpd.read_error_log()
     # prepared on the host's connections, not recovered after an error
-    assert "AH02653" not in log and "PV300" not in log, log
+    assert "AH02653" not in log and "PV0300" not in log, log

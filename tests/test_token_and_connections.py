@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from conftest import v2_directives
 from portone_emulator import TEST_IMP_KEY, TEST_IMP_SECRET
 
 
@@ -308,7 +309,7 @@ def access_log_line(httpd, pattern, timeout=5.0):
 ])
 def test_outcome_and_imp_uid_are_request_notes(pv, amount, status, http_status, outcome):
     imp = "imp_note_%s_%d" % (outcome, time.monotonic_ns() % 10**9)
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_note_forgery_\d+ merchant_uid=order_note "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_note_forgery_\d+ merchant_uid=order_note "
                   r"outcome=forgery \(recorded\): amount differs from the order")
     pv.db.add_order("order_note", 10000)
     pv.emu.add_payment(imp_uid=imp, merchant_uid="order_note", amount=amount, status=status)
@@ -316,3 +317,46 @@ def test_outcome_and_imp_uid_are_request_notes(pv, amount, status, http_status, 
     assert answer[0] == http_status, answer
     access_log_line(pv.httpd, r'"POST /payments/complete HTTP/1\.1" %d %s %s$'
                     % (http_status, outcome, re.escape(imp)))
+
+
+NOTES_FORMAT = ('LogFormat "%>s n=[%{portone-outcome}n|%{portone-imp-uid}n|%{portone-merchant-uid}n'
+                '|%{portone-payment-id}n] e=[%{portone-outcome}e|%{portone-imp-uid}e'
+                '|%{portone-merchant-uid}e|%{portone-payment-id}e]" notes\n'
+                'CustomLog notes.log notes\n')
+
+
+def notes_lines(h, count):
+    """The notes.log lines (ServerRoot/notes.log), once |count| are written."""
+    path = os.path.join(h.dir, "notes.log")
+    end = time.monotonic() + 10
+    while True:
+        lines = open(path).read().splitlines() if os.path.exists(path) else []
+        if len(lines) >= count or time.monotonic() > end:
+            return lines
+        time.sleep(0.05)
+
+
+@pytest.mark.expect_log(r"PV0102: portone-verify imp_uid=imp_env_f merchant_uid=o_env "
+                        r"outcome=forgery \(recorded\)")
+def test_notes_are_also_environment_variables_for_the_access_log(make_httpd, database, emulator):
+    """%{portone-...}e (mod_log_config's environment, as SSI, CGI and
+    mod_rewrite read it) shows what %{portone-...}n shows."""
+    h = make_httpd(directives=v2_directives(emulator.url), extra=NOTES_FORMAT)
+    database.add_order("o_env", 10000)
+    database.add_order("pay_env", 10000)
+    emulator.add_payment(imp_uid="imp_env", merchant_uid="o_env", amount=10000, status="paid")
+    emulator.add_payment(imp_uid="imp_env_f", merchant_uid="o_env", amount=100, status="paid")
+    emulator.add_v2_payment(paymentId="pay_env", total=10000, status="PAID")
+    assert h.verify("imp_env", "o_env")[0] == 200
+    assert h.verify("imp_env_f", "o_env")[0] == 400
+    assert h.verify("imp_env_none", "o_env")[0] == 404
+    assert h.post("/payments/complete", {"paymentId": "pay_env"})[0] == 200
+    assert h.post("/payments/complete", "x", content_type="text/plain")[0] == 415
+    # sorted: a line is written after its answer, by any process
+    assert sorted(notes_lines(h, 5)) == sorted([
+        "200 n=[paid|imp_env|o_env|-] e=[paid|imp_env|o_env|-]",
+        "400 n=[forgery|imp_env_f|o_env|-] e=[forgery|imp_env_f|o_env|-]",
+        "404 n=[payment_not_found|imp_env_none|o_env|-] e=[payment_not_found|imp_env_none|o_env|-]",
+        "200 n=[paid|pay_env|-|pay_env] e=[paid|pay_env|-|pay_env]",
+        "415 n=[unsupported_media_type|-|-|-] e=[unsupported_media_type|-|-|-]",
+    ])

@@ -154,7 +154,7 @@ def test_upgrade_from_0f0e19b_keeps_rows_and_the_module_runs(database, emulator)
         upgrade_twice(db)
         h = case.start()
         # the backfill the script describes, with the key httpd logged
-        key = re.search(r"PV015 PortOneOrderQuery .* order_key ([0-9a-f]{40})",
+        key = re.search(r"PV0015: PortOneOrderQuery .* order_key ([0-9a-f]{40})",
                         h.read_error_log()).group(1)
         assert key == ORDER_KEY
         db.execute("INSERT INTO portone_orders (order_key, merchant_uid, paid_imp_uid) "

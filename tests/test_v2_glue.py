@@ -25,7 +25,7 @@ def test_verify_v2_paid(v2httpd, database, emulator):
     assert rows[0]["state"] == "paid" and rows[0]["paid_imp_uid"] == "pay-1"
 
 
-@pytest.mark.expect_log(r"PV102 .*forgery")
+@pytest.mark.expect_log(r"PV0102: .*forgery")
 def test_verify_v2_forgery_and_v1_unchanged(v2httpd, database, emulator):
     database.add_order("pay-2", 10000)
     emulator.add_v2_payment(paymentId="pay-2", total=9000)
@@ -61,7 +61,7 @@ def test_v2_webhook_other_type_ignored(v2httpd, emulator):
     assert status == 200 and b'"ignored"' in (body if isinstance(body, bytes) else body.encode())
 
 
-@pytest.mark.expect_log(r"PV104 ", r"PV103 ")
+@pytest.mark.expect_log(r"PV0104: ", r"PV0103: ")
 def test_v2_webhook_refused(v2httpd, database, emulator, make_httpd):
     database.add_order("pay-4", 5000)
     emulator.add_v2_payment(paymentId="pay-4", total=5000)

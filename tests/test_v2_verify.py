@@ -22,8 +22,8 @@ MSG_PAID = "일반 결제 성공"
 MSG_VBANK = "가상계좌 발급 성공"
 MSG_FORGERY = "위조된 결제시도"
 
-FORGERY_LOG = r"PV102 portone-verify .*outcome=forgery"
-UPSTREAM_LOG = r"PV101 portone-verify .*upstream_(error|auth_failed)"
+FORGERY_LOG = r"PV0102: portone-verify .*outcome=forgery"
+UPSTREAM_LOG = r"PV0101: portone-verify .*upstream_(error|auth_failed)"
 UNTOUCHED = {"state": "new", "paid_imp_uid": None, "updates": 0}
 
 
@@ -210,7 +210,7 @@ def test_forgery(pv2, kind, status_):
     assert row["currency"] == fields.get("currency", "KRW")
     assert events(pv2.db) == [v2_event(pid, "forgery")]
     assert order(pv2.db, pid) == UNTOUCHED
-    assert re.search(r"PV102 portone-verify .*%s.*outcome=forgery" % re.escape(pid), pv2.log())
+    assert re.search(r"PV0102: portone-verify .*%s.*outcome=forgery" % re.escape(pid), pv2.log())
     lookups = requests(pv2.emu, "v2")
     assert lookups and all(parse_qs(r["path"].partition("?")[2]).get("storeId") ==
                            [TEST_V2_STORE_ID] for r in lookups), lookups

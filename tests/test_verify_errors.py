@@ -53,7 +53,7 @@ def test_payment_not_found(pv):
 
 # ---------------------------------------------------------------- upstream_auth_failed
 
-@pytest.mark.expect_log(r"PV101 portone-verify imp_uid=imp_auth merchant_uid=order_auth: "
+@pytest.mark.expect_log(r"PV0101: portone-verify imp_uid=imp_auth merchant_uid=order_auth: "
                         r"upstream_auth_failed: getToken refused \(HTTP 401\): check "
                         r"PortOneAPIKey and PortOneAPISecret")
 def test_refused_credentials_are_upstream_auth_failed_and_the_secret_is_not_logged(
@@ -83,7 +83,7 @@ def test_get_token_refused_with_http_200_and_a_nonzero_code_is_upstream_auth_fai
                      body='{"code":-1,"message":"인증에 실패하였습니다. API키와 secret을 확인하세요.",'
                           '"response":null}')
     assert_error(pv.httpd.verify("imp_tok200", "order_tok200"), 502, "upstream_auth_failed")
-    pv.expect_log(r"PV101 portone-verify imp_uid=imp_tok200 merchant_uid=order_tok200: "
+    pv.expect_log(r"PV0101: portone-verify imp_uid=imp_tok200 merchant_uid=order_tok200: "
                   r"upstream_auth_failed: getToken refused \(PortOne answered code -1: ")
     assert_nothing_written(pv.db, "imp_tok200", "order_tok200")
 
@@ -123,7 +123,7 @@ def test_upstream_error(pv, make_fault):
     add_paid(pv.db, pv.emu, "imp_up", "order_up")
     pv.emu.revoke_tokens()          # so that every process fetches a token now
     make_fault(pv.emu, "imp_up", "order_up")
-    pv.expect_log(r"PV101 portone-verify imp_uid=imp_up merchant_uid=order_up: upstream_error: ")
+    pv.expect_log(r"PV0101: portone-verify imp_uid=imp_up merchant_uid=order_up: upstream_error: ")
     assert_error(pv.httpd.verify("imp_up", "order_up"), 502, "upstream_error")
     assert_nothing_written(pv.db, "imp_up", "order_up")
     assert "imp_up" in pv.log()     # the log names the payment and the cause
@@ -133,7 +133,7 @@ def test_upstream_error(pv, make_fault):
 
 
 @pytest.mark.parametrize("kib, refused", [(300, True), (200, False)], ids=["300KiB", "200KiB"])
-@pytest.mark.expect_log(r"PV101 portone-verify imp_uid=imp_big merchant_uid=order_big: "
+@pytest.mark.expect_log(r"PV0101: portone-verify imp_uid=imp_big merchant_uid=order_big: "
                         r"upstream_error: the answer is larger than 262144 bytes")
 def test_answers_over_256_KiB_are_refused(make_httpd, database, emulator, kib, refused):
     httpd = make_httpd(servers=1)
@@ -154,7 +154,7 @@ def test_answers_over_256_KiB_are_refused(make_httpd, database, emulator, kib, r
 def test_missing_amount_is_never_paid(pv):
     add_paid(pv.db, pv.emu, "imp_noamount", "order_noamount", amount=10000)
     pv.emu.patch_payment("imp_noamount", amount=None)
-    pv.expect_log(r"PV101 portone-verify imp_uid=imp_noamount merchant_uid=order_noamount: "
+    pv.expect_log(r"PV0101: portone-verify imp_uid=imp_noamount merchant_uid=order_noamount: "
                   r"upstream_error: payment lacks imp_uid, merchant_uid, status, amount or currency")
     status, _, body = pv.httpd.verify("imp_noamount", "order_noamount")
     assert (status, body.get("status"), body.get("code")) in \
@@ -163,7 +163,7 @@ def test_missing_amount_is_never_paid(pv):
     assert pv.db.query("SELECT outcome FROM portone_events WHERE outcome = 'paid'") == []
 
 
-@pytest.mark.expect_log(r"PV101 portone-verify imp_uid=imp_closed merchant_uid=order_closed: "
+@pytest.mark.expect_log(r"PV0101: portone-verify imp_uid=imp_closed merchant_uid=order_closed: "
                         r"upstream_error: Failed to connect to 127\.0\.0\.1 port \d+ ")
 def test_closed_port_is_upstream_error(make_httpd, database, emulator):
     httpd = make_httpd(directives={"PortOneAPIURL": "http://127.0.0.1:%d" % free_port()})
@@ -185,7 +185,7 @@ SLOW = {
 
 
 @pytest.mark.parametrize("faults", SLOW.values(), ids=SLOW.keys())
-@pytest.mark.expect_log(r"PV101 portone-verify imp_uid=imp_slow merchant_uid=order_slow: "
+@pytest.mark.expect_log(r"PV0101: portone-verify imp_uid=imp_slow merchant_uid=order_slow: "
                         r"upstream_timeout: no answer within PortOneTimeout")
 def test_upstream_timeout_within_the_configured_seconds(make_httpd, database, emulator, faults):
     httpd = make_httpd(directives={"PortOneTimeout": "2"})
@@ -235,10 +235,11 @@ def test_a_401_on_the_lookup_refreshes_the_token_and_retries_once(make_httpd, da
 
 # ---------------------------------------------------------------- database_unavailable
 
-@pytest.mark.expect_log(r"PV300 database error, retrying once on a recovered connection: .*"
+@pytest.mark.expect_log(r"PV0300: portone-verify imp_uid=imp_txn merchant_uid=order_txn: database "
+                        r"error, retrying once on a recovered connection: .*"
                         r"(NOT NULL constraint failed: shop_orders\.state|null value in column "
                         r"\"state\"|Column 'state' cannot be null)",
-                        r"PV101 portone-verify imp_uid=imp_txn merchant_uid=order_txn: "
+                        r"PV0101: portone-verify imp_uid=imp_txn merchant_uid=order_txn: "
                         r"database_unavailable: ")
 def test_failing_transaction_is_database_unavailable_and_nothing_half_written(
         make_httpd, database, emulator):
@@ -253,10 +254,10 @@ def test_failing_transaction_is_database_unavailable_and_nothing_half_written(
     assert "imp_txn" in httpd.read_error_log()
 
 
-@pytest.mark.expect_log(r"PV003 cannot reach the database to check PortOne SQL at start-up",
+@pytest.mark.expect_log(r"PV0003: cannot reach the database to check PortOne SQL at start-up",
                         r"\[dbd:error\] .*(AH00629: Can't connect to \w+: |AH02655: Failed to "
                         r"acquire DBD connection)",
-                        r"PV101 portone-verify imp_uid=imp_dbdown merchant_uid=order_dbdown: "
+                        r"PV0101: portone-verify imp_uid=imp_dbdown merchant_uid=order_dbdown: "
                         r"database_unavailable: mod_dbd has no connection")
 def test_database_down_is_database_unavailable(make_httpd, database, emulator):
     if database.driver == "sqlite3":

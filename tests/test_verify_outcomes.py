@@ -137,7 +137,7 @@ def test_forged_amount(pv):
     pv.db.add_order("order_forged", 10000)
     pv.emu.add_payment(imp_uid="imp_forged", merchant_uid="order_forged", amount=9000,
                        status="paid")
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_forged merchant_uid=order_forged "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_forged merchant_uid=order_forged "
                   r"outcome=forgery \(recorded\): amount differs from the order")
     status, body = verify(pv.httpd, "imp_forged", "order_forged")
     row = assert_forgery(pv, status, body, "imp_forged", "order_forged")
@@ -147,7 +147,7 @@ def test_forged_amount(pv):
 def test_forged_amount_is_a_forgery_even_when_cancelled(pv):
     pv.db.add_order("order_fc", 10000)
     pv.emu.add_payment(imp_uid="imp_fc", merchant_uid="order_fc", amount=100, status="cancelled")
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_fc merchant_uid=order_fc "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_fc merchant_uid=order_fc "
                   r"outcome=forgery \(recorded\): amount differs from the order")
     status, body = verify(pv.httpd, "imp_fc", "order_fc")
     assert_forgery(pv, status, body, "imp_fc", "order_fc", portone_status="cancelled")
@@ -161,7 +161,7 @@ def test_claimed_merchant_uid_differing_from_portone_records_only_the_genuine_pa
     pv.db.add_order("order_claimed", 50000)
     pv.emu.add_payment(imp_uid="imp_claim", merchant_uid="order_real", amount=10000,
                        status="paid")
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_claim merchant_uid=order_real outcome=paid "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_claim merchant_uid=order_real outcome=paid "
                   r"\(recorded\); forged claim: merchant_uid order_claimed is not PortOne's")
     status, body = verify(pv.httpd, "imp_claim", "order_claimed")
     assert status == 400, body
@@ -187,7 +187,7 @@ def test_currency_mismatch_is_a_forgery(pv):
     pv.db.add_order("order_usd", 10000, currency="USD")
     pv.emu.add_payment(imp_uid="imp_krw", merchant_uid="order_usd", amount=10000,
                        currency="KRW", status="paid")
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_krw merchant_uid=order_usd "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_krw merchant_uid=order_usd "
                   r"outcome=forgery \(recorded\): currency differs from the order")
     status, body = verify(pv.httpd, "imp_krw", "order_usd")
     row = assert_forgery(pv, status, body, "imp_krw", "order_usd")
@@ -200,7 +200,7 @@ def test_order_currency_null_is_due_in_portone_currency(pv):
     pv.db.add_order("order_nocur", 10000, currency=None)
     pv.emu.add_payment(imp_uid="imp_usd", merchant_uid="order_nocur", amount=10000,
                        currency="USD", status="paid")
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_usd merchant_uid=order_nocur "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_usd merchant_uid=order_nocur "
                   r"outcome=forgery \(recorded\): currency differs from the order "
                   r"\(PortOne: 10000 USD, the order: 10000(\.00)? KRW\)")
     status, body = verify(pv.httpd, "imp_usd", "order_nocur")
@@ -242,7 +242,7 @@ def test_sandbox_payment_shown_by_portone_is_a_forgery_when_sandbox_is_off(pv):
     assert shown["sandbox"] is True
     pv.db.add_order("order_sbf", 10000)
     pv.emu.add_payment(imp_uid="imp_sbf", __response__=shown)
-    pv.expect_log(r"PV102 portone-verify imp_uid=imp_sbf merchant_uid=order_sbf "
+    pv.expect_log(r"PV0102: portone-verify imp_uid=imp_sbf merchant_uid=order_sbf "
                   r"outcome=forgery \(recorded\): test-channel \(sandbox\) payment while "
                   r"PortOneSandbox is Off")
     status, body = verify(pv.httpd, "imp_sbf", "order_sbf")
@@ -287,7 +287,7 @@ def test_amounts_compare_as_exact_decimals(pv, order_price, portone_amount, paid
         only_payment(pv.db, "imp_dec", "order_dec", "paid", "paid")
         assert order(pv.db, "order_dec")["state"] == "paid"
     else:
-        pv.expect_log(r"PV102 portone-verify imp_uid=imp_dec merchant_uid=order_dec "
+        pv.expect_log(r"PV0102: portone-verify imp_uid=imp_dec merchant_uid=order_dec "
                       r"outcome=forgery \(recorded\): amount differs from the order")
         row = assert_forgery(pv, status, body, "imp_dec", "order_dec")
         assert dec(row["amount"]) == Decimal(str(portone_amount))
@@ -295,7 +295,7 @@ def test_amounts_compare_as_exact_decimals(pv, order_price, portone_amount, paid
 
 @pytest.mark.parametrize("amount_sql", ["NULL", "'abc'", "'10000abc'", "''"],
                          ids=["null", "abc", "10000abc", "empty"])
-@pytest.mark.expect_log(r"PV102 portone-verify imp_uid=imp_noamt merchant_uid=order_noamt "
+@pytest.mark.expect_log(r"PV0102: portone-verify imp_uid=imp_noamt merchant_uid=order_noamt "
                         r"outcome=forgery \(recorded\): amount differs from the order "
                         r"\(PortOne: 10000 KRW, the order: (NULL|abc|10000abc|) KRW\)")
 def test_order_amount_missing_or_not_numeric_is_never_equal(make_httpd, database, emulator,

@@ -94,7 +94,7 @@ def test_forged_webhook_for_a_genuine_payment_changes_nothing(pv):
     assert pv.httpd.verify("imp_g", "o_g")[0] == 200
     before = pv.db.query("SELECT * FROM portone_payments")
 
-    pv.expect_log(r"PV102 portone-webhook imp_uid=imp_g merchant_uid=o_g outcome=paid "
+    pv.expect_log(r"PV0102: portone-webhook imp_uid=imp_g merchant_uid=o_g outcome=paid "
                   r"\(already recorded\); forged claim: merchant_uid o_attacker is not PortOne's")
     status, _, body = pv.httpd.webhook("imp_g", "o_attacker", "paid")
     assert (status, body["status"]) == (400, "forgery"), body
@@ -112,7 +112,7 @@ def test_forged_webhook_for_a_genuine_payment_changes_nothing(pv):
 def test_webhook_with_a_forged_amount_is_recorded_as_forgery(pv):
     pv.db.add_order("o_fa", 50000)
     pv.emu.add_payment(imp_uid="imp_fa", merchant_uid="o_fa", amount=500, status="paid")
-    pv.expect_log(r"PV102 portone-webhook imp_uid=imp_fa merchant_uid=o_fa outcome=forgery "
+    pv.expect_log(r"PV0102: portone-webhook imp_uid=imp_fa merchant_uid=o_fa outcome=forgery "
                   r"\(recorded\): amount differs from the order \(PortOne: 500 KRW, the order: "
                   r"50000(\.00)? KRW\)")
     status, _, body = pv.httpd.webhook("imp_fa", "o_fa", "paid")
@@ -137,7 +137,7 @@ def test_webhook_answers_4xx_for_malformed_and_5xx_for_transient(pv):
     assert pv.httpd.webhook("imp_unknown", "o_t")[0] == 404
 
     pv.emu.add_fault("/payments", "status", count=1, status=503)
-    pv.expect_log(r"PV101 portone-webhook imp_uid=imp_t merchant_uid=o_t: upstream_error: "
+    pv.expect_log(r"PV0101: portone-webhook imp_uid=imp_t merchant_uid=o_t: upstream_error: "
                   r"payment look-up answered HTTP 503")
     status, _, body = pv.httpd.webhook("imp_t", "o_t")
     assert status == 502 and body["code"] == "upstream_error"

@@ -8,6 +8,7 @@
 
 #include "pv_json.h"
 #include "pv_portone_v2.h"
+#include "pv_version.h"
 
 /* Refresh this long before PortOne's expired_at (contract section 7). */
 #define PV_TOKEN_MARGIN apr_time_from_sec(60)
@@ -150,7 +151,7 @@ static pv_conn_t *conn_new(pv_client_t *c)
     /* and no_proxy cannot route around a configured proxy */
     curl_easy_setopt(h, CURLOPT_NOPROXY, "");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "mod_portone_verify/1.0");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, PV_USER_AGENT);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, conn);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, conn->errbuf);
@@ -236,10 +237,16 @@ static struct curl_slist *append_auth(struct curl_slist *hdrs,
 /* One HTTP exchange before |deadline| with the API |api|: V1 at base_url
  * with "Authorization: Bearer <cred>" (none when |cred| is NULL) and Tier,
  * V2 at v2_base_url with "Authorization: PortOne <cred>". |body| NULL means
- * GET. The answer's body is copied into |pool|. */
-static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
-                       pv_api api, const char *path, const char *cred,
-                       const char *body, pv_answer_t *ans, const char **why)
+ * GET, else |method| (NULL: POST) with that JSON body. |header| (NULL:
+ * none) is one more request header line. |fresh|: on a new connection, for
+ * a request that must not be sent twice (a cancel): libcurl sends a request
+ * again by itself when a reused connection closes before any answer, and a
+ * new one has nothing to retry. The answer's body is copied into |pool|. */
+static pv_err exchange_as(pv_client_t *c, apr_pool_t *pool,
+                          apr_time_t deadline, pv_api api, const char *method,
+                          const char *path, const char *cred,
+                          const char *body, const char *header, int fresh,
+                          pv_answer_t *ans, const char **why)
 {
     pv_conn_t *conn;
     struct curl_slist *hdrs = NULL;
@@ -277,10 +284,14 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
     if (c->conf.tier && api == PV_API_V1)
         hdrs = curl_slist_append(hdrs, apr_pstrcat(pool, "Tier: ",
                                                    c->conf.tier, (char *)NULL));
+    if (header)
+        hdrs = curl_slist_append(hdrs, header);
     if (body) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        if (method && strcmp(method, "POST"))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
     else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -290,12 +301,14 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                                                         : c->conf.base_url,
                                  path, (char *)NULL));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(left) + 1);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(ct) + 1);
 
     rc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
     curl_slist_free_all(hdrs);
 
     if (rc == CURLE_OK) {
@@ -320,10 +333,19 @@ static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
                                                         : curl_easy_strerror(rc));
     }
     if (c->trace)
-        c->trace(c->baton, body ? "POST" : "GET", path, ans->status,
+        c->trace(c->baton, body ? (method ? method : "POST") : "GET", path,
+                 ans->status,
                  apr_time_now() - start, err, err == PV_OK ? NULL : *why);
     conn_release(c, conn, rc == CURLE_OK);
     return err;
+}
+
+static pv_err exchange(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
+                       pv_api api, const char *path, const char *cred,
+                       const char *body, pv_answer_t *ans, const char **why)
+{
+    return exchange_as(c, pool, deadline, api, NULL, path, cred, body, NULL, 0,
+                       ans, why);
 }
 
 static pv_err fetch_token(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
@@ -477,4 +499,199 @@ pv_err pv_client_get_payment_v2(pv_client_t *c, apr_pool_t *pool,
         return err;
     return pv_portone_v2_parse_payment(pool, ans.status, ans.body, ans.len,
                                        payment_id, store, out, why);
+}
+
+/* One V1 call with the cached token, within |deadline|: a 401 refreshes the
+ * token and retries once; the answer (not 401) in |ans|. */
+static pv_err v1_call(pv_client_t *c, apr_pool_t *pool, apr_time_t deadline,
+                      const char *method, const char *path, const char *body,
+                      pv_answer_t *ans, const char **why)
+{
+    char token[PV_TOKEN_MAX + 1];
+    unsigned long gen = 0;
+    int attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        pv_err err = get_token(c, pool, deadline, gen, token, &gen, why);
+
+        if (err == PV_OK)
+            err = exchange_as(c, pool, deadline, PV_API_V1, method, path,
+                              token, body, NULL, 0, ans, why);
+        memset(token, 0, sizeof(token));
+        if (err != PV_OK)
+            return err;
+        if (ans->status != 401)
+            return PV_OK;
+    }
+    *why = "PortOne refused a freshly issued token (HTTP 401 twice)";
+    return PV_E_UPSTREAM_AUTH_FAILED;
+}
+
+pv_err pv_client_find_payment(pv_client_t *c, apr_pool_t *pool,
+                              const char *merchant_uid, pv_payment_t *out,
+                              const char **why)
+{
+    char *path = apr_palloc(pool, sizeof("/payments/find/")
+                            + 3 * strlen(merchant_uid));
+    pv_answer_t ans;
+    pv_err err;
+
+    memset(out, 0, sizeof(*out));
+    memcpy(path, "/payments/find/", sizeof("/payments/find/") - 1);
+    encode(path + sizeof("/payments/find/") - 1, merchant_uid);
+    err = v1_call(c, pool, apr_time_now() + c->conf.timeout, NULL, path, NULL,
+                  &ans, why);
+    if (err == PV_OK)
+        err = pv_portone_parse_payment(pool, ans.status, ans.body, ans.len,
+                                       out, why);
+    if (err == PV_OK && strcmp(out->merchant_uid, merchant_uid)) {
+        *why = "PortOne answered with another merchant_uid";
+        err = PV_E_UPSTREAM_ERROR;
+    }
+    return err;
+}
+
+pv_err pv_client_prepare(pv_client_t *c, apr_pool_t *pool,
+                         const char *merchant_uid, const char *amount,
+                         const char *currency, int *replaced,
+                         const char **why)
+{
+    const pv_json_out_t m[3] = {{"merchant_uid", merchant_uid, 0},
+                                {"amount", amount, 1},
+                                {"currency", currency, 0}};
+    apr_time_t deadline = apr_time_now() + c->conf.timeout;
+    size_t len;
+    const char *body = pv_json_object(pool, m, 3, &len);
+    const char *method = "POST";
+    pv_prepared_t got;
+    pv_answer_t ans;
+    int registered = 0;
+    pv_err err;
+
+    *replaced = 0;
+    for (;;) {
+        err = v1_call(c, pool, deadline, method, "/payments/prepare", body,
+                      &ans, why);
+        if (err != PV_OK)
+            return err;
+        err = pv_portone_parse_prepare(pool, ans.status, ans.body, ans.len,
+                                       merchant_uid, amount, &registered,
+                                       &got, why);
+        if (err == PV_OK || !registered || !strcmp(method, "PUT"))
+            break;
+        /* prepared before: set the amount (unchanged or not) */
+        method = "PUT";
+        *replaced = 1;
+    }
+    return err;
+}
+
+pv_err pv_client_pre_register(pv_client_t *c, apr_pool_t *pool,
+                              const char *payment_id, const char *amount,
+                              const char *currency, const char **why)
+{
+    const pv_json_out_t m[3] = {{"storeId", c->conf.store_id, 0},
+                                {"totalAmount", amount, 1},
+                                {"currency", currency, 0}};
+    const char *secret = c->conf.v2_secret, *p, *path;
+    size_t len;
+    const char *body = pv_json_object(pool, m, 3, &len);
+    pv_answer_t ans;
+    pv_err err;
+
+    if (!c->conf.v2_base_url || !secret || !*secret) {
+        *why = "no V2 pre-register without PortOneV2URL and PortOneV2Secret";
+        return PV_E_NOT_CONFIGURED;
+    }
+    for (p = secret; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *why = "PortOneV2Secret has a control character";
+            return PV_E_NOT_CONFIGURED;
+        }
+    }
+    path = apr_pstrcat(pool, payment_path(pool, payment_id, NULL, NULL),
+                       "/pre-register", (char *)NULL);
+    err = exchange_as(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
+                      "POST", path, secret, body, NULL, 0, &ans, why);
+    if (err != PV_OK)
+        return err;
+    return pv_portone_v2_parse_pre_register(pool, ans.status, ans.body,
+                                            ans.len, why);
+}
+
+pv_cancel_result pv_client_cancel(pv_client_t *c, apr_pool_t *pool,
+                                  const char *imp_uid, const char *checksum,
+                                  const char *reason, const char **why)
+{
+    apr_time_t deadline = apr_time_now() + c->conf.timeout;
+    size_t len;
+    const char *body = pv_portone_cancel_body(pool, imp_uid, checksum, reason,
+                                              &len);
+    char token[PV_TOKEN_MAX + 1];
+    unsigned long gen = 0;
+    pv_answer_t ans;
+    int attempt;
+
+    if (!len) {
+        *why = "out of memory for the cancel's body";
+        return PV_CANCEL_UNKNOWN;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        pv_err err = get_token(c, pool, deadline, gen, token, &gen, why);
+
+        if (err == PV_OK)
+            err = exchange_as(c, pool, deadline, PV_API_V1, "POST",
+                              "/payments/cancel", token, body, NULL, 1, &ans,
+                              why);
+        memset(token, 0, sizeof(token));
+        if (err != PV_OK)
+            return PV_CANCEL_UNKNOWN;  /* sent or not: PortOne's checksum
+                                        * refuses a second one */
+        if (ans.status != 401)
+            return pv_portone_parse_cancel(pool, ans.status, ans.body,
+                                           ans.len, why);
+    }
+    *why = "PortOne refused a freshly issued token (HTTP 401 twice)";
+    return PV_CANCEL_REFUSED;
+}
+
+pv_cancel_result pv_client_cancel_v2(pv_client_t *c, apr_pool_t *pool,
+                                     const char *payment_id,
+                                     const char *cancellable,
+                                     const char *store_id, const char *reason,
+                                     const char *idempotency_key,
+                                     const char **why)
+{
+    const char *secret = c->conf.v2_secret, *p;
+    size_t len;
+    const char *body;
+    pv_answer_t ans;
+
+    if (!c->conf.v2_base_url || !secret || !*secret) {
+        *why = "no V2 cancel without PortOneV2URL and PortOneV2Secret";
+        return PV_CANCEL_REFUSED;
+    }
+    for (p = secret; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *why = "PortOneV2Secret has a control character";
+            return PV_CANCEL_REFUSED;
+        }
+    }
+    /* the payment's store, named where the look-ups name one */
+    body = pv_portone_v2_cancel_body(pool, reason, cancellable,
+                                     c->conf.store_id ? store_id : NULL, &len);
+    if (!len) {
+        *why = "out of memory for the cancel's body";
+        return PV_CANCEL_UNKNOWN;
+    }
+    if (exchange_as(c, pool, apr_time_now() + c->conf.timeout, PV_API_V2,
+                    "POST", apr_pstrcat(pool, payment_path(pool, payment_id,
+                                                           NULL, NULL),
+                                        "/cancel", (char *)NULL),
+                    secret, body,
+                    apr_pstrcat(pool, "Idempotency-Key: ", idempotency_key,
+                                (char *)NULL), 1, &ans, why) != PV_OK)
+        return PV_CANCEL_UNKNOWN;
+    return pv_portone_v2_parse_cancel(pool, ans.status, ans.body, ans.len,
+                                      why);
 }

@@ -69,4 +69,52 @@ pv_err pv_client_get_payment_v2(pv_client_t *c, apr_pool_t *pool,
                                 const char *payment_id, pv_payment_t *out,
                                 const char **why);
 
+/* Cancels the V1 payment |imp_uid| in full: POST /payments/cancel with
+ * |checksum| (what is left to cancel, amount - cancel_amount) and
+ * |reason|, the token as for look-ups (one refresh and retry on a 401).
+ * PV_CANCEL_UNKNOWN when no answer says what happened. */
+pv_cancel_result pv_client_cancel(pv_client_t *c, apr_pool_t *pool,
+                                  const char *imp_uid, const char *checksum,
+                                  const char *reason, const char **why);
+
+/* Cancels the V2 payment |payment_id| in full: POST {v2_base_url}/payments/
+ * {paymentId}/cancel (the id encoded as for look-ups), Authorization:
+ * PortOne <v2_secret>, Idempotency-Key: |idempotency_key| (the header's
+ * value, pv_portone_v2_idempotency_key), body with |reason|,
+ * currentCancellableAmount |cancellable| and, where store_id is
+ * configured, storeId |store_id| (the payment's own). */
+pv_cancel_result pv_client_cancel_v2(pv_client_t *c, apr_pool_t *pool,
+                                     const char *payment_id,
+                                     const char *cancellable,
+                                     const char *store_id, const char *reason,
+                                     const char *idempotency_key,
+                                     const char **why);
+
+/* Looks up the payment of an order: GET /payments/find/{merchant_uid}
+ * (PortOne's latest by -started; portone-api.md 1.5), token and 401 as
+ * pv_client_get_payment. PortOne's answer must name |merchant_uid|, else
+ * PV_E_UPSTREAM_ERROR; PV_E_PAYMENT_NOT_FOUND when the order has none. */
+pv_err pv_client_find_payment(pv_client_t *c, apr_pool_t *pool,
+                              const char *merchant_uid, pv_payment_t *out,
+                              const char **why);
+
+/* Registers |amount| (plain decimal text) and |currency| for |merchant_uid|
+ * with V1 POST /payments/prepare; when PortOne answers code 1 (prepared
+ * before), with PUT /payments/prepare, which sets the amount whether it
+ * changed or not (|*replaced| set). Token and 401 as
+ * pv_client_get_payment; the whole within PortOneTimeout. PV_OK when
+ * PortOne registered that amount (pv_portone_parse_prepare). */
+pv_err pv_client_prepare(pv_client_t *c, apr_pool_t *pool,
+                         const char *merchant_uid, const char *amount,
+                         const char *currency, int *replaced,
+                         const char **why);
+
+/* Registers |amount| (an integer's text) and |currency| for |payment_id|
+ * with V2 POST /payments/{paymentId}/pre-register (storeId in the body
+ * when configured). PV_OK, or as pv_portone_v2_parse_pre_register;
+ * PV_E_NOT_CONFIGURED without V2. */
+pv_err pv_client_pre_register(pv_client_t *c, apr_pool_t *pool,
+                              const char *payment_id, const char *amount,
+                              const char *currency, const char **why);
+
 #endif

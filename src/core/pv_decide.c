@@ -148,3 +148,54 @@ const char *pv_order_payer(pv_outcome next, const char *imp_uid,
         return NULL;
     return paid_by;
 }
+
+const char *pv_refund_name(pv_refund r)
+{
+    return r == PV_REFUND_CLAIMED ? "claimed"
+           : r == PV_REFUND_UNANSWERED ? "unanswered"
+           : r == PV_REFUND_DONE ? "refunded" : NULL;
+}
+
+pv_refund pv_refund_from_name(const char *name)
+{
+    if (!name)
+        return PV_REFUND_NONE;
+    if (!strcmp(name, "refunded"))
+        return PV_REFUND_DONE;
+    if (!strcmp(name, "unanswered"))
+        return PV_REFUND_UNANSWERED;
+    return PV_REFUND_CLAIMED;
+}
+
+pv_refund_intent pv_refund_intent_of(const pv_payment_t *pay,
+                                     const pv_decision_t *dec)
+{
+    char left[128];
+
+    if (dec->outcome != PV_OUT_FORGERY || dec->claim_mismatch)
+        return PV_INTENT_NONE;
+    if (pay->status == PV_STATUS_CANCELLED)
+        return PV_INTENT_SETTLE;
+    if (pay->status == PV_STATUS_PAID
+        && !pv_decimal_subtract(pay->amount, pay->cancel_amount
+                                ? pay->cancel_amount : "0",
+                                left, sizeof(left))
+        && pv_decimal_positive(left))
+        return PV_INTENT_CANCEL;
+    return PV_INTENT_NONE;
+}
+
+int pv_refund_claims(pv_refund_intent intent, const pv_record_t *after)
+{
+    return intent == PV_INTENT_CANCEL && after->found
+        && after->outcome == PV_OUT_FORGERY
+        && (after->refund == PV_REFUND_NONE
+            || after->refund == PV_REFUND_UNANSWERED);
+}
+
+int pv_refund_settles(pv_refund_intent intent, const pv_record_t *after)
+{
+    return intent == PV_INTENT_SETTLE && after->found
+        && after->outcome == PV_OUT_FORGERY
+        && after->refund == PV_REFUND_UNANSWERED;
+}

@@ -47,12 +47,59 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
                int sandbox_allowed, const char *claimed_merchant_uid,
                pv_decision_t *out);
 
+/* Where the cancel of a forged payment stands (PortOneCancelForgery), the
+ * payment's refund column: none yet (NULL), claimed by one verification
+ * that sends it (or sent it and has not recorded the answer yet), sent but
+ * unanswered (no answer said whether PortOne cancelled it), or done (its
+ * refunded event written). */
+typedef enum {
+    PV_REFUND_NONE, PV_REFUND_CLAIMED, PV_REFUND_UNANSWERED, PV_REFUND_DONE
+} pv_refund;
+
+/* The refund column's value; NULL for PV_REFUND_NONE. */
+const char *pv_refund_name(pv_refund r);
+
+/* The state of a refund column's text (NULL or unknown: PV_REFUND_NONE is
+ * not assumed for an unknown text: it reads as claimed, so that nothing is
+ * sent twice for a value an admin wrote). */
+pv_refund pv_refund_from_name(const char *name);
+
 /* A payment's record as a transaction read it (contract section 6). */
 typedef struct {
     int found;
     pv_outcome outcome;
     const char *cancel_amount;  /* its text; NULL reads as 0 */
+    pv_refund refund;
 } pv_record_t;
+
+/* What a verification of a forgery means for its cancel
+ * (PortOneCancelForgery On), from PortOne's answer alone; the record
+ * decides the rest (pv_refund_claims, pv_refund_settles). */
+typedef enum {
+    PV_INTENT_NONE,
+    PV_INTENT_CANCEL,   /* money to give back: PortOne reports it paid (V2
+                         * PAID or PARTIAL_CANCELLED) with something left
+                         * (amount > cancel_amount) */
+    PV_INTENT_SETTLE    /* PortOne reports it cancelled: an unanswered
+                         * cancel of ours went through */
+} pv_refund_intent;
+
+/* The intent of |pay| decided |dec|: NONE unless it is a forgery verified
+ * for the order PortOne names (a claim naming another order is not a wrong
+ * payment: it never cancels anything). */
+pv_refund_intent pv_refund_intent_of(const pv_payment_t *pay,
+                                     const pv_decision_t *dec);
+
+/* Whether a verification of |intent| claims the forgery's cancel, given the
+ * payment's record |after| it (the state its own transaction leaves): only
+ * a record that is a forgery (never a recorded paid, whatever a later
+ * check says) whose cancel nobody has claimed, or whose last cancel went
+ * unanswered while PortOne still reports the money taken. */
+int pv_refund_claims(pv_refund_intent intent, const pv_record_t *after);
+
+/* Whether it settles an unanswered cancel: PortOne reports the forgery
+ * cancelled, so the cancel sent went through (refunded, with its event). */
+int pv_refund_settles(pv_refund_intent intent, const pv_record_t *after);
 
 typedef enum {
     PV_ACT_NONE,        /* the record stays as it is */

@@ -152,3 +152,111 @@ int pv_decimal_positive(const char *text)
 
     return scan_cstr(text, &d) == 0 && d.ndigits > 0 && !d.negative;
 }
+
+/* The digits of |d| aligned to the exponent |lo| (<= d->exponent), least
+ * significant first, into |v| of |n| places (the rest zeros). -1 when they
+ * do not fit. */
+static int align(const pv_decimal_t *d, long lo, unsigned char *v, size_t n)
+{
+    long shift = d->exponent - lo;
+    int i;
+
+    memset(v, 0, n);
+    if (d->ndigits == 0)
+        return 0;
+    if (shift < 0 || (size_t)shift + (size_t)d->ndigits > n)
+        return -1;
+    for (i = 0; i < d->ndigits; i++)
+        v[(size_t)shift + (size_t)(d->ndigits - 1 - i)] =
+            (unsigned char)(d->digits[i] - '0');
+    return 0;
+}
+
+#define PV_DECIMAL_SUB_PLACES 96
+
+int pv_decimal_subtract(const char *a, const char *b, char *out, size_t cap)
+{
+    pv_decimal_t da, db;
+    unsigned char x[PV_DECIMAL_SUB_PLACES], y[PV_DECIMAL_SUB_PLACES];
+    long lo;
+    size_t i, top, o = 0;
+    int borrow = 0;
+
+    if (!a || !b || !out || cap < 2
+        || pv_decimal_parse(a, strlen(a), &da)
+        || pv_decimal_parse(b, strlen(b), &db) || da.negative || db.negative)
+        return -1;
+    lo = da.ndigits ? da.exponent : 0;
+    if (db.ndigits && db.exponent < lo)
+        lo = db.exponent;
+    if (lo > 0)
+        lo = 0;                 /* integers are written out in full */
+    if (align(&da, lo, x, sizeof(x)) || align(&db, lo, y, sizeof(y)))
+        return -1;
+    for (i = 0; i < sizeof(x); i++) {
+        int d = x[i] - y[i] - borrow;
+
+        borrow = d < 0;
+        x[i] = (unsigned char)(d < 0 ? d + 10 : d);
+    }
+    if (borrow)
+        return -1;              /* b > a */
+    /* written from the top, at least one digit before the point */
+    for (top = sizeof(x); top > (size_t)-lo + 1 && x[top - 1] == 0; top--)
+        ;
+    for (i = top; i > 0; i--) {
+        if (i == (size_t)-lo && i != top) {
+            size_t k;           /* a fraction only if it is not all zeros */
+
+            for (k = 0; k < i && x[k] == 0; k++)
+                ;
+            if (k == i)
+                break;
+            if (o + 1 >= cap)
+                return -1;
+            out[o++] = '.';
+        }
+        if (i <= (size_t)-lo) {
+            size_t k;           /* trailing zeros of the fraction dropped */
+
+            for (k = 0; k < i && x[k] == 0; k++)
+                ;
+            if (k == i)
+                break;
+        }
+        if (o + 1 >= cap)
+            return -1;
+        out[o++] = (char)('0' + x[i - 1]);
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int pv_decimal_plain(const char *text, int integer, char *buf, size_t cap)
+{
+    pv_decimal_t d;
+    size_t n = 0;
+    long i, intdigits;
+
+    if (!text || pv_decimal_parse(text, strlen(text), &d) || d.negative
+        || d.ndigits == 0)
+        return -1;
+    intdigits = d.ndigits + d.exponent;     /* digits before the point */
+    if (integer && (d.exponent < 0 || intdigits > 18))
+        return -1;
+    /* at most PV_DECIMAL_MAX_TEXT characters, whatever the exponent */
+    if ((intdigits > 0 ? intdigits : 1) + (d.exponent < 0 ? 1 - d.exponent : 0)
+        > PV_DECIMAL_MAX_TEXT || (size_t)PV_DECIMAL_MAX_TEXT + 1 > cap)
+        return -1;
+    if (intdigits <= 0)
+        buf[n++] = '0';
+    for (i = 0; i < intdigits; i++)
+        buf[n++] = i < d.ndigits ? d.digits[i] : '0';
+    if (d.exponent < 0) {
+        buf[n++] = '.';
+        for (i = intdigits; i < d.ndigits; i++)
+            buf[n++] = i < 0 ? '0' : d.digits[i];
+    }
+    buf[n] = '\0';
+    return 0;
+}

@@ -38,4 +38,18 @@ int pv_decimal_equal(const char *a, const char *b);
 /* 1 when the text is a decimal number greater than zero. */
 int pv_decimal_positive(const char *text);
 
+/* |a| - |b| as plain decimal text ("9000", "12.5", "0") in |out| of |cap|
+ * bytes: what is left of a payment after its cancellations (V1's cancel
+ * checksum). Both must parse (pv_decimal_parse) and |a| >= |b| >= 0. 0, or
+ * -1 when they do not or the text does not fit. */
+int pv_decimal_subtract(const char *a, const char *b, char *out, size_t cap);
+
+/* The positive amount |text| (as pv_decimal_parse reads it) in plain
+ * decimal, for PortOne: no sign, exponent, leading or trailing zeros
+ * ("1e4" and " 10000.00 " give "10000", "0.50" gives "0.5"); with
+ * |integer|, only a whole number below 10^18 (V2 amounts are int64). The
+ * text in |buf| (|cap| bytes, room for PV_DECIMAL_MAX_TEXT + 1 is enough)
+ * and 0; -1 when |text| is not such a number or does not fit. */
+int pv_decimal_plain(const char *text, int integer, char *buf, size_t cap);
+
 #endif

@@ -265,3 +265,116 @@ const char *pv_payment_response_json(apr_pool_t *pool, pv_payment_t *pay)
         pay->response_json = pv_json_text(pool, pay->response_tree);
     return pay->response_json;
 }
+
+/* ------------------------------------------------------------- cancels */
+
+const char *pv_portone_cancel_reason(apr_pool_t *pool, const char *reason)
+{
+    size_t n = reason ? strlen(reason) : 0;
+
+    if (n <= PV_CANCEL_REASON_MAX)
+        return reason ? reason : "";
+    n = PV_CANCEL_REASON_MAX;
+    while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+        n--;                    /* not inside a character */
+    return apr_pstrmemdup(pool, reason, n);
+}
+
+char *pv_portone_cancel_body(apr_pool_t *pool, const char *imp_uid,
+                             const char *checksum, const char *reason,
+                             size_t *len)
+{
+    const pv_json_out_t m[3] = {
+        {"imp_uid", imp_uid, 0},
+        {"checksum", checksum, 1},
+        {"reason", pv_portone_cancel_reason(pool, reason), 0},
+    };
+
+    return pv_json_object(pool, m, 3, len);
+}
+
+pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
+                                         const char *body, size_t len,
+                                         const char **why)
+{
+    struct json_object *resp = NULL;
+
+    if (status_code >= 500 || status_code < 200) {
+        /* PortOne's own failure: whether it cancelled is not said */
+        *why = apr_psprintf(pool, "cancel answered HTTP %ld", status_code);
+        return PV_CANCEL_UNKNOWN;
+    }
+    switch (envelope(pool, body, len, &resp, why)) {
+    case ENV_CODE:
+        /* refusals come as HTTP 200 with a code (portone-api.md 1.1) */
+        *why = apr_psprintf(pool, "cancel refused (HTTP %ld): %s",
+                            status_code, *why);
+        return PV_CANCEL_REFUSED;
+    case ENV_OK:
+        if (status_code == 200)
+            return PV_CANCEL_DONE;
+        break;
+    case ENV_BAD:
+        break;
+    }
+    if (status_code >= 400 && status_code < 500) {
+        *why = apr_psprintf(pool, "cancel refused (HTTP %ld)", status_code);
+        return PV_CANCEL_REFUSED;
+    }
+    *why = apr_psprintf(pool, "cancel answered HTTP %ld%s%s", status_code,
+                        status_code == 200 ? ": " : "",
+                        status_code == 200 ? *why : "");
+    return PV_CANCEL_UNKNOWN;
+}
+
+pv_err pv_portone_parse_prepare(apr_pool_t *pool, long status_code,
+                                const char *body, size_t len,
+                                const char *merchant_uid, const char *amount,
+                                int *registered, pv_prepared_t *out,
+                                const char **why)
+{
+    struct json_object *resp = NULL, *code = NULL, *root = NULL;
+    const char *bad = NULL;
+
+    memset(out, 0, sizeof(*out));
+    *registered = 0;
+    if (status_code != 200) {
+        *why = apr_psprintf(pool, "prepare answered HTTP %ld%s", status_code,
+                            status_code == 404 ? " (nothing prepared for "
+                            "this merchant_uid)" : "");
+        return PV_E_UPSTREAM_ERROR;
+    }
+    switch (envelope(pool, body, len, &resp, why)) {
+    case ENV_CODE:
+        /* "이미 등록된 merchant_uid입니다" comes as code 1 (portone-api.md
+         * 1.5); envelope() read the code as an integer */
+        if (!pv_json_parse(pool, body, len, PV_JSON_DEPTH, &root)
+            && json_object_object_get_ex(root, "code", &code)
+            && json_object_get_int64(code) == 1)
+            *registered = 1;
+        *why = apr_psprintf(pool, "prepare refused: %s", *why);
+        return PV_E_UPSTREAM_ERROR;
+    case ENV_BAD:
+        return PV_E_UPSTREAM_ERROR;
+    case ENV_OK:
+        break;
+    }
+    out->merchant_uid = field(pool, resp, "merchant_uid", PV_FIELD_STRING, &bad);
+    out->amount = field(pool, resp, "amount", PV_FIELD_NUMBER, &bad);
+    out->currency = field(pool, resp, "currency", PV_FIELD_STRING, &bad);
+    if (bad) {
+        *why = apr_psprintf(pool, "prepare answer: %s", bad);
+        return PV_E_UPSTREAM_ERROR;
+    }
+    if (!out->merchant_uid || strcmp(out->merchant_uid, merchant_uid)) {
+        *why = "prepare answered with another merchant_uid";
+        return PV_E_UPSTREAM_ERROR;
+    }
+    if (!pv_decimal_equal(out->amount, amount)) {
+        *why = apr_psprintf(pool, "prepare registered another amount (%.40s, "
+                            "not %s)", out->amount ? out->amount : "none",
+                            amount);
+        return PV_E_UPSTREAM_ERROR;
+    }
+    return PV_OK;
+}

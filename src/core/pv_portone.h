@@ -104,4 +104,61 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long status_code,
  * ask: the writing costs about 44,000 instructions. */
 const char *pv_payment_response_json(apr_pool_t *pool, pv_payment_t *pay);
 
+/* ------------------------------------------------------------- cancels */
+
+/* What PortOne did with a cancel (PortOneCancelForgery): DONE, it took the
+ * money back (or, V2, took the cancel: SUCCEEDED or REQUESTED); REFUSED,
+ * it said no (V1 a non-zero code, V2 a 4xx or a FAILED cancellation);
+ * UNKNOWN, no answer that says either (unreachable, timeout, 5xx, not the
+ * documented JSON). */
+typedef enum {
+    PV_CANCEL_UNKNOWN,          /* 0: a zeroed result says nothing was done */
+    PV_CANCEL_DONE, PV_CANCEL_REFUSED
+} pv_cancel_result;
+
+/* The largest cancel reason sent; a longer one is cut (at a UTF-8
+ * character's start). */
+#define PV_CANCEL_REASON_MAX 200
+
+/* POST /payments/cancel's body: {"imp_uid","checksum","reason"}; checksum
+ * (the cancellable remainder, amount - cancel_amount, exact decimal text)
+ * written as a JSON number; no amount, so the whole remainder. In |pool|,
+ * |*len| its length. */
+char *pv_portone_cancel_body(apr_pool_t *pool, const char *imp_uid,
+                             const char *checksum, const char *reason,
+                             size_t *len);
+
+/* The answer of POST /payments/cancel (HTTP 200 with code 0 and the
+ * payment as "response": DONE; a non-zero code below HTTP 500, or a 4xx:
+ * REFUSED; a 5xx, a status below 200 or anything else: UNKNOWN). |*why| says what. A 401 is
+ * the caller's (it refreshes the token and asks once more). */
+pv_cancel_result pv_portone_parse_cancel(apr_pool_t *pool, long status_code,
+                                         const char *body, size_t len,
+                                         const char **why);
+
+/* |reason| cut to at most PV_CANCEL_REASON_MAX bytes, never inside a UTF-8
+ * character. */
+const char *pv_portone_cancel_reason(apr_pool_t *pool, const char *reason);
+
+/* What PortOne registered for an order (V1 PaymentPrepareAnnotation). */
+typedef struct {
+    const char *merchant_uid;
+    const char *amount;         /* its exact JSON text */
+    const char *currency;       /* NULL: not checked by PortOne */
+} pv_prepared_t;
+
+/* The answer to V1 POST or PUT /payments/prepare of |merchant_uid| with
+ * |amount| (plain decimal text; portone-api.md 1.5). PV_OK when PortOne
+ * registered that merchant_uid and an equal amount. A POST answered with
+ * code 1 (the merchant_uid was prepared before) sets |*registered| and
+ * returns PV_E_UPSTREAM_ERROR: the caller then changes it with PUT. Any
+ * other non-zero code, a 404 (PUT: nothing prepared), another status, or
+ * an answer that is not the documented one (another merchant_uid, another
+ * amount) is PV_E_UPSTREAM_ERROR; 401 is the caller's (token refresh). */
+pv_err pv_portone_parse_prepare(apr_pool_t *pool, long status_code,
+                                const char *body, size_t len,
+                                const char *merchant_uid, const char *amount,
+                                int *registered, pv_prepared_t *out,
+                                const char **why);
+
 #endif

@@ -1,5 +1,6 @@
 #include "pv_portone_v2.h"
 
+#include <apr_sha1.h>
 #include <apr_strings.h>
 #include <json-c/json_object.h>
 #include <string.h>
@@ -283,4 +284,117 @@ pv_err pv_portone_v2_parse_payment(apr_pool_t *pool, long status_code,
      * (pv_payment_response_json) */
     out->response_tree = root;
     return PV_OK;
+}
+
+/* ------------------------------------------------------------- cancels */
+
+char *pv_portone_v2_cancel_body(apr_pool_t *pool, const char *reason,
+                                const char *cancellable, const char *store_id,
+                                size_t *len)
+{
+    const pv_json_out_t m[3] = {
+        {"reason", pv_portone_cancel_reason(pool, reason), 0},
+        {"currentCancellableAmount", cancellable, 1},
+        {"storeId", store_id, 0},
+    };
+
+    return pv_json_object(pool, m, 3, len);
+}
+
+const char *pv_portone_v2_idempotency_key(apr_pool_t *pool,
+                                          const char *payment_id,
+                                          const char *cancellable,
+                                          const unsigned char nonce[8])
+{
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    char hex[2 * APR_SHA1_DIGESTSIZE + 1], nhex[17];
+    apr_sha1_ctx_t sha;
+    int i;
+
+    apr_sha1_init(&sha);
+    apr_sha1_update(&sha, payment_id, (unsigned int)strlen(payment_id));
+    apr_sha1_final(digest, &sha);
+    for (i = 0; i < APR_SHA1_DIGESTSIZE; i++)
+        apr_snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    for (i = 0; i < 8; i++)
+        apr_snprintf(nhex + 2 * i, 3, "%02x", nonce[i]);
+    /* |cancellable| is an integer's text (amount.total's): digits only */
+    return apr_psprintf(pool, "\"pv-cancel-%s-%.40s-%s\"", hex, cancellable,
+                        nhex);
+}
+
+pv_cancel_result pv_portone_v2_parse_cancel(apr_pool_t *pool, long status_code,
+                                            const char *body, size_t len,
+                                            const char **why)
+{
+    struct json_object *root = NULL;
+    const char *bad = NULL, *type = NULL, *msg = NULL, *st = NULL;
+    int json = !pv_json_parse(pool, body, len, PV_JSON_DEPTH, &root)
+               && json_object_is_type(root, json_type_object);
+
+    if (status_code == 200) {
+        struct json_object *c = json ? member_object(pool, root, "cancellation",
+                                                     &bad) : NULL;
+
+        if (c)
+            st = pv_portone_field(pool, c, "status", PV_FIELD_STRING, &bad);
+        if (st && (!strcmp(st, "SUCCEEDED") || !strcmp(st, "REQUESTED"))) {
+            *why = apr_psprintf(pool, "cancellation %s", st);
+            return PV_CANCEL_DONE;
+        }
+        if (st && !strcmp(st, "FAILED")) {
+            *why = "cancel refused: the cancellation FAILED";
+            return PV_CANCEL_REFUSED;
+        }
+        *why = st ? apr_psprintf(pool, "cancel answered an unknown "
+                                 "cancellation status \"%.40s\"", st)
+                  : "cancel answered without a cancellation status";
+        return PV_CANCEL_UNKNOWN;
+    }
+    if (json) {
+        type = pv_portone_field(pool, root, "type", PV_FIELD_STRING, &bad);
+        msg = pv_portone_field(pool, root, "message", PV_FIELD_STRING, &bad);
+    }
+    *why = apr_psprintf(pool, "cancel %s (HTTP %ld %.60s: %.200s)",
+                        status_code >= 400 && status_code < 500
+                        ? "refused" : "failed", status_code,
+                        type ? type : "(no type)", msg ? msg : "(no message)");
+    if (status_code == 409 && type
+        && !strcmp(type, "IDEMPOTENCY_OUTSTANDING_REQUEST"))
+        return PV_CANCEL_UNKNOWN;   /* the same attempt is still running */
+    if (status_code >= 400 && status_code < 500)
+        return PV_CANCEL_REFUSED;
+    return PV_CANCEL_UNKNOWN;
+}
+
+pv_err pv_portone_v2_parse_pre_register(apr_pool_t *pool, long status_code,
+                                        const char *body, size_t len,
+                                        const char **why)
+{
+    struct json_object *root = NULL;
+    const char *type = NULL, *msg = NULL, *bad = NULL;
+    int object = !pv_json_parse(pool, body, len, PV_JSON_DEPTH, &root)
+                 && json_object_is_type(root, json_type_object);
+
+    if (status_code == 200) {
+        if (object)
+            return PV_OK;
+        *why = "pre-register answered 200 without a JSON object";
+        return PV_E_UPSTREAM_ERROR;
+    }
+    if (object) {
+        type = pv_portone_field(pool, root, "type", PV_FIELD_STRING, &bad);
+        msg = pv_portone_field(pool, root, "message", PV_FIELD_STRING, &bad);
+    }
+    *why = apr_psprintf(pool, "pre-register answered HTTP %ld %.40s: %.200s",
+                        status_code, type ? type : "(no type)",
+                        msg ? msg : "(no message)");
+    if (status_code == 401 || status_code == 403) {
+        *why = apr_psprintf(pool, "%s; check PortOneV2Secret and "
+                            "PortOneStoreId", *why);
+        return PV_E_UPSTREAM_AUTH_FAILED;
+    }
+    if (status_code == 409 && type && !strcmp(type, "ALREADY_PAID"))
+        *why = apr_psprintf(pool, "%s (the payment is paid already)", *why);
+    return PV_E_UPSTREAM_ERROR;
 }

@@ -404,3 +404,93 @@ pv_err pv_request_parse_v2_webhook(apr_pool_t *pool, const char *body,
         *why = parse_v2_webhook(pool, body, len, out);
     return *why ? PV_E_INVALID_REQUEST : PV_OK;
 }
+
+/* --------------------------------------------- prepare and reconcile bodies */
+
+static const field_spec prepare_merchant_uid =
+    {"merchant_uid", PV_MERCHANT_UID_MAX, 1, offsetof(pv_claim_t, merchant_uid)};
+
+/* The body as one JSON object, or what is wrong with it. */
+static const char *json_root(apr_pool_t *pool, const char *body, size_t len,
+                             struct json_object **root)
+{
+    if (len == 0)
+        return "the body is empty";
+    if (memchr(body, '\0', len))
+        return "the body contains a NUL byte";
+    if (!utf8_valid(body, len))
+        return "the body is not valid UTF-8";
+    if (pv_json_parse(pool, body, len, PV_BODY_JSON_DEPTH, root))
+        return "the body is not valid JSON";
+    if (!json_object_is_type(*root, json_type_object))
+        return "the body is not a JSON object";
+    return NULL;
+}
+
+pv_err pv_request_parse_prepare(apr_pool_t *pool, const char *body,
+                                size_t len, pv_claim_t *out,
+                                const char **why)
+{
+    struct json_object *root = NULL;
+
+    memset(out, 0, sizeof(*out));
+    *why = NULL;
+    if (len > PV_BODY_MAX) {
+        *why = "the body is larger than 64 KiB";
+        return PV_E_PAYLOAD_TOO_LARGE;
+    }
+    if (!(*why = json_root(pool, body, len, &root))) {
+        int v1 = present(root, "merchant_uid"), v2 = present(root, "paymentId");
+
+        if (v1 && v2)
+            *why = "paymentId (V2) comes with merchant_uid (V1)";
+        else if (!v1 && !v2)
+            *why = "merchant_uid (V1) or paymentId (V2) is missing";
+        else
+            *why = json_field(pool, root, v2 ? &payment_id_field
+                                             : &prepare_merchant_uid, out);
+    }
+    return *why ? PV_E_INVALID_REQUEST : PV_OK;
+}
+
+/* The optional integer member |name| of |root| into |*out|, from 0 to
+ * |max|: NULL or what is wrong. */
+static const char *json_count(apr_pool_t *pool, struct json_object *root,
+                              const char *name, long max, long *out)
+{
+    struct json_object *v;
+    long long n;
+
+    if (!json_object_object_get_ex(root, name, &v) || !v)
+        return NULL;
+    if (!json_object_is_type(v, json_type_int) || pv_json_int64(v, &n))
+        return apr_psprintf(pool, "%s is not an integer", name);
+    if (n < 0 || n > max)
+        return apr_psprintf(pool, "%s is not from 0 to %ld", name, max);
+    *out = (long)n;
+    return NULL;
+}
+
+pv_err pv_request_parse_reconcile(apr_pool_t *pool, const char *body,
+                                  size_t len, long *older_than, int *limit,
+                                  const char **why)
+{
+    struct json_object *root = NULL;
+    long lim = PV_RECONCILE_LIMIT_DEFAULT;
+
+    *older_than = PV_RECONCILE_OLDER_THAN_DEFAULT;
+    *limit = PV_RECONCILE_LIMIT_DEFAULT;
+    *why = NULL;
+    if (len == 0)
+        return PV_OK;
+    if (len > PV_BODY_MAX) {
+        *why = "the body is larger than 64 KiB";
+        return PV_E_PAYLOAD_TOO_LARGE;
+    }
+    if (!(*why = json_root(pool, body, len, &root))
+        && !(*why = json_count(pool, root, "older_than",
+                               PV_RECONCILE_OLDER_THAN_MAX, older_than)))
+        *why = json_count(pool, root, "limit", PV_RECONCILE_LIMIT_MAX, &lim);
+    *limit = (int)lim;
+    return *why ? PV_E_INVALID_REQUEST : PV_OK;
+}

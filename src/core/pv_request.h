@@ -77,6 +77,31 @@ pv_err pv_request_parse_v2_webhook(apr_pool_t *pool, const char *body,
                                    size_t len, pv_v2_webhook_t *out,
                                    const char **why);
 
+/* portone-prepare's body (JSON only): {"merchant_uid"} (V1: at most 40
+ * characters) or {"paymentId"} (V2: at most 128), checked as the claims'
+ * ids; both, neither, or one that is not a string is refused; other
+ * members are ignored. PV_OK (out->merchant_uid or out->payment_id set);
+ * PV_E_INVALID_REQUEST or PV_E_PAYLOAD_TOO_LARGE with |*why|. */
+pv_err pv_request_parse_prepare(apr_pool_t *pool, const char *body,
+                                size_t len, pv_claim_t *out,
+                                const char **why);
+
+/* portone-reconcile's settings (contract section 3). */
+#define PV_RECONCILE_OLDER_THAN_DEFAULT 600
+#define PV_RECONCILE_OLDER_THAN_MAX (366L * 24 * 3600)
+#define PV_RECONCILE_LIMIT_DEFAULT 100
+#define PV_RECONCILE_LIMIT_MAX 1000
+
+/* portone-reconcile's body: none (|len| 0: the defaults), or a JSON object
+ * with "older_than" (seconds, an integer from 0 to
+ * PV_RECONCILE_OLDER_THAN_MAX) and "limit" (an integer from 0 to
+ * PV_RECONCILE_LIMIT_MAX), both optional (null is absent); other members
+ * are ignored. PV_OK; PV_E_INVALID_REQUEST or PV_E_PAYLOAD_TOO_LARGE with
+ * |*why|. */
+pv_err pv_request_parse_reconcile(apr_pool_t *pool, const char *body,
+                                  size_t len, long *older_than, int *limit,
+                                  const char **why);
+
 /* Validates one identifier: non-empty, valid UTF-8, no control character,
  * at most |max_chars| characters. NULL when valid, else a reason. */
 const char *pv_request_check_id(const char *s, size_t len, size_t max_chars);

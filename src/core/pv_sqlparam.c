@@ -6,7 +6,7 @@
 static const char *const param_names[PV_P_COUNT] = {
     "merchant_uid", "imp_uid", "outcome", "status", "amount", "currency",
     "pay_method", "paid_at", "vbank_num", "vbank_name", "vbank_date",
-    "cancel_amount", "response", "order_key", "api"
+    "cancel_amount", "response", "order_key", "api", "older_than"
 };
 
 const char *pv_param_name(pv_param_id id)

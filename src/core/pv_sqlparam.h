@@ -14,6 +14,7 @@ typedef enum {
     PV_P_CANCEL_AMOUNT = PV_P_ADMIN_COUNT, PV_P_RESPONSE,
     PV_P_ORDER_KEY,                 /* which order query names the order */
     PV_P_API,                       /* "v1" or "v2": which API the payment's is */
+    PV_P_OLDER_THAN,                /* portone-reconcile: seconds */
     PV_P_COUNT                      /* these only for the module's own */
 } pv_param_id;
 

@@ -1,7 +1,13 @@
 #include "pv_stats.h"
 
 #include <apr_shm.h>
+#include <apr_strings.h>
 #include <string.h>
+
+/* The layout of pv_stats_t: to be raised when fields move while its size
+ * stays. A module of another layout (a new build loaded by a restart) gets
+ * a block of its own under its own key, never one it would misread. */
+#define PV_STATS_LAYOUT 1
 
 const unsigned int pv_latency_bounds_ms[PV_LATENCY_BUCKETS - 1] = {
     10, 50, 100, 500, 1000
@@ -9,13 +15,22 @@ const unsigned int pv_latency_bounds_ms[PV_LATENCY_BUCKETS - 1] = {
 
 pv_stats_t *pv_stats_create(apr_pool_t *pool)
 {
+    char key[64];
+    void *kept = NULL;
     apr_shm_t *shm;
     pv_stats_t *st;
 
+    apr_snprintf(key, sizeof(key), "mod_portone_verify-stats-%d-%"
+                 APR_SIZE_T_FMT, PV_STATS_LAYOUT, sizeof(pv_stats_t));
+    if (apr_pool_userdata_get(&kept, key, pool) == APR_SUCCESS && kept)
+        return kept;
     if (apr_shm_create(&shm, sizeof(pv_stats_t), NULL, pool) != APR_SUCCESS)
         return NULL;
     st = apr_shm_baseaddr_get(shm);
     memset(st, 0, sizeof(*st));
+    /* the key is copied into |pool|; no cleanup of ours, whose code would
+     * be unloaded with the module before |pool| is destroyed */
+    apr_pool_userdata_set(st, key, apr_pool_cleanup_null, pool);
     return st;
 }
 

@@ -1,6 +1,8 @@
 /* Counters of the module, summed over all httpd processes: one block of
- * anonymous shared memory made by the parent before it forks, updated with
- * atomic adds. Shown by mod_status. */
+ * anonymous shared memory made by the parent before it first forks and
+ * kept in its process pool, so that every child of every generation adds
+ * to the same counters and a restart (graceful or not) keeps them; updated
+ * with atomic adds. Shown by mod_status. */
 #ifndef PV_STATS_H
 #define PV_STATS_H
 
@@ -29,10 +31,16 @@ typedef struct {
     apr_uint64_t db_written;                /* verifications written in them */
     apr_uint64_t api_latency_us;            /* sum over api_calls */
     apr_uint64_t latency[PV_LATENCY_BUCKETS];
+    apr_uint64_t refunds;                   /* forgeries cancelled
+                                             * (PortOneCancelForgery) */
+    apr_uint64_t refunds_failed;            /* cancels refused or unanswered */
 } pv_stats_t;
 
-/* Creates the shared block in |pool| (the parent's, before forking); NULL
- * when shared memory is not available (counters then stay off). */
+/* The shared block kept in |pool| (httpd's process pool, which lives as
+ * long as the parent): created, zeroed, by the first call, and the same
+ * block for every later call with the same |pool|, such as the next
+ * reading of the configuration after a restart. NULL when shared memory
+ * is not available (counters then stay off). */
 pv_stats_t *pv_stats_create(apr_pool_t *pool);
 
 void pv_stats_add(apr_uint64_t *counter, apr_uint64_t n);

@@ -83,7 +83,7 @@ pv_err pv_store_load_order(const pv_store_t *store, const pv_scope_t *scope,
     pv_step_t steps[2];
 
     pv_step_set(&steps[0], scope->order, values, 2);
-    pv_step_set(&steps[1], &store->stmt[PV_STMT_CURRENT], values, 2);
+    pv_step_set(&steps[1], &store->stmt[PV_STMT_CURRENT], values, 3);
     if (run_steps(db, pool, steps, 2, why))
         return PV_E_DATABASE_UNAVAILABLE;
     *found = steps[0].found;
@@ -92,6 +92,7 @@ pv_err pv_store_load_order(const pv_store_t *store, const pv_scope_t *scope,
     prior->found = steps[1].found;
     prior->outcome = pv_outcome_from_name(steps[1].cols[0]);
     prior->cancel_amount = steps[1].cols[1];
+    prior->refund = pv_refund_from_name(steps[1].cols[2]);
     return PV_OK;
 }
 
@@ -104,6 +105,8 @@ typedef struct pv_item {
     const pv_scope_t *scope;
     const char *const *values;
     pv_outcome outcome;
+    pv_refund_intent refund;    /* pv_refund_intent_of */
+    const char **refunded;      /* its values for the refunded event */
     apr_pool_t *pool;           /* its request's; its thread waits meanwhile */
     pv_result_t res;
     /* the order's payer and the payment's record once this item is done,
@@ -155,7 +158,7 @@ static void decide(pv_item **items, int i, const pv_step_t *state,
                                                   state->cols[0])
                                        : NULL;
     pv_record_t prior = {cur->found, pv_outcome_from_name(cur->cols[0]),
-                         cur->cols[1]};
+                         cur->cols[1], pv_refund_from_name(cur->cols[2])};
     const pv_outcome_info *info = pv_outcome_lookup(it->outcome);
     int j, changed, moves;
 
@@ -187,7 +190,21 @@ static void decide(pv_item **items, int i, const pv_step_t *state,
         it->after.found = 1;
         it->after.outcome = it->outcome;
         it->after.cancel_amount = it->values[PV_P_CANCEL_AMOUNT];
+        it->after.refund = prior.refund;
     }
+    /* of the items of one payment, the first that may claims: the ones
+     * after it see its claim in |after| */
+    it->res.refund_claimed = pv_refund_claims(it->refund, &it->after);
+    it->res.refund_settled = pv_refund_settles(it->refund, &it->after);
+    if (it->res.refund_claimed)
+        it->after.refund = PV_REFUND_CLAIMED;
+    if (it->res.refund_settled) {
+        it->after.refund = PV_REFUND_DONE;
+        it->refunded = apr_pmemdup(it->pool, it->values,
+                                   sizeof(*it->values) * PV_P_COUNT);
+        it->refunded[PV_P_OUTCOME] = "refunded";
+    }
+    it->res.refund = it->after.refund;
     if (it->paid_by == paid_by
         || (it->paid_by && paid_by && !strcmp(it->paid_by, paid_by)))
         it->payer_write = PV_STMT_COUNT;
@@ -212,11 +229,19 @@ static int writes(const pv_store_t *store, pv_item *it, pv_step_t *steps)
         pv_step_set(&steps[k++], it->scope->order_update, it->values, 0);
     if (it->payer_write != PV_STMT_COUNT)
         pv_step_set(&steps[k++], &store->stmt[it->payer_write], it->values, 0);
+    if (it->res.refund_claimed)
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_REFUND_CLAIM],
+                    it->values, 0);
+    if (it->res.refund_settled) {
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_REFUND_DONE],
+                    it->values, 0);
+        pv_step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], it->refunded, 0);
+    }
     return k;
 }
 
 #define PV_READS 3              /* per item: lock, order state, payment */
-#define PV_WRITES 4             /* per item, at most */
+#define PV_WRITES 6             /* per item, at most */
 
 /* Records |n| verifications in one transaction: the reads of all (order
  * rows locked in the batch's order), the decisions, the writes of all, the
@@ -243,7 +268,7 @@ static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
         pv_step_set(&reads[k++], &store->stmt[PV_STMT_ORDER_STATE],
                  items[i]->values, 2);
         pv_step_set(&reads[k++], &store->stmt[PV_STMT_CURRENT_LOCKED],
-                 items[i]->values, 2);
+                 items[i]->values, 3);
     }
     rc = run_steps(db, pool, reads, k, why);
     if (!rc) {
@@ -420,11 +445,20 @@ static int record_grouped(const pv_store_t *store, pv_db_t *db, pv_item *it)
     return it->rc;
 }
 
+int pv_store_writes(const pv_record_t *prior, pv_outcome outcome,
+                    const char *cancel_amount, pv_refund_intent refund)
+{
+    return !(prior && prior->found
+             && pv_transition(prior, outcome, cancel_amount) == PV_ACT_NONE
+             && !pv_refund_claims(refund, prior)
+             && !pv_refund_settles(refund, prior));
+}
+
 pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
                        pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       const pv_record_t *prior, pv_result_t *result,
-                       const char **why)
+                       pv_refund_intent refund, const pv_record_t *prior,
+                       pv_result_t *result, const char **why)
 {
     pv_item it;
     int rc;
@@ -434,11 +468,10 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
      * would change nothing costs one read and no write transaction. Records
      * only move forward, so what changes nothing from the state read changes
      * nothing from a newer one either. */
-    if (prior && prior->found
-        && pv_transition(prior, outcome, values[PV_P_CANCEL_AMOUNT])
-           == PV_ACT_NONE) {
+    if (!pv_store_writes(prior, outcome, values[PV_P_CANCEL_AMOUNT], refund)) {
         result->action = PV_ACT_NONE;
         result->recorded = prior->outcome;
+        result->refund = prior->refund;
         return PV_OK;
     }
     /* a recording that may write has PortOne's answer to write (the caller
@@ -451,6 +484,7 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
     it.scope = scope;
     it.values = values;
     it.outcome = outcome;
+    it.refund = refund;
     it.pool = pool;
     rc = store->group ? record_grouped(store, db, &it)
                       : record_alone(store, db, &it);
@@ -462,11 +496,58 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
     return PV_OK;
 }
 
+pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
+                              apr_pool_t *pool, const char *const *values,
+                              pv_cancel_result answer, const char **why)
+{
+    const pv_backend_t *b = backend_of(db);
+    const char *event[PV_P_COUNT];
+    pv_step_t steps[4];
+    apr_dbd_transaction_t *txn = NULL;
+    int k = 0, rc = 0;
+
+    memcpy(event, values, sizeof(event));
+    event[PV_P_OUTCOME] = "refunded";
+    *why = NULL;
+    if (store->serial)
+        apr_global_mutex_lock(store->serial);
+    if (b->txn_in_steps)
+        pv_step_plain(&steps[k++], "BEGIN");
+    else
+        rc = b->begin(db, pool, &txn, why);
+    if (!rc) {
+        if (answer == PV_CANCEL_DONE) {
+            pv_step_set(&steps[k++], &store->stmt[PV_STMT_REFUND_DONE],
+                        values, 0);
+            pv_step_set(&steps[k++], &store->stmt[PV_STMT_EVENT], event, 0);
+        }
+        else
+            pv_step_set(&steps[k++], &store->stmt[answer == PV_CANCEL_REFUSED
+                                                  ? PV_STMT_REFUND_UNDO
+                                                  : PV_STMT_REFUND_UNANSWERED],
+                        values, 0);
+        if (b->txn_in_steps)
+            pv_step_plain(&steps[k++], "COMMIT");
+        rc = run_steps(db, pool, steps, k, why);
+        rc = b->end(db, pool, txn, rc, why);
+    }
+    if (store->serial)
+        apr_global_mutex_unlock(store->serial);
+    if (rc) {
+        if (!*why)
+            *why = "the transaction failed";
+        return PV_E_DATABASE_UNAVAILABLE;
+    }
+    if (store->stats)
+        pv_stats_add(&store->stats->db_commits, 1);
+    return PV_OK;
+}
+
 apr_status_t pv_store_recover(const pv_store_t *store, const pv_scope_t *scope,
                               pv_db_t *db)
 {
     const pv_backend_t *b = backend_of(db);
-    const pv_stmt_t *all[PV_STMT_COUNT + 2];
+    const pv_stmt_t *all[PV_STMT_COUNT + 3];
     int id, n = 0;
 
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS)
@@ -478,5 +559,73 @@ apr_status_t pv_store_recover(const pv_store_t *store, const pv_scope_t *scope,
     all[n++] = scope->order;
     if (scope->order_update)
         all[n++] = scope->order_update;
+    if (scope->reconcile)
+        all[n++] = scope->reconcile;
     return b->recover(db, all, n);
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+pv_err pv_store_waiting(const pv_store_t *store, const pv_scope_t *scope,
+                        pv_db_t *db, apr_pool_t *pool, long older_than,
+                        int max, apr_array_header_t **out, const char **why)
+{
+    const char *values[PV_P_COUNT];
+    pv_step_t steps[2];
+    int i, k, n = 0;
+
+    memset(values, 0, sizeof(values));
+    values[PV_P_ORDER_KEY] = scope->order_key;
+    values[PV_P_OLDER_THAN] = apr_ltoa(pool, older_than);
+    *out = apr_array_make(pool, max > 0 ? max : 1, sizeof(pv_waiting_t));
+    if (max <= 0)
+        return PV_OK;
+    pv_step_set(&steps[n], &store->stmt[PV_STMT_RECONCILE], values, 2);
+    steps[n].rows = apr_array_make(pool, max, sizeof(pv_store_row_t));
+    steps[n++].maxrows = max;
+    if (scope->reconcile) {
+        /* its named parameters, if any, are NULL */
+        pv_step_set(&steps[n], scope->reconcile, values, 1);
+        steps[n].rows = apr_array_make(pool, max, sizeof(pv_store_row_t));
+        steps[n++].maxrows = max;
+    }
+    if (run_steps(db, pool, steps, n, why))
+        return PV_E_DATABASE_UNAVAILABLE;
+    for (k = 0; k < n; k++) {
+        for (i = 0; i < steps[k].rows->nelts && (*out)->nelts < max; i++) {
+            const pv_store_row_t *row = &APR_ARRAY_IDX(steps[k].rows, i,
+                                                       pv_store_row_t);
+            pv_waiting_t *w;
+
+            if (k == 0 ? !row->cols[0] || !row->cols[1] || !*row->cols[1]
+                       : !row->cols[0] || !*row->cols[0])
+                continue;
+            w = (pv_waiting_t *)apr_array_push(*out);
+            w->api = k == 0 ? row->cols[0] : NULL;
+            w->id = k == 0 ? row->cols[1] : row->cols[0];
+        }
+    }
+    return PV_OK;
+}
+
+pv_err pv_store_order(const pv_store_t *store, const pv_scope_t *scope,
+                      pv_db_t *db, apr_pool_t *pool, const char *merchant_uid,
+                      const char *imp_uid, pv_order_t *order, int *found,
+                      const char **why)
+{
+    const char *values[PV_P_COUNT];
+    pv_step_t step;
+
+    (void)store;
+    memset(values, 0, sizeof(values));
+    values[PV_P_MERCHANT_UID] = merchant_uid;
+    values[PV_P_IMP_UID] = imp_uid;
+    values[PV_P_ORDER_KEY] = scope->order_key;
+    pv_step_set(&step, scope->order, values, 2);
+    if (run_steps(db, pool, &step, 1, why))
+        return PV_E_DATABASE_UNAVAILABLE;
+    *found = step.found;
+    order->amount = step.cols[0];
+    order->currency = step.cols[1];
+    return PV_OK;
 }

@@ -35,6 +35,12 @@ typedef enum {
     PV_STMT_ORDER_STATE,    /* which payment paid the order */
     PV_STMT_ORDER_PAID,     /* this payment paid the order */
     PV_STMT_ORDER_UNPAID,   /* the payment that paid it moved on */
+    PV_STMT_REFUND_CLAIM,   /* a forgery's cancel claimed (refund) */
+    PV_STMT_REFUND_DONE,    /* its cancel succeeded */
+    PV_STMT_REFUND_UNDO,    /* its cancel refused: the claim given back */
+    PV_STMT_REFUND_UNANSWERED,  /* no answer said what PortOne did */
+
+    PV_STMT_RECONCILE,      /* payments still waiting (portone-reconcile) */
     PV_STMT_COUNT
 } pv_stmt_id;
 
@@ -43,6 +49,7 @@ typedef struct {
     const pv_stmt_t *order;         /* PortOneOrderQuery */
     const pv_stmt_t *order_update;  /* PortOneOrderUpdateQuery; NULL: none */
     const char *order_key;          /* names the order query (portone_orders) */
+    const pv_stmt_t *reconcile;     /* PortOneReconcileQuery; NULL: none */
 } pv_scope_t;
 
 /* A process's writers to one database, committing together (see
@@ -116,18 +123,77 @@ typedef struct {
     int order_moved;        /* the order update ran */
     int order_kept;         /* it did not: another payment paid the order */
     pv_outcome recorded;    /* the payment's outcome afterwards */
+    int refund_claimed;     /* this verification claimed the forgery's
+                             * cancel: it must send it, then call
+                             * pv_store_refund_finish */
+    int refund_settled;     /* it found an unanswered cancel done: the
+                             * refunded event was written */
+    pv_refund refund;       /* the refund column afterwards */
 } pv_result_t;
 
 /* Records the verification (contract section 6): in one transaction with
  * the order's row in portone_orders locked, so that the payments of one
  * order are decided one after the other (pv_transition, pv_order_moves).
  * |prior| is what pv_store_load_order read: when it says nothing would
- * change, no transaction runs. */
+ * change, no transaction runs. |refund| (pv_refund_intent_of, with
+ * PortOneCancelForgery On; PV_INTENT_NONE otherwise): the transaction
+ * claims the forgery's cancel when the record it leaves allows it
+ * (pv_refund_claims), so that of all verifications of the payment, in
+ * every process and server, one claims it (result->refund_claimed says
+ * whether this one did); or settles an unanswered one (pv_refund_settles,
+ * result->refund_settled). */
+/* Whether pv_store_record would run a write transaction for a payment
+ * whose record read as |prior| (NULL or not found: a first record), for
+ * |outcome|, |cancel_amount| and |refund|: the caller writes PortOne's
+ * response as JSON text (pv_payment_response_json) only then. */
+int pv_store_writes(const pv_record_t *prior, pv_outcome outcome,
+                    const char *cancel_amount, pv_refund_intent refund);
+
 pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
                        pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
-                       const pv_record_t *prior, pv_result_t *result,
-                       const char **why);
+                       pv_refund_intent refund, const pv_record_t *prior,
+                       pv_result_t *result, const char **why);
+
+/* After the cancel that result->refund_claimed asked for, PortOne's
+ * |answer|: DONE marks the payment refunded and writes its event
+ * `refunded` (once: the event's unique key); REFUSED gives the claim back,
+ * so that the next verification tries again; UNKNOWN marks it unanswered:
+ * the next verification settles it when PortOne reports the payment
+ * cancelled, or claims it again while PortOne reports it paid. One short
+ * transaction of its own, on a connection the caller opened after PortOne
+ * answered. PV_OK or PV_E_DATABASE_UNAVAILABLE (rolled back; the claim
+ * stays). */
+pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
+                              apr_pool_t *pool, const char *const *values,
+                              pv_cancel_result answer, const char **why);
+
+/* Loads the order |merchant_uid| (V2: the paymentId, also as :imp_uid)
+ * with the scope's PortOneOrderQuery, for portone-prepare: PV_OK with
+ * |*found| 0 or 1, or PV_E_DATABASE_UNAVAILABLE. */
+pv_err pv_store_order(const pv_store_t *store, const pv_scope_t *scope,
+                      pv_db_t *db, apr_pool_t *pool, const char *merchant_uid,
+                      const char *imp_uid, pv_order_t *order, int *found,
+                      const char **why);
+
+/* One id portone-reconcile looks up again. */
+typedef struct {
+    const char *api;        /* "v1" or "v2": a payment recorded waiting;
+                             * NULL: an order id of PortOneReconcileQuery */
+    const char *id;         /* the payment's imp_uid (V2 paymentId), or the
+                             * order's id (merchant_uid or paymentId) */
+} pv_waiting_t;
+
+/* What portone-reconcile looks up, read on one connection, at most |max|
+ * (pv_waiting_t, in |pool|): first the payments of the scope's orders
+ * (order_key) recorded pending or vbank_issued whose row is at least
+ * |older_than| seconds old by the database's clock, the most recently
+ * updated first; then the first column of the scope's
+ * PortOneReconcileQuery (if any), as many as are left (NULL values and
+ * empty ones skipped). PV_OK or PV_E_DATABASE_UNAVAILABLE. */
+pv_err pv_store_waiting(const pv_store_t *store, const pv_scope_t *scope,
+                        pv_db_t *db, apr_pool_t *pool, long older_than,
+                        int max, apr_array_header_t **out, const char **why);
 
 /* After a failure: checks the connection (which may reconnect) and prepares
  * the module's and the scope's statements again where they were lost

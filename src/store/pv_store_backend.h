@@ -13,6 +13,7 @@
 #ifndef PV_STORE_BACKEND_H
 #define PV_STORE_BACKEND_H
 
+#include <apr_strings.h>
 #include <string.h>
 
 #include "pv_store.h"
@@ -26,9 +27,35 @@ typedef struct {
     const char *plain;
     const char *const *values;
     int ncols;
-    const char *cols[2];
+    const char *cols[3];
     int found;
+    /* with |rows|: the first |ncols| columns of up to |maxrows| rows are
+     * appended to it too, as pv_store_row_t */
+    apr_array_header_t *rows;
+    int maxrows;
 } pv_step_t;
+
+/* A row of a step that reads several. */
+typedef struct {
+    const char *cols[2];
+} pv_store_row_t;
+
+/* Appends |ncols| columns (NULL for SQL NULL) to step->rows, copied into
+ * |pool|, while it has fewer than step->maxrows; 0 when it is full. */
+static inline int pv_step_row(pv_step_t *step, apr_pool_t *pool,
+                              const char *const *cols)
+{
+    pv_store_row_t *row;
+    int i;
+
+    if (!step->rows || step->rows->nelts >= step->maxrows)
+        return 0;
+    row = (pv_store_row_t *)apr_array_push(step->rows);
+    for (i = 0; i < 2; i++)
+        row->cols[i] = i < step->ncols && cols[i] ? apr_pstrdup(pool, cols[i])
+                                                  : NULL;
+    return 1;
+}
 
 static inline void pv_step_set(pv_step_t *st, const pv_stmt_t *stmt,
                                const char *const *values, int ncols)

@@ -37,9 +37,10 @@ static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
          * the end lets the drivers release the result */
         for (k = 1; !rc && apr_dbd_get_row(db->driver, pool, res, &row, k) == 0;
              k++) {
+            const char *vals[2] = {NULL, NULL};
             int i;
 
-            for (i = 0; k == 1 && i < step->ncols
+            for (i = 0; (k == 1 || step->rows) && i < step->ncols
                  && i < apr_dbd_num_cols(db->driver, res); i++) {
                 const char *v = NULL;
 
@@ -47,8 +48,11 @@ static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
                 if (apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING,
                                       &v) != APR_SUCCESS)
                     v = NULL;
-                step->cols[i] = v ? apr_pstrdup(pool, v) : NULL;
+                vals[i] = v;
+                if (k == 1)
+                    step->cols[i] = v ? apr_pstrdup(pool, v) : NULL;
             }
+            pv_step_row(step, pool, vals);
             step->found = 1;
         }
     }

@@ -72,12 +72,23 @@ static int pgsql_run(pv_db_t *db, apr_pool_t *pool, pv_step_t *steps, int n,
             }
             if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && got < sent) {
                 pv_step_t *step = &steps[got];
+                int r;
 
                 step->found = PQntuples(res) > 0;
                 for (i = 0; i < step->ncols; i++)
                     step->cols[i] = step->found && i < PQnfields(res)
                         && !PQgetisnull(res, 0, i)
                         ? apr_pstrdup(pool, PQgetvalue(res, 0, i)) : NULL;
+                for (r = 0; step->rows && r < PQntuples(res); r++) {
+                    const char *vals[2] = {NULL, NULL};
+
+                    for (i = 0; i < step->ncols && i < 2
+                         && i < PQnfields(res); i++)
+                        vals[i] = PQgetisnull(res, r, i) ? NULL
+                                                         : PQgetvalue(res, r, i);
+                    if (!pv_step_row(step, pool, vals))
+                        break;
+                }
             }
             else if (!rc) {     /* later ones say PGRES_PIPELINE_ABORTED */
                 rc = -1;

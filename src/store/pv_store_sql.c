@@ -46,10 +46,11 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         "created_at) VALUES (:api, :imp_uid, :merchant_uid, :outcome, "
         "CURRENT_TIMESTAMP) {DUPE}",
     [PV_STMT_CURRENT] =
-        "SELECT outcome, cancel_amount FROM portone_payments " PV_PAYMENT_ROW,
+        "SELECT outcome, cancel_amount, refund FROM portone_payments "
+        PV_PAYMENT_ROW,
     [PV_STMT_CURRENT_LOCKED] =
-        "SELECT outcome, cancel_amount FROM portone_payments " PV_PAYMENT_ROW
-        " {FOR_UPDATE}",
+        "SELECT outcome, cancel_amount, refund FROM portone_payments "
+        PV_PAYMENT_ROW " {FOR_UPDATE}",
     [PV_STMT_ORDER_LOCK] =
         "INSERT INTO portone_orders (order_key, merchant_uid, updated_at) "
         "VALUES (:order_key, :merchant_uid, CURRENT_TIMESTAMP) {LOCKDUP}",
@@ -61,16 +62,48 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         PV_ORDER_ROW,
     [PV_STMT_ORDER_UNPAID] =
         "UPDATE portone_orders SET paid_imp_uid = NULL " PV_ORDER_ROW,
+    /* PortOneCancelForgery: the claim is written in the transaction that
+     * read the row locked and found no claim (pv_refund_claims); done and
+     * undo run after PortOne answered, each in a short transaction */
+    [PV_STMT_REFUND_CLAIM] =
+        "UPDATE portone_payments SET refund = 'claimed', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW,
+    [PV_STMT_REFUND_DONE] =
+        "UPDATE portone_payments SET refund = 'refunded', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW,
+    [PV_STMT_REFUND_UNDO] =
+        "UPDATE portone_payments SET refund = NULL, "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW
+        " AND refund = 'claimed'",
+    [PV_STMT_REFUND_UNANSWERED] =
+        "UPDATE portone_payments SET refund = 'unanswered', "
+        "updated_at = CURRENT_TIMESTAMP " PV_PAYMENT_ROW
+        " AND refund = 'claimed'",
+
+    /* portone-reconcile: the scope's payments still waiting (its orders are
+     * those of its order query: their portone_orders rows), at least
+     * :older_than seconds since the row last changed, by the database's
+     * clock; at most PV_RECONCILE_LIMIT_MAX (1000) */
+    [PV_STMT_RECONCILE] =
+        "SELECT p.api, p.imp_uid FROM portone_payments p "
+        "WHERE p.outcome IN ('pending', 'vbank_issued') "
+        "AND p.updated_at <= {OLDER} AND EXISTS (SELECT 1 FROM "
+        "portone_orders o WHERE o.order_key = :order_key "
+        "AND o.merchant_uid = p.merchant_uid) "
+        "ORDER BY p.updated_at DESC, p.api, p.imp_uid LIMIT 1000",
 };
 
-#define PV_SUBSTS 5
+#define PV_SUBSTS 6
 
 static const char *const sqlite_sql[PV_SUBSTS][2] = {
     {"{N}", "NUMERIC"}, {"{B}", "BIGINT"},
     {"{DUPE}", "ON CONFLICT (api, imp_uid, outcome) DO NOTHING"},
     /* SQLite's writers are serialised: the row only has to exist */
     {"{LOCKDUP}", "ON CONFLICT (order_key, merchant_uid) DO NOTHING"},
-    {" {FOR_UPDATE}", ""}
+    {" {FOR_UPDATE}", ""},
+    /* updated_at is CURRENT_TIMESTAMP's text, UTC */
+    {"{OLDER}", "datetime('now', '-' || CAST(:older_than AS INTEGER) "
+                "|| ' seconds')"}
 };
 
 /* DO UPDATE locks the row also when another transaction inserted it */
@@ -79,7 +112,9 @@ static const char *const pgsql_sql[PV_SUBSTS][2] = {
     {"{DUPE}", "ON CONFLICT (api, imp_uid, outcome) DO NOTHING"},
     {"{LOCKDUP}", "ON CONFLICT (order_key, merchant_uid) DO UPDATE SET "
                   "updated_at = EXCLUDED.updated_at"},
-    {"{FOR_UPDATE}", "FOR UPDATE"}
+    {"{FOR_UPDATE}", "FOR UPDATE"},
+    {"{OLDER}", "CURRENT_TIMESTAMP - CAST(:older_than AS INTEGER) "
+                "* INTERVAL '1 second'"}
 };
 
 /* MySQL/MariaDB: ON DUPLICATE KEY UPDATE takes the row's exclusive lock */
@@ -87,7 +122,9 @@ static const char *const mysql_sql[PV_SUBSTS][2] = {
     {"{N}", "DECIMAL(20,4)"}, {"{B}", "SIGNED"},
     {"{DUPE}", "ON DUPLICATE KEY UPDATE id = id"},
     {"{LOCKDUP}", "ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP"},
-    {"{FOR_UPDATE}", "FOR UPDATE"}
+    {"{FOR_UPDATE}", "FOR UPDATE"},
+    {"{OLDER}", "CURRENT_TIMESTAMP - INTERVAL CAST(:older_than AS SIGNED) "
+                "SECOND"}
 };
 
 typedef struct {
@@ -121,7 +158,8 @@ static char *substitute(apr_pool_t *pool, const char *tmpl, const pv_dialect *d)
 
 static const char *const stmt_suffix[PV_STMT_COUNT] = {
     "insert", "update", "event", "current", "current_locked", "order_lock",
-    "order_state", "order_paid", "order_unpaid"
+    "order_state", "order_paid", "order_unpaid", "refund_claim",
+    "refund_done", "refund_undo", "refund_unanswered", "reconcile"
 };
 
 const char *pv_store_init(apr_pool_t *pool, pv_store_t *store,

@@ -86,13 +86,21 @@ static int sqlite_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
                      : sqlite3_bind_null(st, i + 1);
     if (rc == SQLITE_OK) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            for (i = 0; !step->found && i < step->ncols; i++) {
+            const char *vals[2] = {NULL, NULL};
+
+            for (i = 0; (!step->found || step->rows) && i < step->ncols; i++) {
                 const char *v = i < sqlite3_column_count(st)
                     ? (const char *)sqlite3_column_text(st, i) : NULL;
 
-                step->cols[i] = v ? apr_pstrdup(pool, v) : NULL;
+                vals[i] = v;
+                if (!step->found)
+                    step->cols[i] = v ? apr_pstrdup(pool, v) : NULL;
             }
             step->found = 1;
+            if (step->rows && !pv_step_row(step, pool, vals)) {
+                rc = SQLITE_DONE;       /* enough rows: the rest unread */
+                break;
+            }
         }
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;

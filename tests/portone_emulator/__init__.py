@@ -14,6 +14,8 @@ Webhooks sent by the emulator: send_v1_webhook() (JSON or form), send_v2_webhook
          (Standard Webhooks signature, bodies of version 2024-04-25 and 2024-01-01)
 Control: /__emu/{payments,v2/payments,prepared,revoke,clock,config,faults,counters,
          webhooks,reset} (no auth)
+Browser: GET /__emu/iamport.js and POST /__emu/checkout, a stand-in of PortOne's V1
+         JS SDK and checkout window for the demo shop page (checkout.py)
 
 V1 and V2 share the path /payments/{id}. The main port (``url``) decides per request:
 V2 when the Authorization scheme is ``PortOne`` (or ``Bearer`` with a token of
@@ -27,7 +29,8 @@ add_v2_payment(s)/patch_v2_payment/get_v2_payment (V2), add_prepared/prepared (V
 prepare), v2_pre_registered, send_v1_webhook, send_v2_webhook, sign_webhook (module
 function), configure (token_lifetime, imp_key, imp_secret, v2_secret, v2_store_id,
 v2_store_ids, v2_store_check, v2_token_lifetime), add_fault (api="v1"|"v2" limits a
-rule to one API; kinds as FAULT_KINDS, "lost" = processed but never answered),
+rule to one API; kinds as FAULT_KINDS, "lost" = processed but never answered,
+"refuse" = PortOne says no and nothing changes: V1 HTTP 200 code 1, V2 a 4xx {"type"}),
 set_clock_offset, revoke_tokens, counters, reset.
 Facts the sources do not give are marked [uncertain] where they are made up.
 
@@ -38,7 +41,8 @@ Use in-process (``Emulator().start()``) or standalone:
 Files: common.py (constants, envelopes, helpers), v1.py (V1 API), v2.py (V2 API,
 Idempotency-Key), webhooks.py (signing and sending webhooks), server.py (HTTP
 server, dispatch, faults), emulator.py (the Emulator: lifecycle, state, test-side
-API, control API), __main__.py (the standalone program).
+API, control API), checkout.py (the browser side: JS SDK and checkout window
+stand-ins), __main__.py (the standalone program).
 """
 
 from .common import (DEFAULT_TOKEN_LIFETIME, DEFAULT_V2_TOKEN_LIFETIME, EXTEND_BY,

@@ -45,7 +45,10 @@ MSG_PREPARE_MISSING = "merchant_uid, amount 파라메터가 누락되었습니�
 MSG_BAD_STATUS = "지원되지 않는 상태값입니다."      # NIAMP, for /payments/status [observed]
 
 FAULT_KINDS = ("delay", "status", "garbage", "drop", "stall", "huge", "unauthorized",
-               "lost")
+               "lost", "refuse")
+# what a "refuse" fault answers to a V1 request: HTTP 200 with code 1 and this message,
+# as PortOne refuses a cancel it cannot make (portone-api.md 1.1) [uncertain: the wording]
+MSG_CANCEL_REFUSED = "PG사에서 취소를 거절하였습니다."
 PAYMENT_PATH = re.compile(r"/payments/([^/]+)")
 FIND_PATH = re.compile(r"/payments/find/([^/]+)(?:/([^/]*))?")
 PREPARE_PATH = re.compile(r"/payments/prepare/([^/]+)")

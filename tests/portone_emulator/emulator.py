@@ -1,7 +1,7 @@
 """The ``Emulator``: its lifecycle (two ports), the state it keeps, the test-side
 API (thread-safe), fault rules, the choice of V1 or V2 per request, and the
-control API under /__emu. The APIs themselves are the mixins of v1.py, v2.py
-and webhooks.py."""
+control API under /__emu. The APIs themselves are the mixins of v1.py, v2.py,
+webhooks.py and checkout.py (the browser side, for the demo)."""
 import copy
 import json
 import socket
@@ -12,13 +12,14 @@ from urllib.parse import unquote
 from .common import (DEFAULT_TOKEN_LIFETIME, DEFAULT_V2_TOKEN_LIFETIME, FAULT_KINDS,
                      TEST_IMP_KEY, TEST_IMP_SECRET, TEST_V2_SECRET, TEST_V2_STORE_ID,
                      V2_ACTION_PATH)
+from .checkout import CheckoutStandIn
 from .server import _Handler, _Server
 from .v1 import V1Api, payment_response
 from .v2 import V2Api
 from .webhooks import WebhookSender
 
 
-class Emulator(V1Api, V2Api, WebhookSender):
+class Emulator(V1Api, V2Api, WebhookSender, CheckoutStandIn):
     def __init__(self, host="127.0.0.1", port=0, imp_key=TEST_IMP_KEY,
                  imp_secret=TEST_IMP_SECRET, verbose=False, v2_secret=TEST_V2_SECRET,
                  v2_store_id=TEST_V2_STORE_ID, v2_port=0):

@@ -7,8 +7,8 @@ import json
 import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .common import (MSG_AUTH_FAILED, V2_CTYPE, V2_FAULT_TYPES, _err, _ok, _v2_bytes,
-                     _v2_err)
+from .common import (MSG_AUTH_FAILED, MSG_CANCEL_REFUSED, V2_CTYPE, V2_FAULT_TYPES, _err,
+                     _ok, _v2_bytes, _v2_err)
 
 
 class _Server(ThreadingHTTPServer):
@@ -95,6 +95,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(self._send(400, _err("Bad Request")))
             return
         raw = self.path
+        page = emu._checkout_request(self.command, raw.partition("?")[0], body)
+        if page is not None:            # the browser side (checkout.py)
+            self.wfile.write(self._send(page[0], page[1], page[2]))
+            return
         if raw == "/__emu" or raw.startswith("/__emu/"):
             status, obj = emu._control(self.command, raw, body)
             self.wfile.write(self._send(status, obj))
@@ -125,6 +129,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(self._send(st, _v2_bytes(payload), V2_CTYPE))
                 return
             self.wfile.write(self._send(st, _err("Internal Server Error")))
+            return
+        if kind == "refuse":
+            # PortOne says no, nothing changes: V1 HTTP 200 with code 1 (portone-api.md 1.1),
+            # V2 a 4xx {"type"} (default 409 PG_PROVIDER: the PG refused)
+            if v2:
+                st = int(rule.get("status", 409))
+                payload = _v2_err(rule.get("type", "PG_PROVIDER"),
+                                  rule.get("message", "PG사에서 오류를 전달했습니다."))
+                if payload["type"] == "PG_PROVIDER":
+                    payload.update(pgCode="F113", pgMessage="취소 거절")
+                self.wfile.write(self._send(st, _v2_bytes(payload), V2_CTYPE))
+                return
+            self.wfile.write(self._send(200, {"code": 1, "message": rule.get(
+                "message", MSG_CANCEL_REFUSED), "response": None}))
             return
         if kind == "garbage":
             self.wfile.write(self._send(200, rule.get("body", "<html>oops</html>")))

@@ -264,6 +264,9 @@ class V1Api:
             return 400, _err("amount는 숫자여야 합니다.")          # [uncertain]
         if not isinstance(merchant_uid, str) or merchant_uid == "" or amount is None:
             return 400, _err(MSG_PREPARE_MISSING)              # [uncertain] status and wording
+        if len(merchant_uid) > 40:
+            # V1SPEC preparePayment/editPreparePayment: merchant_uid maxLength 40
+            return 400, _err("merchant_uid는 40자 이내여야 합니다.")  # [uncertain] status and wording
         currency = params.get("currency")
         currency = currency if isinstance(currency, str) and currency else None
         entry = {"merchant_uid": merchant_uid, "amount": _num_out(amount), "currency": currency}

@@ -492,7 +492,7 @@ pv_err record_api(env_t *e, conn_t *c, apr_pool_t *pool,
         return err;
     if (!found)
         return PV_E_ORDER_NOT_FOUND;
-    return pv_store_record(&e->store, scope, &c->db, pool, values, outcome,
+    return pv_store_record(&e->store, scope, &c->db, pool, values, outcome, 0,
                            forced ? NULL : &prior, res, why);
 }
 

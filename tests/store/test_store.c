@@ -188,7 +188,7 @@ STORE_TEST(store_record_needs_the_response_only_to_write)
     DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
                                   &order, &found, &prior, &why), PV_OK);
     DB_INT_EQ(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
-                              PV_OUT_PAID, &prior, &res, &why),
+                              PV_OUT_PAID, PV_INTENT_NONE, &prior, &res, &why),
               PV_E_DATABASE_UNAVAILABLE);
     DB_CHECK(why && strstr(why, "response"));
     DB_STR_EQ(outcome_of(e, c, pool, "imp_1"), NULL);
@@ -204,7 +204,7 @@ STORE_TEST(store_record_needs_the_response_only_to_write)
     DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
                                   &order, &found, &prior, &why), PV_OK);
     DB_RESULT(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
-                              PV_OUT_PAID, &prior, &res, &why),
+                              PV_OUT_PAID, PV_INTENT_NONE, &prior, &res, &why),
               PV_ACT_NONE, 0, 0, PV_OUT_PAID);
     DB_INT_EQ(e->stats.db_commits, 1);
     DB_CHECK(sql_str(e, c, pool, "SELECT response FROM portone_payments "
@@ -535,4 +535,58 @@ TEST(store_init_dialects)
                   "ON DUPLICATE KEY UPDATE");
     err = pv_store_init(pool, &store, "oracle", "p_");
     CHECK_STR_HAS(err, "\"oracle\" is not supported");
+}
+
+/* portone-reconcile's list: the scope's payments recorded pending or
+ * vbank_issued, older than asked by the database's clock, newest first, at
+ * most |max| (PV_STMT_RECONCILE in each dialect). */
+STORE_TEST(store_waiting)
+{
+    apr_array_header_t *w = NULL;
+    const pv_waiting_t *first;
+    conn_t *c = conn_open(e, pool);
+    const char *why;
+    pv_result_t res;
+
+    if (!c)
+        return;
+    add_order(e, c, "o1", "10000", "KRW");
+    add_order(e, c, "o2", "10000", "KRW");
+    add_order(e, c, "o3", "10000", "KRW");
+    add_order(e, c, "o4", "10000", "KRW");
+    DB_INT_EQ(REC_API("v1", "imp_w1", "o1", PV_OUT_VBANK_ISSUED, "0", 0), PV_OK);
+    DB_INT_EQ(REC_API("v2", "pay_w2", "o2", PV_OUT_PENDING, "0", 0), PV_OK);
+    DB_INT_EQ(REC_API("v1", "imp_w3", "o3", PV_OUT_PAID, "0", 0), PV_OK);
+    /* another shop's (another order query): not this scope's */
+    DB_INT_EQ(record(e, c, pool, &e->scope_plain, "imp_w4", "o4",
+                     PV_OUT_VBANK_ISSUED, "0", 0, &res, &why), PV_OK);
+    sql_exec(e, c, "UPDATE portone_payments SET updated_at = "
+             "'2000-01-01 00:00:00' WHERE imp_uid = 'imp_w1'");
+
+    DB_INT_EQ(pv_store_waiting(&e->store, &e->scope, &c->db, pool, 0, 10, &w,
+                               &why), PV_OK);
+    DB_INT_EQ(w->nelts, 2);
+    first = &APR_ARRAY_IDX(w, 0, pv_waiting_t);
+    DB_STR_EQ(first[0].api, "v2");          /* the newest first */
+    DB_STR_EQ(first[0].id, "pay_w2");
+    DB_STR_EQ(first[1].api, "v1");
+    DB_STR_EQ(first[1].id, "imp_w1");
+    /* at most max */
+    DB_INT_EQ(pv_store_waiting(&e->store, &e->scope, &c->db, pool, 0, 1, &w,
+                               &why), PV_OK);
+    DB_INT_EQ(w->nelts, 1);
+    DB_STR_EQ(APR_ARRAY_IDX(w, 0, pv_waiting_t).id, "pay_w2");
+    /* older than an hour: only the one of 2000 */
+    DB_INT_EQ(pv_store_waiting(&e->store, &e->scope, &c->db, pool, 3600, 10,
+                               &w, &why), PV_OK);
+    DB_INT_EQ(w->nelts, 1);
+    DB_STR_EQ(APR_ARRAY_IDX(w, 0, pv_waiting_t).id, "imp_w1");
+    /* the other shop's list */
+    DB_INT_EQ(pv_store_waiting(&e->store, &e->scope_plain, &c->db, pool, 0, 10,
+                               &w, &why), PV_OK);
+    DB_INT_EQ(w->nelts, 1);
+    DB_STR_EQ(APR_ARRAY_IDX(w, 0, pv_waiting_t).id, "imp_w4");
+    DB_INT_EQ(pv_store_waiting(&e->store, &e->scope, &c->db, pool, 0, 0, &w,
+                               &why), PV_OK);
+    DB_INT_EQ(w->nelts, 0);
 }

@@ -31,6 +31,7 @@ typedef struct {
     gate_t *gate;
     const char *imp_uid, *merchant_uid, *cancel_amount;
     pv_outcome outcome;
+    pv_refund_intent refund;    /* PortOneCancelForgery's, for the forgery */
     pv_err err;
     pv_result_t res;
     const char *why;
@@ -72,7 +73,7 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *data)
             break;
         }
         j->err = pv_store_record(&j->e->store, &j->e->scope, &j->c->db,
-                                 j->pool, values, j->outcome, &prior,
+                                 j->pool, values, j->outcome, j->refund, &prior,
                                  &j->res, &j->why);
         if (j->err == PV_OK)
             break;
@@ -311,4 +312,123 @@ STORE_TEST(store_race_records_once)
                       "order_no = 'o1'"), "paid");
     DB_STR_EQ(sql_str(e, c, pool, "SELECT paid_imp_uid FROM portone_orders "
                       "WHERE merchant_uid = 'o1'"), "imp_1");
+}
+
+/* PortOneCancelForgery: of several verifications of one forgery in one
+ * batch, the first claims the cancel and the ones after it see its claim;
+ * PortOne's answer recorded (pv_store_refund_finish) writes one event
+ * refunded; later verifications claim nothing more. */
+STORE_TEST_BATCHED(store_batch_claims_a_forgery_cancel_once)
+{
+    conn_t *c = conn_open(e, pool);
+    job_t jobs[4];
+    const char **values;
+    const char *why = NULL;
+    int i, claimed = 0;
+
+    if (!c)
+        return;
+    add_order(e, c, "o5", "12000", "KRW");
+    for (i = 0; i < 4; i++) {
+        job(&jobs[i], "imp_f", "o5", PV_OUT_FORGERY, "0");
+        jobs[i].refund = PV_INTENT_CANCEL;
+    }
+    if (run_jobs(e, pool, jobs, 4, 1))
+        return;
+    for (i = 0; i < 4; i++) {
+        DB_INT_EQ(jobs[i].err, PV_OK);
+        DB_INT_EQ(jobs[i].res.recorded, PV_OUT_FORGERY);
+        claimed += jobs[i].res.refund_claimed;
+    }
+    DB_INT_EQ(claimed, 1);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT refund FROM portone_payments WHERE "
+                      "imp_uid = 'imp_f'"), "claimed");
+
+    /* another verification meanwhile: claimed, nothing to do */
+    jobs[0].res.refund_claimed = 0;
+    job(&jobs[0], "imp_f", "o5", PV_OUT_FORGERY, "0");
+    jobs[0].refund = PV_INTENT_CANCEL;
+    if (run_jobs(e, pool, jobs, 1, 0))
+        return;
+    DB_INT_EQ(jobs[0].res.refund_claimed, 0);
+    DB_INT_EQ(jobs[0].res.refund, PV_REFUND_CLAIMED);
+
+    /* PortOne cancelled it */
+    values = verification(e, pool, &e->scope, "imp_f", "o5", PV_OUT_FORGERY,
+                          "0");
+    DB_INT_EQ(pv_store_refund_finish(&e->store, &c->db, pool, values,
+                                     PV_CANCEL_DONE, &why), PV_OK);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT refund FROM portone_payments WHERE "
+                      "imp_uid = 'imp_f'"), "refunded");
+    DB_INT_EQ(sql_int(e, c, pool, "SELECT COUNT(*) FROM portone_events WHERE "
+                      "imp_uid = 'imp_f' AND outcome = 'refunded'"), 1);
+    DB_INT_EQ(sql_int(e, c, pool, "SELECT COUNT(*) FROM portone_events WHERE "
+                      "imp_uid = 'imp_f'"), 2);
+    /* the order is not touched by a forgery or its cancel */
+    DB_INT_EQ(sql_int(e, c, pool, "SELECT updates FROM shop_orders WHERE "
+                      "order_no = 'o5'"), 0);
+}
+
+/* A refused cancel gives the claim back; an unanswered one is settled by a
+ * verification that finds the payment cancelled, or claimed again. */
+STORE_TEST(store_refund_refused_and_unanswered)
+{
+    conn_t *c = conn_open(e, pool);
+    const char **values;
+    const char *why = NULL;
+    pv_result_t res;
+    pv_record_t prior;
+    pv_order_t order;
+    int found = 0;
+
+    if (!c)
+        return;
+    add_order(e, c, "o6", "12000", "KRW");
+    values = verification(e, pool, &e->scope, "imp_g", "o6", PV_OUT_FORGERY,
+                          "0");
+    DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
+                                  &order, &found, &prior, &why), PV_OK);
+    DB_INT_EQ(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
+                              PV_OUT_FORGERY, PV_INTENT_CANCEL, &prior, &res,
+                              &why), PV_OK);
+    DB_INT_EQ(res.refund_claimed, 1);
+    DB_INT_EQ(pv_store_refund_finish(&e->store, &c->db, pool, values,
+                                     PV_CANCEL_REFUSED, &why), PV_OK);
+    DB_CHECK(sql_str(e, c, pool, "SELECT refund FROM portone_payments WHERE "
+                     "imp_uid = 'imp_g'") == NULL);
+
+    /* the next verification claims it again (the record read says so) */
+    DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
+                                  &order, &found, &prior, &why), PV_OK);
+    DB_INT_EQ(prior.refund, PV_REFUND_NONE);
+    DB_INT_EQ(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
+                              PV_OUT_FORGERY, PV_INTENT_CANCEL, &prior, &res,
+                              &why), PV_OK);
+    DB_INT_EQ(res.refund_claimed, 1);
+    DB_INT_EQ(pv_store_refund_finish(&e->store, &c->db, pool, values,
+                                     PV_CANCEL_UNKNOWN, &why), PV_OK);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT refund FROM portone_payments WHERE "
+                      "imp_uid = 'imp_g'"), "unanswered");
+
+    /* PortOne reports it cancelled: settled, its event written, no claim */
+    DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
+                                  &order, &found, &prior, &why), PV_OK);
+    DB_INT_EQ(prior.refund, PV_REFUND_UNANSWERED);
+    DB_INT_EQ(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
+                              PV_OUT_FORGERY, PV_INTENT_SETTLE, &prior, &res,
+                              &why), PV_OK);
+    DB_INT_EQ(res.refund_claimed, 0);
+    DB_INT_EQ(res.refund_settled, 1);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT refund FROM portone_payments WHERE "
+                      "imp_uid = 'imp_g'"), "refunded");
+    DB_INT_EQ(sql_int(e, c, pool, "SELECT COUNT(*) FROM portone_events WHERE "
+                      "imp_uid = 'imp_g' AND outcome = 'refunded'"), 1);
+    /* and again: nothing */
+    DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
+                                  &order, &found, &prior, &why), PV_OK);
+    DB_INT_EQ(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
+                              PV_OUT_FORGERY, PV_INTENT_SETTLE, &prior, &res,
+                              &why), PV_OK);
+    DB_INT_EQ(res.refund_settled, 0);
+    DB_INT_EQ(res.action, PV_ACT_NONE);
 }

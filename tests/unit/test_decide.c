@@ -407,7 +407,8 @@ TEST(transition_forward_only_with_late_approval)
     size_t i;
 
     for (i = 0; i < CHECK_COUNT(rows); i++) {
-        pv_record_t cur = {rows[i].found, rows[i].cur, rows[i].cur_cancel};
+        pv_record_t cur = {rows[i].found, rows[i].cur, rows[i].cur_cancel,
+                          PV_REFUND_NONE};
 
         CHECK_INT_EQ(pv_transition(&cur, rows[i].next, rows[i].next_cancel),
                      rows[i].want);

@@ -55,7 +55,7 @@ TEST(pipeline_a_failed_check_is_always_answered_forgery)
 
 TEST(pipeline_currency_defaults_to_the_scope_then_krw)
 {
-    pv_pipeline_conf_t usd = {"USD", 0}, none = {NULL, 0};
+    pv_pipeline_conf_t usd = {"USD", 0, 0}, none = {NULL, 0, 0};
     pv_order_t own = {"10", "JPY"}, without = {"10", NULL};
 
     CHECK_STR_EQ(pv_pipeline_currency(&own, &usd), "JPY");
@@ -132,9 +132,9 @@ static pv_payment_t paid(void)
 
 TEST(pipeline_without_a_connection_is_database_unavailable)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_store_t store;
-    pv_scope_t scope = {NULL, NULL, "k"};
+    pv_scope_t scope = {NULL, NULL, "k", NULL};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     fake_t f;
@@ -142,7 +142,7 @@ TEST(pipeline_without_a_connection_is_database_unavailable)
     memset(&store, 0, sizeof(store));
     fake_init(&f);
     f.why = "no connection, says the test";
-    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &store, &scope,
+    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &store, &scope,
                                     &f.conn, &v), PV_E_DATABASE_UNAVAILABLE);
     CHECK_INT_EQ(v.err, PV_E_DATABASE_UNAVAILABLE);
     CHECK_STR_EQ(v.why, "no connection, says the test");
@@ -152,7 +152,7 @@ TEST(pipeline_without_a_connection_is_database_unavailable)
     CHECK_INT_EQ(f.closed, 0);                  /* nothing was lent */
     /* a provider that gives no reason still leaves one for the log */
     fake_init(&f);
-    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &store, &scope,
+    CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &store, &scope,
                                     &f.conn, &v), PV_E_DATABASE_UNAVAILABLE);
     CHECK(v.why != NULL && *v.why);
 }
@@ -183,11 +183,11 @@ static pv_client_t *silent_client(apr_pool_t *pool, int port,
 
 TEST(pipeline_holds_no_connection_while_portone_does_not_answer)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_client_t *client;
     pv_claim_t claim = {"imp_1", "o1", NULL, NULL, NULL};
     pv_store_t store;
-    pv_scope_t scope = {NULL, NULL, "k"};
+    pv_scope_t scope = {NULL, NULL, "k", NULL};
     pv_verdict_t v;
     fake_t f;
     int port = 0, fd = check_listen_loopback(&port, 0);
@@ -333,20 +333,20 @@ static void shop_close(shop_t *s)
 
 TEST(pipeline_records_and_lends_the_connection_back)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
 
     if (shop_open(pool, &s, ORDER_QUERY) == 0) {
         /* no order: nothing written */
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v),
                      PV_E_ORDER_NOT_FOUND);
         CHECK_STR_HAS(v.why, "o1");
         CHECK_STR_EQ(recorded(pool, &s, "imp_1"), NULL);
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000.0', 'KRW')");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_PAID);
         CHECK_INT_EQ(v.recorded.action, PV_ACT_INSERT);
@@ -362,7 +362,7 @@ TEST(pipeline_records_and_lends_the_connection_back)
 
 TEST(pipeline_an_order_without_currency_is_due_in_the_scopes)
 {
-    pv_pipeline_conf_t krw = {NULL, 0}, usd = {"USD", 0};
+    pv_pipeline_conf_t krw = {NULL, 0, 0}, usd = {"USD", 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
@@ -372,14 +372,14 @@ TEST(pipeline_an_order_without_currency_is_due_in_the_scopes)
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000', NULL)");
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o2', '1000', NULL)");
         /* no PortOneCurrency: KRW */
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &krw, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &krw, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_STR_EQ(v.order.currency, "KRW");
         CHECK_INT_EQ(v.answer, PV_OUT_PAID);
         /* PortOneCurrency USD: a KRW payment is a forgery */
         pay.imp_uid = "imp_2";
         pay.merchant_uid = "o2";
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o2", &usd, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o2", &usd, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_STR_EQ(v.order.currency, "USD");
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_FORGERY);
@@ -391,18 +391,18 @@ TEST(pipeline_an_order_without_currency_is_due_in_the_scopes)
 
 TEST(pipeline_answers_forgery_but_keeps_a_recorded_paid)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
 
     if (shop_open(pool, &s, ORDER_QUERY) == 0) {
         shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000', 'KRW')");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         /* the shop edits the order after the payment */
         shop_exec(&s, "UPDATE shop_orders SET total_price = '2000'");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_FORGERY);
         CHECK_INT_EQ(v.recorded.recorded, PV_OUT_PAID);
@@ -413,13 +413,13 @@ TEST(pipeline_answers_forgery_but_keeps_a_recorded_paid)
         shop_exec(&s, "UPDATE shop_orders SET total_price = '1000'");
         pay.status = PV_STATUS_READY;
         pay.status_text = "ready";
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK_INT_EQ(v.decision.outcome, PV_OUT_PENDING);
         CHECK_INT_EQ(v.answer, PV_OUT_PAID);
         /* a claim naming another order: answered forgery, recorded as is */
         pay = paid();
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o9", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o9", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v), PV_OK);
         CHECK(v.decision.claim_mismatch);
         CHECK_INT_EQ(v.answer, PV_OUT_FORGERY);
@@ -430,14 +430,14 @@ TEST(pipeline_answers_forgery_but_keeps_a_recorded_paid)
 
 TEST(pipeline_retries_a_database_error_once)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_payment_t pay = paid();
     pv_verdict_t v;
     shop_t s;
 
     if (shop_open(pool, &s, ORDER_QUERY) == 0) {
         shop_exec(&s, "DROP TABLE shop_orders");
-        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, &s.store,
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
                                         &s.scope, &s.f.conn, &v),
                      PV_E_DATABASE_UNAVAILABLE);
         CHECK_STR_HAS(v.retried, "shop_orders");
@@ -452,11 +452,11 @@ TEST(pipeline_retries_a_database_error_once)
  * and no connection); PortOne not answering holds no connection either. */
 TEST(pipeline_v2_claim_uses_the_v2_look_up)
 {
-    pv_pipeline_conf_t conf = {NULL, 0};
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
     pv_client_t *client;
     pv_claim_t claim = {NULL, NULL, NULL, NULL, "pay-1"};
     pv_store_t store;
-    pv_scope_t scope = {NULL, NULL, "k"};
+    pv_scope_t scope = {NULL, NULL, "k", NULL};
     pv_verdict_t v;
     fake_t f;
     int port = 0, fd = check_listen_loopback(&port, 0);
@@ -481,6 +481,146 @@ TEST(pipeline_v2_claim_uses_the_v2_look_up)
                      PV_E_UPSTREAM_TIMEOUT);
         CHECK(v.why != NULL);
         CHECK_INT_EQ(f.opened, 0);
+    }
+    close(fd);
+}
+
+/* ------------------------------------------------- prepare and reconcile */
+
+TEST(pipeline_order_for_prepare)
+{
+    pv_pipeline_conf_t conf = {"USD", 0, 0};
+    pv_store_t store;
+    pv_scope_t none = {NULL, NULL, "k", NULL};
+    pv_order_t order;
+    const char *why;
+    fake_t f;
+    shop_t s;
+
+    memset(&store, 0, sizeof(store));
+    fake_init(&f);
+    CHECK_INT_EQ(pv_pipeline_order(pool, "o1", 0, &conf, &store, &none,
+                                   &f.conn, &order, &why),
+                 PV_E_DATABASE_UNAVAILABLE);
+    CHECK(why != NULL);
+    if (shop_open(pool, &s, "SELECT total_price FROM shop_orders WHERE "
+                  "order_no = :merchant_uid") == 0) {
+        CHECK_INT_EQ(pv_pipeline_order(pool, "o1", 0, &conf, &s.store,
+                                       &s.scope, &s.f.conn, &order, &why),
+                     PV_E_ORDER_NOT_FOUND);
+        CHECK_STR_HAS(why, "o1");
+        shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000.50', NULL)");
+        CHECK_INT_EQ(pv_pipeline_order(pool, "o1", 1, &conf, &s.store,
+                                       &s.scope, &s.f.conn, &order, &why),
+                     PV_OK);
+        CHECK_STR_EQ(order.amount, "1000.50");
+        CHECK_STR_EQ(order.currency, "USD");    /* the scope's */
+        CHECK_INT_EQ(s.f.opened, 2);
+        CHECK_INT_EQ(s.f.closed, 2);
+    }
+    shop_close(&s);
+}
+
+typedef struct {
+    fake_t *f;
+    int notes, held;    /* connections lent and not given back at a note */
+} reconcile_seen_t;
+
+static void reconcile_seen(void *baton, const pv_waiting_t *w, const char *api,
+                           const pv_verdict_t *v)
+{
+    reconcile_seen_t *seen = baton;
+
+    (void)w;
+    (void)api;
+    (void)v;
+    seen->notes++;
+    seen->held += seen->f->opened - seen->f->closed;
+}
+
+TEST(pipeline_reconcile_holds_no_connection_while_portone_does_not_answer)
+{
+    pv_pipeline_conf_t conf = {NULL, 0, 0};
+    pv_reconcile_conf_t rc;
+    pv_reconcile_result_t res;
+    pv_payment_t pay = paid();
+    pv_client_t *client;
+    reconcile_seen_t seen;
+    pv_verdict_t v;
+    const char *why;
+    shop_t s;
+    int port = 0, fd = check_listen_loopback(&port, 0);
+
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    client = silent_client(pool, port, NULL);
+    if (client && shop_open(pool, &s, ORDER_QUERY) == 0) {
+        /* a virtual account issued, recorded */
+        shop_exec(&s, "INSERT INTO shop_orders VALUES ('o1', '1000', 'KRW')");
+        pay.status = PV_STATUS_READY;
+        pay.status_text = "ready";
+        pay.vbank_num = "T0309260000001";
+        CHECK_INT_EQ(pv_pipeline_record(pool, &pay, "o1", &conf, NULL, &s.store,
+                                        &s.scope, &s.f.conn, &v), PV_OK);
+        CHECK_STR_EQ(recorded(pool, &s, "imp_1"), "vbank_issued");
+        s.f.opened = s.f.closed = 0;
+
+        memset(&rc, 0, sizeof(rc));
+        rc.limit = 10;
+        rc.v1 = 1;
+        rc.stop_after = apr_time_now() + apr_time_from_sec(60);
+        memset(&seen, 0, sizeof(seen));
+        seen.f = &s.f;
+        CHECK_INT_EQ(pv_pipeline_reconcile(pool, &rc, &conf, client, &s.store,
+                                           &s.scope, &s.f.conn, reconcile_seen,
+                                           &seen, &res, &why), PV_OK);
+        /* the list on one connection, given back before PortOne is asked,
+         * which never answers: failed, nothing written */
+        CHECK_INT_EQ(res.checked, 1);
+        CHECK_INT_EQ(res.failed, 1);
+        CHECK_INT_EQ(res.changed, 0);
+        CHECK_INT_EQ(s.f.opened, 1);
+        CHECK_INT_EQ(s.f.closed, 1);
+        CHECK_INT_EQ(seen.notes, 1);
+        CHECK_INT_EQ(seen.held, 0);
+        CHECK_STR_EQ(recorded(pool, &s, "imp_1"), "vbank_issued");
+
+        /* a V2-only scope skips the V1 payment; limit 0 reads nothing */
+        rc.v1 = 0;
+        rc.v2 = 1;
+        CHECK_INT_EQ(pv_pipeline_reconcile(pool, &rc, &conf, client, &s.store,
+                                           &s.scope, &s.f.conn, NULL, NULL,
+                                           &res, &why), PV_OK);
+        CHECK_INT_EQ(res.checked + res.failed + res.changed, 0);
+        rc.v1 = 1;
+        rc.limit = 0;
+        CHECK_INT_EQ(pv_pipeline_reconcile(pool, &rc, &conf, client, &s.store,
+                                           &s.scope, &s.f.conn, NULL, NULL,
+                                           &res, &why), PV_OK);
+        CHECK_INT_EQ(res.checked, 0);
+
+        /* time is up: nothing is looked up, the rest left for later */
+        rc.limit = 10;
+        rc.stop_after = apr_time_now() - 1;
+        CHECK_INT_EQ(pv_pipeline_reconcile(pool, &rc, &conf, client, &s.store,
+                                           &s.scope, &s.f.conn, NULL, NULL,
+                                           &res, &why), PV_OK);
+        CHECK_INT_EQ(res.checked, 0);
+        CHECK_INT_EQ(res.skipped, 1);
+
+        /* no connection: the list cannot be read */
+        {
+            apr_dbd_t *handle = s.f.handle;
+
+            s.f.handle = NULL;
+            CHECK_INT_EQ(pv_pipeline_reconcile(pool, &rc, &conf, client,
+                                               &s.store, &s.scope, &s.f.conn,
+                                               NULL, NULL, &res, &why),
+                         PV_E_DATABASE_UNAVAILABLE);
+            s.f.handle = handle;
+        }
+        shop_close(&s);
     }
     close(fd);
 }

@@ -47,7 +47,7 @@ TEST(sql_param_names)
     static const char *const names[] = {
         "merchant_uid", "imp_uid", "outcome", "status", "amount", "currency",
         "pay_method", "paid_at", "vbank_num", "vbank_name", "vbank_date",
-        "cancel_amount", "response", "order_key", "api",
+        "cancel_amount", "response", "order_key", "api", "older_than",
     };
     size_t i;
 
