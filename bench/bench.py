@@ -25,14 +25,17 @@ import sys
 import time
 
 import bench_common
+import resource
+
 from bench_common import (DBD_MAX, DURATION, HTTPD_SERVERS, HTTPD_THREADS, MAIN_CONNS,
-                          MEM_CONNS, RSS_COUNTS, SCALE_DURATION, SCALE_WARMUP, SCALING,
-                          SIZE_PAYMENTS, SLOW_CONNS, SLOW_MS, TOKEN, WARMUP, log,
-                          run_stopping_cleanly, start_clock, stop_all, write_table)
+                          MEM_CONNS, PEAK_CONNS, PEAK_DURATION, PEAK_MS, ROUNDS, RSS_COUNTS, SCALE_DURATION,
+                          SCALE_WARMUP, SCALING, SIZE_PAYMENTS, SLOW_CONNS, SLOW_MS, TOKEN,
+                          WARMUP, log, run_stopping_cleanly, start_clock, stop_all,
+                          threads_for, write_table)
 from bench_measure import PgCounter, counted, measure, sqlite_handles
-from bench_report import fmt_main, fmt_scaling, fmt_targets
-from bench_servers import (BenchHttpd, Standin, check_verify, check_verify_v2, make_static_dir,
-                           pg_db, sqlite_db)
+from bench_report import fmt_main, fmt_node, fmt_scaling, fmt_targets
+from bench_servers import (BenchHttpd, NodeServer, Standin, check_verify, check_verify_v2,
+                           make_static_dir, node_ready, pg_db, sqlite_db)
 from harness import make_tempdir
 
 
@@ -65,8 +68,9 @@ def run(standin_bin):
 
         dbs = {n: sqlite_db(sub("sqlite-%d" % n), n) for n in (100000, 1000, 1000000)}
 
-        def start_httpd(name, db, v2=False):
-            h = BenchHttpd(sub("httpd-" + name), db, standin.url, static_dir, v2=v2)
+        def start_httpd(name, db, v2=False, threads=HTTPD_THREADS):
+            h = BenchHttpd(sub("httpd-" + name), db, standin.url, static_dir, v2=v2,
+                           threads=threads)
             h.start()
             stack.append(h.stop)
             check_verify_v2(h) if v2 else check_verify(h)
@@ -78,7 +82,12 @@ def run(standin_bin):
 
         slow_bound = SLOW_CONNS / (SLOW_MS / 1000.0)
 
-        # --- SQLite, 100,000 orders: static ceiling, verification, scaling, +50 ms
+        # --- SQLite, 100,000 orders, httpd sized for SLOW_CONNS by the rule:
+        # static ceiling, verification (ROUNDS rounds, each beside a round of
+        # the Node.js counterpart on its own copy of the shop), scaling, +50 ms
+        with_node = node_ready()
+        if not with_node:
+            log("bench/node has no node_modules (cd bench/node && npm ci): no Node rows")
         db = dbs[100000]
         h = start_httpd("sqlite-100k", db)
         fds = sqlite_handles(h, db.path)
@@ -86,8 +95,44 @@ def run(standin_bin):
                          h.url + "/static.json", "get.lua", MAIN_CONNS, standin, httpd=h)
         static.update(verif=False)
         static_rps = static["rps"]
-        sqlite_main = measure("verify, SQLite, 100,000 orders", h.url, "verify.lua", MAIN_CONNS,
-                              standin, httpd=h, args=(100000,), sampler_fn=fds, perf_dir=perf_dir)
+        node = None
+        if with_node:
+            node = NodeServer(sub("node-sqlite"), sqlite_db(sub("node-db"), 100000),
+                              standin.url).start()
+            stack.append(node.stop)
+        # PortOne V2 beside it: the V1 row's workload on a fresh copy of its
+        # database, the front-end posting {"paymentId": "order_N"} to a
+        # <Location> with PortOneV2Secret/PortOneV2URL (the stand-in answers
+        # GET /payments/order_N with a PAID payment of 10000 KRW); its rounds
+        # alternate with V1's, so that V2/V1 compares like with like
+        hv2 = start_httpd("sqlite-v2", sqlite_db(sub("sqlite-v2"), 100000), v2=True) \
+            if with_v2 else None
+        m_rounds, n_rounds, v2_rounds = [], [], []
+        for i in range(ROUNDS):
+            m_rounds.append(measure("verify, SQLite, 100,000 orders", h.url, "verify.lua",
+                                    MAIN_CONNS, standin, httpd=h, args=(100000,),
+                                    sampler_fn=fds, perf_dir=perf_dir if i == 0 else None))
+            if node:
+                n_rounds.append(node_row(measure("Node, SQLite, 100,000 orders", node.url,
+                                                 "verify.lua", MAIN_CONNS, standin, httpd=node,
+                                                 args=(100000,))))
+            if hv2:
+                v2_rounds.append(measure("verify V2, SQLite, 100,000 orders", hv2.url,
+                                         "verify.lua", MAIN_CONNS, standin, httpd=hv2,
+                                         args=(100000, 0, 1, 0, "v2"),
+                                         sampler_fn=sqlite_handles(hv2, hv2.db.path)))
+        if node:
+            node.stop()
+            stack.remove(node.stop)
+        if hv2:
+            stop(hv2)
+        sqlite_main = median_row(m_rounds)
+        node_sqlite = median_row(n_rounds) if n_rounds else None
+        v2_rows = []
+        if v2_rounds:
+            r = median_row(v2_rounds)
+            r.update(v1=sqlite_main)
+            v2_rows.append(r)
         scaling_rows = []
         for c in SCALING:
             if c == MAIN_CONNS:
@@ -106,20 +151,28 @@ def run(standin_bin):
         sqlite_slow.update(bound=slow_bound, ratio=False)
         stop(h)
 
-        # --- PortOne V2, SQLite, 100,000 orders: the V1 row's workload on a
-        # fresh copy of its database, the front-end posting {"paymentId":
-        # "order_N"} to a <Location> with PortOneV2Secret/PortOneV2URL (the
-        # stand-in answers GET /payments/order_N with a PAID payment of
-        # 10000 KRW); reported beside the V1 row, with V2/V1
-        v2_rows = []
-        if with_v2:
-            h = start_httpd("sqlite-v2", sqlite_db(sub("sqlite-v2"), 100000), v2=True)
-            r = measure("verify V2, SQLite, 100,000 orders", h.url, "verify.lua", MAIN_CONNS,
-                        standin, httpd=h, args=(100000, 0, 1, 0, "v2"),
-                        sampler_fn=sqlite_handles(h, h.db.path))
-            r.update(v1=sqlite_main)
-            v2_rows.append(r)
-            stop(h)
+        # --- the same on an httpd sized for the peak (PEAK_CONNS by the rule):
+        # the fast pass (what the idle threads cost), then the peak pass,
+        # PEAK_CONNS connections with PortOne answering after PEAK_MS
+        peak_threads = threads_for(PEAK_CONNS)
+        h = start_httpd("sqlite-peak", sqlite_db(sub("sqlite-peak"), 100000),
+                        threads=peak_threads)
+        fds = sqlite_handles(h, h.db.path)
+        rss_idle = h.rss_kib()
+        big_rounds = [measure("verify, SQLite, 100k, httpd sized for %d" % PEAK_CONNS, h.url,
+                              "verify.lua", MAIN_CONNS, standin, httpd=h, args=(100000,),
+                              sampler_fn=fds) for _ in range(ROUNDS)]
+        sqlite_big = median_row(big_rounds)
+        peak_bound = PEAK_CONNS / (PEAK_MS / 1000.0)
+        standin.set_latency(PEAK_MS)
+        try:
+            sqlite_peak = measure("peak: SQLite, 100k, PortOne +%d ms" % PEAK_MS, h.url,
+                                  "verify.lua", PEAK_CONNS, standin, httpd=h, args=(100000,),
+                                  sampler_fn=fds, duration=PEAK_DURATION)
+        finally:
+            standin.set_latency(0)
+        sqlite_peak.update(bound=peak_bound, ratio=False)
+        stop(h)
 
         # --- SQLite, 1,000 and 1,000,000 orders. The size comparison sends the
         # same stream to both: random payments out of 1,000,000 (nearly all
@@ -145,6 +198,7 @@ def run(standin_bin):
 
         # --- PostgreSQL, 100,000 orders
         pg_rows = []
+        node_pg = None
         mem_db, mem_name = None, None
         if with_pg:
             cluster, pdb = pg_db(sub("pg"), 100000)
@@ -152,9 +206,28 @@ def run(standin_bin):
             h = start_httpd("pg", pdb)
             counter = PgCounter(pdb)
             stack.append(counter.close)
-            pg_rows.append(measure("verify, PostgreSQL, 100,000 orders", h.url, "verify.lua",
-                                   MAIN_CONNS, standin, httpd=h, args=(100000,),
-                                   sampler_fn=counter))
+            node = ncluster = None
+            if with_node:
+                ncluster, ndb = pg_db(sub("pg-node"), 100000)
+                stack.append(ncluster.stop)
+                node = NodeServer(sub("node-pg"), ndb, standin.url).start()
+                stack.append(node.stop)
+            pm, pn = [], []
+            for i in range(ROUNDS):
+                pm.append(measure("verify, PostgreSQL, 100,000 orders", h.url, "verify.lua",
+                                  MAIN_CONNS, standin, httpd=h, args=(100000,),
+                                  sampler_fn=counter))
+                if node:
+                    pn.append(node_row(measure("Node, PostgreSQL, 100,000 orders", node.url,
+                                               "verify.lua", MAIN_CONNS, standin, httpd=node,
+                                               args=(100000,))))
+            if node:
+                node.stop()
+                stack.remove(node.stop)
+                ncluster.stop()
+                stack.remove(ncluster.stop)
+            pg_rows.append(median_row(pm))
+            node_pg = median_row(pn) if pn else None
             standin.set_latency(SLOW_MS)
             try:
                 r = measure("verify, PostgreSQL, 100k, PortOne +%d ms" % SLOW_MS, h.url,
@@ -194,15 +267,31 @@ def run(standin_bin):
         lines.append("mod_portone_verify benchmark, %s, %d cores (load average before: %s), "
                      "wrk %ds runs after a %ds warm-up" % (
                          time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), LOAD0, DURATION, WARMUP))
-        lines.append("httpd: event MPM, %d processes x %d threads, DBDMin = DBDMax = %d, access log on, "
-                     "LogLevel warn; all on 127.0.0.1" % (HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX))
+        lines.append("httpd: event MPM, %d processes x %d threads (sized for %d connections: "
+                     "MaxRequestWorkers %d >= 1.25 x %d), DBDMin = DBDMax = %d per process, "
+                     "access log on, LogLevel warn; all on 127.0.0.1"
+                     % (HTTPD_SERVERS, HTTPD_THREADS, SLOW_CONNS, HTTPD_SERVERS * HTTPD_THREADS,
+                        SLOW_CONNS, DBD_MAX))
+        lines.append("the peak rows: %d processes x %d threads (sized for %d connections), "
+                     "the same DBDMax %d; fast passes: the median of %d rounds (spread: "
+                     "their lowest and highest req/s)"
+                     % (HTTPD_SERVERS, peak_threads, PEAK_CONNS, DBD_MAX, ROUNDS))
         lines.append("")
         lines += fmt_main([standin_row, static, sqlite_main] + v2_rows + [repeats_row] + size_rows
-                          + pg_rows[:1] + [sqlite_slow] + pg_rows[1:], static_rps)
+                          + pg_rows[:1] + [sqlite_big]
+                          + [r for r in (node_sqlite, node_pg) if r]
+                          + [sqlite_slow] + pg_rows[1:] + [sqlite_peak], static_rps)
         lines.append("")
         lines.append("static = req/s / the static file's req/s (%d connections); bound = req/s / "
-                     "(%d connections / %d ms = %.0f req/s)"
-                     % (MAIN_CONNS, SLOW_CONNS, SLOW_MS, slow_bound))
+                     "(connections / PortOne's added latency: %d / %d ms = %.0f req/s, "
+                     "%d / %d ms = %.0f req/s)"
+                     % (MAIN_CONNS, SLOW_CONNS, SLOW_MS, slow_bound, PEAK_CONNS, PEAK_MS,
+                        peak_bound))
+        lines.append("httpd sized for %d: RSS of the children %.1f MiB idle after start, "
+                     "%.1f MiB after the peak pass"
+                     % (PEAK_CONNS, rss_idle / 1024.0, (sqlite_peak["rss_kib"] or 0) / 1024.0))
+        lines.append("")
+        lines += fmt_node(sqlite_main, sqlite_big, node_sqlite, pg_rows[:1], node_pg)
         for r in v2_rows:
             lines.append("V2/V1 = the V2 row's req/s / the V1 row's (SQLite, 100,000 orders, %d "
                          "connections): %.2f; CPU us per verification V2/V1: %.2f"
@@ -233,7 +322,8 @@ def run(standin_bin):
                      % ("yes" if pids0 == pids1 else "NO", " ".join(map(str, pids1))))
         lines.append("")
         lines += fmt_targets(static_rps, sqlite_main, pg_rows, sqlite_slow, scaling_rows,
-                             size_rows, mem)
+                             size_rows, mem, sqlite_big, sqlite_peak, node_sqlite, node_pg,
+                             v2_rows)
         lines.append("")
         lines.append("Total time: %.0f s" % (time.time() - bench_common.T0))
         write_table(lines, "last-run.txt")
@@ -243,10 +333,31 @@ def run(standin_bin):
         stop_all(stack, tmp, keep=bool(perf_dir))
 
 
+def median_row(rows):
+    """The round with the median req/s, with the spread of all rounds."""
+    ordered = sorted(rows, key=lambda r: r["rps"])
+    row = dict(ordered[len(ordered) // 2])
+    row["spread"] = (ordered[0]["rps"], ordered[-1]["rps"])
+    row["rounds"] = len(rows)
+    return row
+
+
+def node_row(row):
+    """A Node row: no access log, so its verifications are wrk's 2xx."""
+    row["verifs"] = row["requests"] - row["non2xx"]
+    return row
+
+
 def main():
     global LOAD0
     start_clock()
     LOAD0 = "%.1f" % os.getloadavg()[0]
+    # wrk, the stand-in and httpd each hold one descriptor per connection
+    # of the peak pass and more
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 16384 if hard == resource.RLIM_INFINITY else min(16384, hard)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     if len(sys.argv) != 2:
         sys.exit("usage: bench.py path/to/standin")
 

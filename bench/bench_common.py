@@ -25,11 +25,31 @@ MAIN_CONNS = 32
 MEM_CONNS = 64
 SLOW_CONNS = 128
 SLOW_MS = 50
-SCALING = (1, 8, 32, 128, 256)
+PEAK_CONNS = 1024               # the peak pass: PortOne +PEAK_MS, httpd sized for it
+PEAK_MS = 500
+# wrk stops counting at -d, and a 500 ms answer still in flight then is lost:
+# 6 s hold only 12 answers per connection and lose up to one, and opening
+# 1,024 connections takes part of the run. 20 s make those edges a few %.
+PEAK_DURATION = max(20, DURATION)
+SCALING = (1, 8, 32, 128)       # on the httpd sized for SLOW_CONNS
+ROUNDS = int(os.environ.get("PV_BENCH_ROUNDS", "3"))   # of the fast passes: median, spread
+# The sizing rule (docs/performance.md, "Sizing"): MaxRequestWorkers at least
+# 1.25 x the peak of concurrent verifications, so that a keep-alive
+# connection's next request always finds an idle thread (else the event MPM
+# closes it: AH00484, a reset for the client).
+SIZING = 1.25
 SIZE_PAYMENTS = 1000000         # the payments of the 1,000/1,000,000-order comparison
 RSS_COUNTS = tuple(int(x) for x in os.environ.get("PV_BENCH_MEM", "10000,100000,200000").split(","))
 RSS_TIME_BOUND = 330            # seconds for one counted run at most
-HTTPD_SERVERS, HTTPD_THREADS, DBD_MAX = 2, 192, 16
+HTTPD_SERVERS, DBD_MAX = 2, 16
+
+
+def threads_for(conns, servers=HTTPD_SERVERS):
+    """ThreadsPerChild for |conns| concurrent verifications by the rule."""
+    return -(-int(SIZING * conns * 4) // (4 * servers))
+
+
+HTTPD_THREADS = threads_for(SLOW_CONNS)     # 2 x 80 = 160 >= 1.25 x 128
 STATIC_BODY = ('{"status":"success","message":"일반 결제 성공",'
                '"imp_uid":"imp_b12345","merchant_uid":"order_12345"}')
 T0 = None                       # the run's time zero: start_clock()

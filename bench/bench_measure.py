@@ -216,6 +216,9 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
         "db": db, "rss_kib": rss, "group": group,
         # CPU seconds of the httpd children per request, in microseconds
         "cpu_us": 1e6 * cpu / max(1, verifs or r["requests"]) if httpd else None,
+        # the machine's 1-minute load average at the end: other jobs on the
+        # same cores are what makes the rounds swing
+        "load": os.getloadavg()[0],
     }
     log("%-44s c=%-3d %6.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  errors %d  "
         "server: %d verifications, %d non-2xx, %d PortOne calls, %d new connections"

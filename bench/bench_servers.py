@@ -6,6 +6,8 @@ import io
 import json
 import os
 import re
+import shutil
+import signal
 import sqlite3
 import subprocess
 import time
@@ -94,7 +96,8 @@ class BenchHttpd(Httpd):
     PortOneStoreId), inheriting the server's V1 account and SQL: a module
     without V2 does not start with it."""
 
-    def __init__(self, directory, db, api_url, static_dir, dbd_max=DBD_MAX, v2=False):
+    def __init__(self, directory, db, api_url, static_dir, dbd_max=DBD_MAX, v2=False,
+                 threads=HTTPD_THREADS):
         extra = """
 LoadModule alias_module {m}/mod_alias.so
 LoadModule mime_module {m}/mod_mime.so
@@ -120,7 +123,7 @@ Alias /static.json {d}/static.json
 </Location>
 """.format(p=V2_PATH, s=V2_SECRET, u=api_url, st=V2_STORE)
         super().__init__(directory, db, api_url, extra=extra, servers=HTTPD_SERVERS,
-                         threads=HTTPD_THREADS, directives={"PortOneTimeout": "10"})
+                         threads=threads, directives={"PortOneTimeout": "10"})
         self.dbd_max = dbd_max
 
     def config_text(self):
@@ -227,3 +230,69 @@ def make_static_dir(tmp):
         f.write(STATIC_BODY + "\n")
     os.chmod(os.path.join(static_dir, "static.json"), 0o644)
     return static_dir
+
+
+# ---------------------------------------------------------------- Node.js
+
+NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
+
+
+def node_ready():
+    """Whether bench/node can run: node and its modules (npm ci there)."""
+    return (shutil.which("node") is not None
+            and os.path.isdir(os.path.join(NODE_DIR, "node_modules", "better-sqlite3")))
+
+
+class NodeServer:
+    """bench/node/server.js: the tuned Node.js counterpart (Fastify, a
+    cluster of 2, token cache, undici keep-alive pool, better-sqlite3 or pg)
+    on its own copy of the shop. db is a SqliteDB or a PgDB."""
+
+    def __init__(self, directory, db, api_url, workers=2):
+        from harness import free_port
+        self.dir, self.db, self.api_url, self.workers = directory, db, api_url, workers
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.access_log = os.devnull     # no access log: wrk counts its answers
+
+    def start(self):
+        if getattr(self.db, "driver", "") == "sqlite3":
+            dburl = "sqlite:" + self.db.path
+        else:
+            m = dict(kv.split("=", 1) for kv in self.db.cluster.dsn.split())
+            dburl = "postgres://%s@%s:%s/%s" % (m["user"], m["host"], m["port"], m["dbname"])
+        env = dict(os.environ, PORT=str(self.port), PORTONE_URL=self.api_url, DB=dburl,
+                   WORKERS=str(self.workers), PG_POOL=str(DBD_MAX), NODE_ENV="production")
+        self.proc = subprocess.Popen(["node", os.path.join(NODE_DIR, "server.js")], cwd=NODE_DIR,
+                                     env=env, start_new_session=True,
+                                     stdout=open(os.path.join(self.dir, "node.out"), "w"),
+                                     stderr=subprocess.STDOUT)
+        if not wait_port(self.port, 30):
+            self.stop()
+            raise RuntimeError("the Node server does not answer: " + open(
+                os.path.join(self.dir, "node.out")).read()[-2000:])
+        return self
+
+    def child_pids(self):
+        pids = [self.proc.pid] if self.proc else []
+        try:
+            with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                pids += [int(p) for p in f.read().split()]
+        except (OSError, AttributeError):
+            pass
+        return pids
+
+    cpu_ticks = BenchHttpd.cpu_ticks
+    rss_kib = BenchHttpd.rss_kib
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            # the primary and its workers: the session this class started
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None

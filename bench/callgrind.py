@@ -9,8 +9,11 @@ counts are the same from one run to the next, so they show small changes
     PV_CG_REQUESTS=1000                           requests counted (after 200 of warm-up)
     PV_CG_SKIP_V2=1                               no PortOne V2 workload (a module without V2)
 
-Prints, per request: instructions by shared object (self cost), and the
-functions under the module's handler (inclusive). Writes the callgrind
+Prints, per request: instructions by shared object (self cost) for the
+static file, a first verification (a write) and a verification that
+changes nothing (the payments of the longer first-verification run
+verified again, in a fresh httpd), and the functions under the module's
+handler (inclusive) for both kinds of verification. Writes the callgrind
 files to a temporary directory and names it.
 """
 import collections
@@ -147,21 +150,28 @@ def per_request(short, long_):
             {k: v / float(REQUESTS) for k, v in inc1.items()})
 
 
-def report(static, verify, v2=None):
+def report(static, verify, v2=None, repeat=None):
     s_total, s_objs, _ = static
     v_total, v_objs, v_incl = verify
+    r_total, r_objs, r_incl = repeat if repeat else (0, {}, {})
     lines = ["Instructions per request (callgrind, httpd -X, inside ap_run_process_connection; "
              "the difference between %d and %d requests after the warm-up; kernel not counted)"
              % (WARMUP, WARMUP + REQUESTS), "",
-             "%-34s %14s %14s" % ("shared object (self)", "static file", "verification"),
-             "-" * 64]
+             "first verification: a payment not recorded yet (a write transaction); "
+             "no change: the same payments verified again (nothing to write)", "",
+             "%-34s %14s %14s %14s" % ("shared object (self)", "static file", "first verif.",
+                                       "no change"),
+             "-" * 79]
     objs = sorted(set(s_objs) | set(v_objs), key=lambda o: -max(v_objs.get(o, 0), s_objs.get(o, 0)))
     for obj in objs[:14]:
-        lines.append("%-34s %14s %14s" % (obj[:34], "{:,.0f}".format(s_objs.get(obj, 0)),
-                                          "{:,.0f}".format(v_objs.get(obj, 0))))
-    lines.append("-" * 64)
-    lines.append("%-34s %14s %14s" % ("total", "{:,.0f}".format(s_total), "{:,.0f}".format(v_total)))
-    lines.append("%-34s %14s %14.1f" % ("verification / static file", "", v_total / s_total))
+        lines.append("%-34s %14s %14s %14s" % (obj[:34], "{:,.0f}".format(s_objs.get(obj, 0)),
+                                               "{:,.0f}".format(v_objs.get(obj, 0)),
+                                               "{:,.0f}".format(r_objs.get(obj, 0))))
+    lines.append("-" * 79)
+    lines.append("%-34s %14s %14s %14s" % ("total", "{:,.0f}".format(s_total), "{:,.0f}".format(v_total),
+                                           "{:,.0f}".format(r_total)))
+    lines.append("%-34s %14s %14.1f %14.1f" % ("/ static file", "", v_total / s_total,
+                                               r_total / s_total))
     if v2:
         w_total, w_objs, _ = v2
         lines += ["", "PortOne V2 verification ({\"paymentId\"}, same database and stand-in):",
@@ -181,6 +191,15 @@ def report(static, verify, v2=None):
                   if 0 < v[1] <= handler and not v[0][1].startswith("0x")), key=lambda v: -v[1])
     for (obj, fn), ir in top[:32]:
         lines.append("%14s %6.1f%%  %s [%s]" % ("{:,.0f}".format(ir), 100.0 * ir / handler, fn, obj))
+    if r_incl:
+        handler = max((ir for (_, fn), ir in r_incl.items() if fn == "pv_handler"), default=0)
+        lines += ["", "Inclusive, per verification that changes nothing: the handler (100%) "
+                  "and the functions below it that cost the most:"]
+        top = sorted((v for v in r_incl.items()
+                      if 0 < v[1] <= handler and not v[0][1].startswith("0x")), key=lambda v: -v[1])
+        for (obj, fn), ir in top[:24]:
+            lines.append("%14s %6.1f%%  %s [%s]" % ("{:,.0f}".format(ir), 100.0 * ir / handler,
+                                                    fn, obj))
     return lines
 
 
@@ -209,6 +228,10 @@ def main():
                 # distinct payments in every run: each a first verification
                 files[kind, n] = count(factory, tmp, "%s-%d" % (kind, n), verify, WARMUP, n,
                                        1 + 100000 * len(files))
+        # the payments the last run recorded, verified again: nothing changes
+        recorded = 1 + 100000 * (len(files) - 1)
+        for n in (0, REQUESTS):
+            files["repeat", n] = count(factory, tmp, "repeat-%d" % n, True, WARMUP, n, recorded)
         v2 = None
         if with_v2:
             # V2 paymentIds are order numbers (:merchant_uid carries the
@@ -225,7 +248,8 @@ def main():
                                        1 + i * (WARMUP + REQUESTS), v2=True)
             v2 = per_request(files["v2", 0], files["v2", REQUESTS])
         lines = report(per_request(files["static", 0], files["static", REQUESTS]),
-                       per_request(files["verify", 0], files["verify", REQUESTS]), v2)
+                       per_request(files["verify", 0], files["verify", REQUESTS]), v2,
+                       per_request(files["repeat", 0], files["repeat", REQUESTS]))
         lines.insert(0, "mod_portone_verify callgrind run, %s, module %s"
                      % (time.strftime("%Y-%m-%d %H:%M"), module or ".libs (this build)"))
         print("\n".join(lines))

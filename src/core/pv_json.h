@@ -23,15 +23,18 @@
 struct json_object;
 
 /* Reads |body| (|len| bytes, not NUL-terminated) as one JSON value with only
- * whitespace around it: strict, valid UTF-8 (JSON_TOKENER_VALIDATE_UTF8: the
- * sequences' shape, not overlong forms or surrogates), no NUL byte, at most
- * |depth| levels of nested objects and arrays (a top-level object is one;
- * json-c counts values, so it is given |depth| + 1 and takes an empty object
- * or array one level deeper too). 0 and the value in |*root| (NULL for JSON
+ * whitespace around it: strict, valid UTF-8 (pv_json_utf8_valid), no NUL
+ * byte, at most |depth| levels of nested objects and arrays (a top-level
+ * object is one; json-c counts values, so it is given |depth| + 1 and takes
+ * an empty object or array one level deeper too). 0 and the value in |*root| (NULL for JSON
  * null), released by a cleanup of |pool|: strings read from it live as long
  * as |pool|. -1 when refused. */
 int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
                   struct json_object **root);
+
+/* 1 when the |len| bytes at |s| are valid UTF-8: no overlong form, no
+ * surrogate, nothing above U+10FFFF; else 0. */
+int pv_json_utf8_valid(const char *s, size_t len);
 
 /* A string value and its length (a \u0000 inside is counted); NULL when |v|
  * is not a string. */

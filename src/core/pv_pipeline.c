@@ -101,6 +101,7 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
     const char *values[PV_P_COUNT];
     const pv_payment_t copy = *pay;     /* |pay| may be out->pay */
     pv_record_t prior;
+    pv_refund_intent intent;
     pv_db_t db;
     pv_err err = PV_OK;
     int attempt, found = 0;
@@ -134,13 +135,23 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
         out->order.currency = pv_pipeline_currency(&out->order, conf);
         pv_decide(pay, &out->order, conf->sandbox, claimed_merchant_uid,
                   &out->decision);
+        /* PortOne's "response" is written as JSON text only for a recording
+         * that may write it: in the case tested here pv_store_record writes
+         * nothing (a repeat, the webhook after the browser), and stops
+         * before its transaction */
+        intent = conf->cancel_forgery && client
+                 ? pv_refund_intent_of(pay, &out->decision) : PV_INTENT_NONE;
+        if (pv_store_writes(&prior, out->decision.outcome, pay->cancel_amount,
+                            intent)
+            && !pv_payment_response_json(pool, &out->pay)) {
+            out->why = "the payment could not be written as JSON (out of memory)";
+            err = PV_E_UPSTREAM_ERROR;
+            break;
+        }
         pv_store_values(pay, out->decision.outcome, scope->order_key,
                         PV_API_NAME(pay), values, pool);
         err = pv_store_record(store, scope, &db, pool, values,
-                              out->decision.outcome,
-                              conf->cancel_forgery && client
-                              ? pv_refund_intent_of(pay, &out->decision)
-                              : PV_INTENT_NONE,
+                              out->decision.outcome, intent,
                               &prior, &out->recorded, &out->why);
         if (err == PV_OK)
             break;

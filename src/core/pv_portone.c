@@ -249,16 +249,21 @@ pv_err pv_portone_parse_payment(apr_pool_t *pool, long status_code,
         return PV_E_UPSTREAM_ERROR;
     }
     out->status = (pv_status)i;
+    /* written as JSON text only if a recording writes it
+     * (pv_payment_response_json) */
+    out->response_tree = resp;
+    return PV_OK;
+}
+
+const char *pv_payment_response_json(apr_pool_t *pool, pv_payment_t *pay)
+{
     /* json-c's tree keeps no text of its own: the object is written again
      * (members in PortOne's order, the last of duplicate keys, numbers
      * with a fraction or an exponent as PortOne wrote them, strings
      * re-escaped: \uXXXX as UTF-8, "\/" as "/") */
-    out->response_json = pv_json_text(pool, resp);
-    if (!out->response_json) {
-        *why = "the payment could not be written as JSON (out of memory)";
-        return PV_E_UPSTREAM_ERROR;
-    }
-    return PV_OK;
+    if (!pay->response_json && pay->response_tree)
+        pay->response_json = pv_json_text(pool, pay->response_tree);
+    return pay->response_json;
 }
 
 /* ------------------------------------------------------------- cancels */

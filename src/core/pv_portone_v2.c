@@ -280,12 +280,9 @@ pv_err pv_portone_v2_parse_payment(apr_pool_t *pool, long status_code,
     out->imp_uid = out->merchant_uid = id;
     out->sandbox = out->channel_type && !strcmp(out->channel_type, "TEST");
     out->store_mismatch = store_id && strcmp(store_id, out->store_id) != 0;
-    /* as V1's: json-c writes the object again (pv_portone.c) */
-    out->response_json = pv_json_text(pool, root);
-    if (!out->response_json) {
-        *why = "the payment could not be written as JSON (out of memory)";
-        return PV_E_UPSTREAM_ERROR;
-    }
+    /* as V1's: written again by json-c if a recording writes it
+     * (pv_payment_response_json) */
+    out->response_tree = root;
     return PV_OK;
 }
 

@@ -445,6 +445,15 @@ static int record_grouped(const pv_store_t *store, pv_db_t *db, pv_item *it)
     return it->rc;
 }
 
+int pv_store_writes(const pv_record_t *prior, pv_outcome outcome,
+                    const char *cancel_amount, pv_refund_intent refund)
+{
+    return !(prior && prior->found
+             && pv_transition(prior, outcome, cancel_amount) == PV_ACT_NONE
+             && !pv_refund_claims(refund, prior)
+             && !pv_refund_settles(refund, prior));
+}
+
 pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
                        pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,
@@ -459,15 +468,17 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
      * would change nothing costs one read and no write transaction. Records
      * only move forward, so what changes nothing from the state read changes
      * nothing from a newer one either. */
-    if (prior && prior->found
-        && pv_transition(prior, outcome, values[PV_P_CANCEL_AMOUNT])
-           == PV_ACT_NONE
-        && !pv_refund_claims(refund, prior)
-        && !pv_refund_settles(refund, prior)) {
+    if (!pv_store_writes(prior, outcome, values[PV_P_CANCEL_AMOUNT], refund)) {
         result->action = PV_ACT_NONE;
         result->recorded = prior->outcome;
         result->refund = prior->refund;
         return PV_OK;
+    }
+    /* a recording that may write has PortOne's answer to write (the caller
+     * writes it as text only then: pv_payment_response_json) */
+    if (!values[PV_P_RESPONSE]) {
+        *why = "the payment's response was not written as JSON";
+        return PV_E_DATABASE_UNAVAILABLE;
     }
     memset(&it, 0, sizeof(it));
     it.scope = scope;

@@ -142,6 +142,13 @@ typedef struct {
  * every process and server, one claims it (result->refund_claimed says
  * whether this one did); or settles an unanswered one (pv_refund_settles,
  * result->refund_settled). */
+/* Whether pv_store_record would run a write transaction for a payment
+ * whose record read as |prior| (NULL or not found: a first record), for
+ * |outcome|, |cancel_amount| and |refund|: the caller writes PortOne's
+ * response as JSON text (pv_payment_response_json) only then. */
+int pv_store_writes(const pv_record_t *prior, pv_outcome outcome,
+                    const char *cancel_amount, pv_refund_intent refund);
+
 pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
                        pv_db_t *db, apr_pool_t *pool,
                        const char *const *values, pv_outcome outcome,

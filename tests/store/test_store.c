@@ -167,6 +167,50 @@ STORE_TEST(store_record_inserts_once)
     DB_STR_EQ(outcome_of(e, c, pool, "imp_2"), NULL);
 }
 
+/* PortOne's response is written as text only for a recording that may
+ * write (pv_payment_response_json in pv_pipeline_record): without it a
+ * recording that would write refuses and writes nothing, and one that
+ * changes nothing (answered from the read) does not need it */
+STORE_TEST(store_record_needs_the_response_only_to_write)
+{
+    conn_t *c = conn_open(e, pool);
+    const char **values, *why = NULL;
+    pv_order_t order;
+    pv_record_t prior;
+    pv_result_t res;
+    int found = 0;
+
+    if (!c)
+        return;
+    add_order(e, c, "o1", "10000", "KRW");
+    values = verification(e, pool, &e->scope, "imp_1", "o1", PV_OUT_PAID, "0");
+    values[PV_P_RESPONSE] = NULL;
+    DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
+                                  &order, &found, &prior, &why), PV_OK);
+    DB_INT_EQ(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
+                              PV_OUT_PAID, PV_INTENT_NONE, &prior, &res, &why),
+              PV_E_DATABASE_UNAVAILABLE);
+    DB_CHECK(why && strstr(why, "response"));
+    DB_STR_EQ(outcome_of(e, c, pool, "imp_1"), NULL);
+    DB_INT_EQ(all_events(e, c, pool, "imp_1"), 0);
+    DB_INT_EQ(updates(e, c, pool, "o1"), 0);
+    DB_INT_EQ(e->stats.db_commits, 0);
+
+    /* recorded with it; then the same again without it: nothing to write */
+    DB_RESULT(REC("imp_1", "o1", PV_OUT_PAID, "0", 0), PV_ACT_INSERT, 1, 0,
+              PV_OUT_PAID);
+    values = verification(e, pool, &e->scope, "imp_1", "o1", PV_OUT_PAID, "0");
+    values[PV_P_RESPONSE] = NULL;
+    DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
+                                  &order, &found, &prior, &why), PV_OK);
+    DB_RESULT(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
+                              PV_OUT_PAID, PV_INTENT_NONE, &prior, &res, &why),
+              PV_ACT_NONE, 0, 0, PV_OUT_PAID);
+    DB_INT_EQ(e->stats.db_commits, 1);
+    DB_CHECK(sql_str(e, c, pool, "SELECT response FROM portone_payments "
+                     "WHERE imp_uid = 'imp_1'") != NULL);
+}
+
 STORE_TEST(store_record_advances)
 {
     conn_t *c = conn_open(e, pool);

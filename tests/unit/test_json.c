@@ -145,10 +145,17 @@ TEST(json_utf8)
     CHECK(!parses(pool, "{\"a\":\"\xe2\x82\"}"));           /* cut short */
     CHECK(!parses(pool, "{\"a\":\"\xe2\x82\"}  "));
     CHECK(!parses(pool, "{\"\xfe\":1}"));
-    /* json-c checks the sequences' shape only: an overlong form or a
-     * surrogate passes (pv_request checks a body itself) */
-    CHECK(parses(pool, "{\"a\":\"\xc0\xaf\"}"));
-    CHECK(parses(pool, "{\"a\":\"\xed\xa0\x80\"}"));
+    /* the module's own check (pv_json_utf8_valid), not json-c's shape-only
+     * one: an overlong form, a surrogate and a code point above U+10FFFF
+     * are refused too */
+    CHECK(!parses(pool, "{\"a\":\"\xc0\xaf\"}"));
+    CHECK(!parses(pool, "{\"a\":\"\xe0\x80\xaf\"}"));
+    CHECK(!parses(pool, "{\"a\":\"\xed\xa0\x80\"}"));
+    CHECK(!parses(pool, "{\"a\":\"\xf4\x90\x80\x80\"}"));
+    /* past the eight-byte ASCII stride, and at the very end */
+    CHECK(!parses(pool, "{\"abcdefghijklmnop\":\"\xc3\"}"));
+    CHECK(parses(pool, "{\"abcdefghijklmnop\":\"\xc3\xa9\"}"));
+    CHECK(parses(pool, "{\"a\":\"\xef\xbf\xbd\xf4\x8f\xbf\xbf\"}"));
 }
 
 /* |levels| nested arrays around |inner| */

@@ -169,7 +169,9 @@ TEST(portone_v2_paid)
     struct json_object *again;
 
     SAME(&p, &paid);
-    /* the whole payment object, as JSON again */
+    /* the whole payment object, as JSON again, written when asked */
+    CHECK(!p.response_json);
+    pv_payment_response_json(pool, &p);
     again = json_tokener_parse(p.response_json);
     CHECK(again && json_object_is_type(again, json_type_object)
           && json_object_object_length(again) == 19);
