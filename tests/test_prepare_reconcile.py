@@ -310,12 +310,15 @@ def test_reconcile_orders_never_verified_v1_and_v2(pr):
     pr.emu.add_v2_payment(paymentId="pay-lost", status="PAID", total=13000)
     status, body = reconcile(pr.httpd)
     assert (status, body) == (200, done(3, 2, 0))
-    # each order with both APIs of the scope
+    # each order with both APIs of the scope; V1 its paid payment first, then
+    # (none paid) its latest
     store = "?storeId=" + TEST_V2_STORE_ID
     assert sorted(asked(pr.emu)) == sorted([
-        ("GET", "/payments/find/o_lost"), ("GET", "/payments/o_lost" + store),
-        ("GET", "/payments/find/pay-lost"), ("GET", "/payments/pay-lost" + store),
-        ("GET", "/payments/find/o_nothing"), ("GET", "/payments/o_nothing" + store)])
+        ("GET", "/payments/find/o_lost/paid"), ("GET", "/payments/o_lost" + store),
+        ("GET", "/payments/find/pay-lost/paid"), ("GET", "/payments/find/pay-lost"),
+        ("GET", "/payments/pay-lost" + store),
+        ("GET", "/payments/find/o_nothing/paid"), ("GET", "/payments/find/o_nothing"),
+        ("GET", "/payments/o_nothing" + store)])
     assert outcomes(pr.db) == {("v1", "imp_lost"): "paid", ("v2", "pay-lost"): "paid"}
     assert order(pr.db, "o_lost") == {"state": "paid", "paid_imp_uid": "imp_lost", "updates": 1}
     assert order(pr.db, "pay-lost") == {"state": "paid", "paid_imp_uid": "pay-lost",
@@ -448,3 +451,40 @@ def test_reconcile_query_that_does_not_prepare_stops_httpd(make_httpd, sql, tag)
     rc, out = make_httpd({"PortOneReconcileQuery": sql}, expect_fail=True, expect_log=tag)
     assert rc != 0
     assert re.search(tag, out), out
+
+
+# ---------------------------------------------------------------- review fixes
+
+def test_reconcile_v1_order_paid_before_a_later_failed_attempt(pr):
+    """An order with two V1 payments, neither recorded: the first paid, a
+    second try (started later) failed. GET /payments/find/{merchant_uid}
+    answers the latest started by default; the paid one is what the order
+    is, so it is looked for first (/paid) and recorded, and the order is
+    paid, not failed."""
+    pr.db.add_order("o_two", 9000)
+    now = pr.emu.now()
+    pr.emu.add_payment(imp_uid="imp_two_a", merchant_uid="o_two", amount=9000, status="paid",
+                       started_at=now - 100, paid_at=now - 90)
+    pr.emu.add_payment(imp_uid="imp_two_b", merchant_uid="o_two", amount=9000, status="failed",
+                       started_at=now - 50, failed_at=now - 40)
+    assert reconcile(pr.httpd) == (200, done(1, 1, 0))
+    assert order(pr.db, "o_two") == {"state": "paid", "paid_imp_uid": "imp_two_a", "updates": 1}
+    assert outcomes(pr.db) == {("v1", "imp_two_a"): "paid"}
+    assert events(pr.db) == [("v1", "imp_two_a", "paid")]
+    assert ("GET", "/payments/find/o_two/paid") in asked(pr.emu)
+
+
+def test_reconcile_v1_order_without_a_paid_payment_takes_the_latest(pr):
+    """No paid payment: the latest attempt (find without a status) is recorded,
+    as before: a virtual account issued on the second try."""
+    pr.db.add_order("o_vb2", 7000)
+    now = pr.emu.now()
+    pr.emu.add_payment(imp_uid="imp_vb2_a", merchant_uid="o_vb2", amount=7000, status="failed",
+                       started_at=now - 100, failed_at=now - 90)
+    pr.emu.add_payment(imp_uid="imp_vb2_b", merchant_uid="o_vb2", amount=7000, status="ready",
+                       pay_method="vbank", started_at=now - 50)
+    assert reconcile(pr.httpd) == (200, done(1, 1, 0))
+    v1 = [p for p in asked(pr.emu) if p[1].startswith("/payments/find/")]
+    assert v1 == [("GET", "/payments/find/o_vb2/paid"), ("GET", "/payments/find/o_vb2")]
+    assert outcomes(pr.db) == {("v1", "imp_vb2_b"): "vbank_issued"}
+    assert order(pr.db, "o_vb2")["state"] == "vbank_issued"
