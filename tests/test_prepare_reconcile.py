@@ -488,3 +488,27 @@ def test_reconcile_v1_order_without_a_paid_payment_takes_the_latest(pr):
     assert v1 == [("GET", "/payments/find/o_vb2/paid"), ("GET", "/payments/find/o_vb2")]
     assert outcomes(pr.db) == {("v1", "imp_vb2_b"): "vbank_issued"}
     assert order(pr.db, "o_vb2")["state"] == "vbank_issued"
+
+
+@pytest.mark.expect_log(r"PV0115: portone-reconcile: checked 2, changed 1, failed 0 \(older_than 0 s, "
+                        r"limit 10\); PortOneTimeout was reached, 1 left for the next run")
+def test_reconcile_starts_no_second_api_look_up_after_portone_timeout(pr):
+    """PortOneTimeout is 3 s. The recorded payment takes 2 s; the order of
+    PortOneReconcileQuery then starts before 3 s, and its V1 look-ups (paid,
+    then latest: 1 s each) end after them: its V2 look-up, which could take
+    another PortOneTimeout (a run of three), is left for the next run."""
+    pr.db.add_order("o_s0", 1000)
+    pr.emu.add_payment(imp_uid="imp_s0", merchant_uid="o_s0", amount=1000, status="ready",
+                       pay_method="vbank")
+    assert pr.httpd.verify("imp_s0", "o_s0")[0] == 200
+    pr.emu.patch_payment("imp_s0", status="paid")
+    pr.db.add_order("o_s1", 1000)           # named by PortOneReconcileQuery, never paid
+    # once: a process whose token the emulator's reset forgot asks twice
+    pr.emu.add_fault("/payments/imp_s0", "delay", count=1, seconds=2)
+    pr.emu.add_fault("/payments/find/", "delay", seconds=1)
+    before = len(pr.emu.counters()["requests"])
+    assert reconcile(pr.httpd, {"older_than": 0, "limit": 10}) == (200, done(2, 1, 0))
+    assert asked(pr.emu, before) == [("GET", "/payments/imp_s0"),
+                                     ("GET", "/payments/find/o_s1/paid"),
+                                     ("GET", "/payments/find/o_s1")]
+    assert outcomes(pr.db) == {("v1", "imp_s0"): "paid"}
