@@ -512,3 +512,30 @@ def test_reconcile_starts_no_second_api_look_up_after_portone_timeout(pr):
                                      ("GET", "/payments/find/o_s1/paid"),
                                      ("GET", "/payments/find/o_s1")]
     assert outcomes(pr.db) == {("v1", "imp_s0"): "paid"}
+
+
+def _many_new_orders(db, n):
+    """n orders still waiting (order_no big1..bign), in one statement."""
+    if db.driver == "sqlite3":
+        db.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %d) "
+                   "INSERT INTO shop_orders (order_no, total_price, currency) "
+                   "SELECT 'big' || n, '1000', 'KRW' FROM s" % n)
+    elif db.driver == "pgsql":
+        db.execute("INSERT INTO shop_orders (order_no, total_price, currency) "
+                   "SELECT 'big' || n, 1000, 'KRW' FROM generate_series(1, %d) AS n" % n)
+    else:                                   # MariaDB's SEQUENCE engine
+        db.execute("INSERT INTO shop_orders (order_no, total_price, currency) "
+                   "SELECT CONCAT('big', seq), 1000, 'KRW' FROM seq_1_to_%d" % n)
+
+
+def test_reconcile_reads_a_large_reconcile_query_in_one_pass(pr):
+    """A PortOneReconcileQuery without a LIMIT over 120000 waiting orders (a
+    shop whose abandoned orders stay 'new'): the run still looks up the
+    first `limit` of them. MariaDB's rows were read by number, each seek
+    walking the stored result from its first row (n*n/2 steps: seconds, so
+    that PortOneTimeout passed before the first look-up and nothing was
+    ever checked)."""
+    _many_new_orders(pr.db, 120000)
+    assert reconcile(pr.httpd, {"limit": 2}) == (200, done(2, 0, 0))
+    finds = {p[1].split("/")[3] for p in asked(pr.emu) if p[1].startswith("/payments/find/")}
+    assert len(finds) == 2 and all(f.startswith("big") for f in finds), finds
