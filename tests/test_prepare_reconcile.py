@@ -88,13 +88,18 @@ def asked(emu, start=0):
     """(method, path) of what PortOne was asked, getToken left out, and a
     request refused for a token the emulator's reset forgot left out too (the
     module's cached token: the request, getToken, the same request again)."""
-    reqs = [(r["method"], r["path"], r["body"]) for r in emu.counters()["requests"][start:]]
+    reqs = [(r["method"], r["path"], r["body"], r["headers"].get("Authorization"))
+            for r in emu.counters()["requests"][start:]]
     token = ("POST", "/users/getToken")
     out = []
     for i, r in enumerate(reqs):
         if r[:2] == token:
             continue
-        if i + 2 < len(reqs) and reqs[i + 1][:2] == token and reqs[i + 2] == r:
+        # a refused one was sent again with another token; the same request
+        # with the same token is another process's own (its first getToken
+        # gave it the token the first process had)
+        if i + 2 < len(reqs) and reqs[i + 1][:2] == token and reqs[i + 2][:3] == r[:3] \
+                and reqs[i + 2][3] != r[3]:
             continue
         out.append(r[:2])
     return out
