@@ -417,7 +417,10 @@ def test_reconcile_starts_no_look_up_after_portone_timeout(pr):
                            status="ready", pay_method="vbank")
         assert pr.httpd.verify("imp_t%d" % i, "o_t%d" % i)[0] == 200
         pr.emu.patch_payment("imp_t%d" % i, status="paid")
-    pr.emu.add_fault("/payments/imp_t", "delay", seconds=2)
+    # once per payment: a process whose token the emulator's reset forgot
+    # asks twice (refused, then with a new token), within one PortOneTimeout
+    for i in range(4):
+        pr.emu.add_fault("/payments/imp_t%d" % i, "delay", count=1, seconds=2)
     assert reconcile(pr.httpd, {"older_than": 0, "limit": 10}) == (200, done(2, 2, 0))
     assert sorted(outcomes(pr.db).values()) == ["paid"] * 2 + ["vbank_issued"] * 2
     pr.emu.clear_faults()
