@@ -88,13 +88,18 @@ def asked(emu, start=0):
     """(method, path) of what PortOne was asked, getToken left out, and a
     request refused for a token the emulator's reset forgot left out too (the
     module's cached token: the request, getToken, the same request again)."""
-    reqs = [(r["method"], r["path"], r["body"]) for r in emu.counters()["requests"][start:]]
+    reqs = [(r["method"], r["path"], r["body"], r["headers"].get("Authorization"))
+            for r in emu.counters()["requests"][start:]]
     token = ("POST", "/users/getToken")
     out = []
     for i, r in enumerate(reqs):
         if r[:2] == token:
             continue
-        if i + 2 < len(reqs) and reqs[i + 1][:2] == token and reqs[i + 2] == r:
+        # a refused one was sent again with another token; the same request
+        # with the same token is another process's own (its first getToken
+        # gave it the token the first process had)
+        if i + 2 < len(reqs) and reqs[i + 1][:2] == token and reqs[i + 2][:3] == r[:3] \
+                and reqs[i + 2][3] != r[3]:
             continue
         out.append(r[:2])
     return out
@@ -310,12 +315,15 @@ def test_reconcile_orders_never_verified_v1_and_v2(pr):
     pr.emu.add_v2_payment(paymentId="pay-lost", status="PAID", total=13000)
     status, body = reconcile(pr.httpd)
     assert (status, body) == (200, done(3, 2, 0))
-    # each order with both APIs of the scope
+    # each order with both APIs of the scope; V1 its paid payment first, then
+    # (none paid) its latest
     store = "?storeId=" + TEST_V2_STORE_ID
     assert sorted(asked(pr.emu)) == sorted([
-        ("GET", "/payments/find/o_lost"), ("GET", "/payments/o_lost" + store),
-        ("GET", "/payments/find/pay-lost"), ("GET", "/payments/pay-lost" + store),
-        ("GET", "/payments/find/o_nothing"), ("GET", "/payments/o_nothing" + store)])
+        ("GET", "/payments/find/o_lost/paid"), ("GET", "/payments/o_lost" + store),
+        ("GET", "/payments/find/pay-lost/paid"), ("GET", "/payments/find/pay-lost"),
+        ("GET", "/payments/pay-lost" + store),
+        ("GET", "/payments/find/o_nothing/paid"), ("GET", "/payments/find/o_nothing"),
+        ("GET", "/payments/o_nothing" + store)])
     assert outcomes(pr.db) == {("v1", "imp_lost"): "paid", ("v2", "pay-lost"): "paid"}
     assert order(pr.db, "o_lost") == {"state": "paid", "paid_imp_uid": "imp_lost", "updates": 1}
     assert order(pr.db, "pay-lost") == {"state": "paid", "paid_imp_uid": "pay-lost",
@@ -409,7 +417,10 @@ def test_reconcile_starts_no_look_up_after_portone_timeout(pr):
                            status="ready", pay_method="vbank")
         assert pr.httpd.verify("imp_t%d" % i, "o_t%d" % i)[0] == 200
         pr.emu.patch_payment("imp_t%d" % i, status="paid")
-    pr.emu.add_fault("/payments/imp_t", "delay", seconds=2)
+    # once per payment: a process whose token the emulator's reset forgot
+    # asks twice (refused, then with a new token), within one PortOneTimeout
+    for i in range(4):
+        pr.emu.add_fault("/payments/imp_t%d" % i, "delay", count=1, seconds=2)
     assert reconcile(pr.httpd, {"older_than": 0, "limit": 10}) == (200, done(2, 2, 0))
     assert sorted(outcomes(pr.db).values()) == ["paid"] * 2 + ["vbank_issued"] * 2
     pr.emu.clear_faults()
@@ -448,3 +459,91 @@ def test_reconcile_query_that_does_not_prepare_stops_httpd(make_httpd, sql, tag)
     rc, out = make_httpd({"PortOneReconcileQuery": sql}, expect_fail=True, expect_log=tag)
     assert rc != 0
     assert re.search(tag, out), out
+
+
+# ---------------------------------------------------------------- review fixes
+
+def test_reconcile_v1_order_paid_before_a_later_failed_attempt(pr):
+    """An order with two V1 payments, neither recorded: the first paid, a
+    second try (started later) failed. GET /payments/find/{merchant_uid}
+    answers the latest started by default; the paid one is what the order
+    is, so it is looked for first (/paid) and recorded, and the order is
+    paid, not failed."""
+    pr.db.add_order("o_two", 9000)
+    now = pr.emu.now()
+    pr.emu.add_payment(imp_uid="imp_two_a", merchant_uid="o_two", amount=9000, status="paid",
+                       started_at=now - 100, paid_at=now - 90)
+    pr.emu.add_payment(imp_uid="imp_two_b", merchant_uid="o_two", amount=9000, status="failed",
+                       started_at=now - 50, failed_at=now - 40)
+    assert reconcile(pr.httpd) == (200, done(1, 1, 0))
+    assert order(pr.db, "o_two") == {"state": "paid", "paid_imp_uid": "imp_two_a", "updates": 1}
+    assert outcomes(pr.db) == {("v1", "imp_two_a"): "paid"}
+    assert events(pr.db) == [("v1", "imp_two_a", "paid")]
+    assert ("GET", "/payments/find/o_two/paid") in asked(pr.emu)
+
+
+def test_reconcile_v1_order_without_a_paid_payment_takes_the_latest(pr):
+    """No paid payment: the latest attempt (find without a status) is recorded,
+    as before: a virtual account issued on the second try."""
+    pr.db.add_order("o_vb2", 7000)
+    now = pr.emu.now()
+    pr.emu.add_payment(imp_uid="imp_vb2_a", merchant_uid="o_vb2", amount=7000, status="failed",
+                       started_at=now - 100, failed_at=now - 90)
+    pr.emu.add_payment(imp_uid="imp_vb2_b", merchant_uid="o_vb2", amount=7000, status="ready",
+                       pay_method="vbank", started_at=now - 50)
+    assert reconcile(pr.httpd) == (200, done(1, 1, 0))
+    v1 = [p for p in asked(pr.emu) if p[1].startswith("/payments/find/")]
+    assert v1 == [("GET", "/payments/find/o_vb2/paid"), ("GET", "/payments/find/o_vb2")]
+    assert outcomes(pr.db) == {("v1", "imp_vb2_b"): "vbank_issued"}
+    assert order(pr.db, "o_vb2")["state"] == "vbank_issued"
+
+
+@pytest.mark.expect_log(r"PV0115: portone-reconcile: checked 2, changed 1, failed 0 \(older_than 0 s, "
+                        r"limit 10\); PortOneTimeout was reached, 1 left for the next run")
+def test_reconcile_starts_no_second_api_look_up_after_portone_timeout(pr):
+    """PortOneTimeout is 3 s. The recorded payment takes 2 s; the order of
+    PortOneReconcileQuery then starts before 3 s, and its V1 look-ups (paid,
+    then latest: 1 s each) end after them: its V2 look-up, which could take
+    another PortOneTimeout (a run of three), is left for the next run."""
+    pr.db.add_order("o_s0", 1000)
+    pr.emu.add_payment(imp_uid="imp_s0", merchant_uid="o_s0", amount=1000, status="ready",
+                       pay_method="vbank")
+    assert pr.httpd.verify("imp_s0", "o_s0")[0] == 200
+    pr.emu.patch_payment("imp_s0", status="paid")
+    pr.db.add_order("o_s1", 1000)           # named by PortOneReconcileQuery, never paid
+    # once: a process whose token the emulator's reset forgot asks twice
+    pr.emu.add_fault("/payments/imp_s0", "delay", count=1, seconds=2)
+    pr.emu.add_fault("/payments/find/", "delay", seconds=1)
+    before = len(pr.emu.counters()["requests"])
+    assert reconcile(pr.httpd, {"older_than": 0, "limit": 10}) == (200, done(2, 1, 0))
+    assert asked(pr.emu, before) == [("GET", "/payments/imp_s0"),
+                                     ("GET", "/payments/find/o_s1/paid"),
+                                     ("GET", "/payments/find/o_s1")]
+    assert outcomes(pr.db) == {("v1", "imp_s0"): "paid"}
+
+
+def _many_new_orders(db, n):
+    """n orders still waiting (order_no big1..bign), in one statement."""
+    if db.driver == "sqlite3":
+        db.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < %d) "
+                   "INSERT INTO shop_orders (order_no, total_price, currency) "
+                   "SELECT 'big' || n, '1000', 'KRW' FROM s" % n)
+    elif db.driver == "pgsql":
+        db.execute("INSERT INTO shop_orders (order_no, total_price, currency) "
+                   "SELECT 'big' || n, 1000, 'KRW' FROM generate_series(1, %d) AS n" % n)
+    else:                                   # MariaDB's SEQUENCE engine
+        db.execute("INSERT INTO shop_orders (order_no, total_price, currency) "
+                   "SELECT CONCAT('big', seq), 1000, 'KRW' FROM seq_1_to_%d" % n)
+
+
+def test_reconcile_reads_a_large_reconcile_query_in_one_pass(pr):
+    """A PortOneReconcileQuery without a LIMIT over 120000 waiting orders (a
+    shop whose abandoned orders stay 'new'): the run still looks up the
+    first `limit` of them. MariaDB's rows were read by number, each seek
+    walking the stored result from its first row (n*n/2 steps: seconds, so
+    that PortOneTimeout passed before the first look-up and nothing was
+    ever checked)."""
+    _many_new_orders(pr.db, 120000)
+    assert reconcile(pr.httpd, {"limit": 2}) == (200, done(2, 0, 0))
+    finds = {p[1].split("/")[3] for p in asked(pr.emu) if p[1].startswith("/payments/find/")}
+    assert len(finds) == 2 and all(f.startswith("big") for f in finds), finds

@@ -532,18 +532,29 @@ pv_err pv_client_find_payment(pv_client_t *c, apr_pool_t *pool,
                               const char **why)
 {
     char *path = apr_palloc(pool, sizeof("/payments/find/")
-                            + 3 * strlen(merchant_uid));
+                            + 3 * strlen(merchant_uid) + sizeof("/paid"));
+    char *end;
+    apr_time_t deadline = apr_time_now() + c->conf.timeout;
     pv_answer_t ans;
     pv_err err;
 
     memset(out, 0, sizeof(*out));
     memcpy(path, "/payments/find/", sizeof("/payments/find/") - 1);
-    encode(path + sizeof("/payments/find/") - 1, merchant_uid);
-    err = v1_call(c, pool, apr_time_now() + c->conf.timeout, NULL, path, NULL,
-                  &ans, why);
+    end = encode(path + sizeof("/payments/find/") - 1, merchant_uid);
+    /* the paid one first: without a status PortOne answers the latest
+     * started, which may be a failed second try of a paid order */
+    memcpy(end, "/paid", sizeof("/paid"));
+    err = v1_call(c, pool, deadline, NULL, path, NULL, &ans, why);
     if (err == PV_OK)
         err = pv_portone_parse_payment(pool, ans.status, ans.body, ans.len,
                                        out, why);
+    if (err == PV_E_PAYMENT_NOT_FOUND) {
+        *end = '\0';
+        err = v1_call(c, pool, deadline, NULL, path, NULL, &ans, why);
+        if (err == PV_OK)
+            err = pv_portone_parse_payment(pool, ans.status, ans.body,
+                                           ans.len, out, why);
+    }
     if (err == PV_OK && strcmp(out->merchant_uid, merchant_uid)) {
         *why = "PortOne answered with another merchant_uid";
         err = PV_E_UPSTREAM_ERROR;

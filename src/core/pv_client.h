@@ -90,8 +90,11 @@ pv_cancel_result pv_client_cancel_v2(pv_client_t *c, apr_pool_t *pool,
                                      const char *idempotency_key,
                                      const char **why);
 
-/* Looks up the payment of an order: GET /payments/find/{merchant_uid}
- * (PortOne's latest by -started; portone-api.md 1.5), token and 401 as
+/* Looks up the payment of an order: its latest paid one, GET
+ * /payments/find/{merchant_uid}/paid, and when it has none PortOne's latest
+ * of any status, GET /payments/find/{merchant_uid} (by -started;
+ * portone-api.md 1.5): a failed later try must not hide the payment that
+ * paid the order. Both within one PortOneTimeout; token and 401 as
  * pv_client_get_payment. PortOne's answer must name |merchant_uid|, else
  * PV_E_UPSTREAM_ERROR; PV_E_PAYMENT_NOT_FOUND when the order has none. */
 pv_err pv_client_find_payment(pv_client_t *c, apr_pool_t *pool,

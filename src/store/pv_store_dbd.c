@@ -29,13 +29,22 @@ static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
     else {
         int k;
 
+        int got = 0;
+
         /* random access (1): the whole result at once, so that a broken
-         * connection is an error here and not an empty result later */
-        rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1,
-                             s->sql.nparams, args);
+         * connection is an error here and not an empty result later. A
+         * step of several rows (a PortOneReconcileQuery of any size) reads
+         * them in order instead: apr_dbd_mysql seeks a row of a stored
+         * result by walking from the first (mysql_stmt_data_seek), so that
+         * reading n rows by number takes n*n/2 steps (80000 rows: seconds);
+         * its prepared statements store the whole result either way */
+        rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt,
+                             step->rows ? 0 : 1, s->sql.nparams, args);
         /* random access numbers rows from 1 in every driver; reading on to
          * the end lets the drivers release the result */
-        for (k = 1; !rc && apr_dbd_get_row(db->driver, pool, res, &row, k) == 0;
+        for (k = 1; !rc
+             && (got = apr_dbd_get_row(db->driver, pool, res, &row,
+                                       step->rows ? -1 : k)) == 0;
              k++) {
             const char *vals[2] = {NULL, NULL};
             int i;
@@ -55,6 +64,8 @@ static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
             pv_step_row(step, pool, vals);
             step->found = 1;
         }
+        if (!rc && got > 0 && step->rows)
+            rc = got;           /* in order, a row can fail to come */
     }
     if (rc) {
         const char *msg = apr_dbd_error(db->driver, db->handle, rc);
