@@ -35,6 +35,7 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
     out->claim_mismatch = claimed_merchant_uid
         && strcmp(claimed_merchant_uid, pay->merchant_uid) != 0;
     out->reason = NULL;
+    out->order_unreadable = !pv_decimal_is_number(order->amount);
 
     /* The checks hold whatever the status: a cancelled forgery is a forgery. */
     if (!pv_decimal_equal(pay->amount, order->amount))
@@ -172,7 +173,8 @@ pv_refund_intent pv_refund_intent_of(const pv_payment_t *pay,
 {
     char left[128];
 
-    if (dec->outcome != PV_OUT_FORGERY || dec->claim_mismatch)
+    if (dec->outcome != PV_OUT_FORGERY || dec->claim_mismatch
+        || dec->order_unreadable)
         return PV_INTENT_NONE;
     if (pay->status == PV_STATUS_CANCELLED)
         return PV_INTENT_SETTLE;

@@ -35,6 +35,9 @@ typedef struct {
 typedef struct {
     pv_outcome outcome;         /* what is recorded for the payment */
     int claim_mismatch;         /* the claim's merchant_uid is not PortOne's */
+    int order_unreadable;       /* the order's amount is no number (NULL,
+                                 * "10,000"): a forgery, but nothing shows a
+                                 * wrong amount was paid: never cancelled */
     const char *reason;         /* why a forgery, for the log */
 } pv_decision_t;
 

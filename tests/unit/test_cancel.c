@@ -108,6 +108,45 @@ TEST(cancel_intent_only_for_a_forgery_of_its_own_order)
     }
 }
 
+/* An order whose amount is not a number (NULL, "10,000", a money type's
+ * "$10,000.00") says nothing about the payment: it is a forgery (never
+ * recorded paid), but its money is not given back, since nothing shows that
+ * PortOne took a wrong amount. */
+TEST(cancel_never_for_an_order_amount_that_is_not_a_number)
+{
+    pv_payment_t paid = payment(PV_STATUS_PAID, "10000", "0");
+    const char *const unreadable[] = {NULL, "10,000", "$10,000.00",
+                                      "10000 KRW", "", "1e999999"};
+    size_t i;
+
+    for (i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
+        pv_order_t order = {unreadable[i], "KRW"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_NONE);
+    }
+    /* a number that differs still is a wrong amount */
+    {
+        pv_order_t order = {"12000.00", "KRW"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_CANCEL);
+    }
+    /* "10000.00" is 10000: paid, nothing to cancel */
+    {
+        pv_order_t order = {"10000.00", NULL};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_PAID);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_NONE);
+    }
+}
+
 TEST(cancel_claimed_once_and_never_for_a_recorded_paid)
 {
     pv_record_t none = {1, PV_OUT_FORGERY, "0", PV_REFUND_NONE};
