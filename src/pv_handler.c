@@ -218,9 +218,13 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
     case PV_CANCEL_REFUSED:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0121) "%s %s "
                       "outcome=forgery: PortOne refused to cancel %s: %s; the "
-                      "next verification of the payment tries again",
+                      "next verification of the payment tries again%s",
                       r->handler, ids, amount,
-                      v->refund_why ? v->refund_why : "");
+                      v->refund_why ? v->refund_why : "",
+                      v->recorded.refund_reclaimed
+                      ? " (a cancel sent before went unanswered: it stays "
+                        "unanswered, recorded refunded once PortOne reports "
+                        "the payment cancelled)" : "");
         break;
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0122) "%s %s "

@@ -456,6 +456,44 @@ def test_an_unanswered_cancel_that_did_not_go_through_is_sent_again(pvc, api):
     check_refunded_once_after(pay, 2)
 
 
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_a_stale_look_up_refused_after_an_unanswered_cancel_keeps_it_unanswered(pvc, api):
+    """The first cancel went through but its answer was lost (unanswered); a
+    verification with a look-up from before it (PortOne: paid) claims the cancel
+    again, and PortOne refuses that second one (already cancelled). The refusal
+    says nothing about the first: the claim stays unanswered, so the next
+    verification records it refunded, with its event."""
+    pvc.expect_log(UNANSWERED_LOG, REFUSED_LOG)
+    pay = APIS[api](pvc, "cf-stale-" + api, "o-cf-stale-" + api)
+    if api == "v1":
+        path = "/payments/" + pay.uid
+        stale = {"code": 0, "message": None, "response": pvc.emu.get_payment(pay.uid)}
+        cancel = "/payments/cancel"
+    else:
+        path = "/payments/%s?" % pay.uid
+        stale = pvc.emu.get_v2_payment(pay.uid)
+        cancel = "/payments/%s/cancel" % pay.uid
+    # PortOne cancels it, its answer is lost
+    pvc.emu.add_fault(cancel, "lost", count=1, api=api)
+    forgery_answer(pay.verify())
+    assert record(pay) == ("forgery", "unanswered")
+    status, _, n = pay.portone()
+    assert status in ("cancelled", "CANCELLED") and n == 1
+    # a look-up answered before that cancel (a slow one): PortOne said paid
+    pvc.emu.add_fault(path, "garbage", count=1, api=api, body=json.dumps(stale))
+    forgery_answer(pay.verify())
+    # sent again, and refused (V1: once more after a 401 when the process's
+    # token is older than the emulator's reset: the stale answer asked none)
+    asked = len(pay.cancels())
+    assert asked in ((2,) if api == "v2" else (2, 3)), pay.cancels()
+    assert re.search(r"PV0121: portone-verify .*%s.*PortOne refused to cancel .*a cancel "
+                     r"sent before went unanswered: it stays unanswered" % pay.uid, pvc.log())
+    assert record(pay) == ("forgery", "unanswered")
+    # the next verification sees it cancelled: refunded, nothing more sent
+    forgery_answer(pay.verify())
+    check_refunded_once_after(pay, asked)
+
+
 def check_refunded_once_after(pay, asked):
     assert len(pay.cancels()) == asked
     status, _, n = pay.portone()
