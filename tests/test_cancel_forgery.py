@@ -345,6 +345,24 @@ def test_an_order_query_giving_no_amount_cancels_nothing(pvc, make_httpd, api):
     check_not_a_number_cancels_nothing(pvc, pay, h)
 
 
+@pytest.mark.parametrize("api,currency", [(a, c) for a in ("v1", "v2")
+                                           for c in ("krw", "KRW ")])
+def test_an_order_currency_that_is_not_a_code_cancels_nothing(pvc, api, currency):
+    """The order's currency is the payment's written otherwise (lower case, a
+    padded column): a forgery as the contract compares the text, but nothing
+    shows a payment in another currency: no cancel (every back-end)."""
+    tag = "%s-%d" % (api, len(currency))
+    pay = APIS[api](pvc, "cf-cur-" + tag, "o-cf-cur-" + tag, amount=10000, paid_amount=10000)
+    pvc.db.execute("UPDATE shop_orders SET currency = ? WHERE order_no = ?",
+                   (currency, pay.order))
+    forgery_answer(pay.verify())
+    assert pay.webhook()[2]["status"] == "forgery"
+    assert pay.cancels() == []
+    assert record(pay) == ("forgery", None)
+    assert events(pay) == ["forgery"]
+    assert pay.portone()[0] in ("paid", "PAID") and pay.portone()[2] == 0
+
+
 # ---------------------------------------------------------------- amounts
 
 @pytest.mark.parametrize("api", ["v1", "v2"])

@@ -28,6 +28,17 @@ pv_outcome pv_outcome_from_name(const char *name)
     return PV_OUT_FORGERY;
 }
 
+/* An ISO 4217 code as PortOne writes one: three capital letters. */
+static int currency_code(const char *c)
+{
+    int i;
+
+    for (i = 0; i < 3; i++)
+        if (c[i] < 'A' || c[i] > 'Z')
+            return 0;
+    return c[3] == '\0';
+}
+
 void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
                int sandbox_allowed, const char *claimed_merchant_uid,
                pv_decision_t *out)
@@ -35,14 +46,18 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
     out->claim_mismatch = claimed_merchant_uid
         && strcmp(claimed_merchant_uid, pay->merchant_uid) != 0;
     out->reason = NULL;
-    out->order_unreadable = !pv_decimal_is_number(order->amount);
+    out->order_unreadable = 0;
 
     /* The checks hold whatever the status: a cancelled forgery is a forgery. */
-    if (!pv_decimal_equal(pay->amount, order->amount))
+    if (!pv_decimal_equal(pay->amount, order->amount)) {
         out->reason = "amount differs from the order";
+        out->order_unreadable = !pv_decimal_is_number(order->amount);
+    }
     else if (order->currency && (!pay->currency
-                                 || strcmp(order->currency, pay->currency)))
+                                 || strcmp(order->currency, pay->currency))) {
         out->reason = "currency differs from the order";
+        out->order_unreadable = !currency_code(order->currency);
+    }
     else if (pay->sandbox && !sandbox_allowed)
         out->reason = "test-channel (sandbox) payment while PortOneSandbox is Off";
     else if (pay->store_mismatch)       /* V2 only: zero for V1 */

@@ -35,9 +35,11 @@ typedef struct {
 typedef struct {
     pv_outcome outcome;         /* what is recorded for the payment */
     int claim_mismatch;         /* the claim's merchant_uid is not PortOne's */
-    int order_unreadable;       /* the order's amount is no number (NULL,
-                                 * "10,000"): a forgery, but nothing shows a
-                                 * wrong amount was paid: never cancelled */
+    int order_unreadable;       /* the forgery rests on an order's amount
+                                 * that is no number (NULL, "10,000") or a
+                                 * currency that is no ISO code ("krw",
+                                 * "KRW "): nothing shows a wrong payment,
+                                 * so it is never cancelled */
     const char *reason;         /* why a forgery, for the log */
 } pv_decision_t;
 

@@ -147,6 +147,42 @@ TEST(cancel_never_for_an_order_amount_that_is_not_a_number)
     }
 }
 
+/* An order's currency that is no ISO 4217 code ("krw", "KRW " from a
+ * padded column) does not show a payment in another currency: a forgery
+ * (the contract compares the text), never cancelled. A well-formed other
+ * code is: cancelled. */
+TEST(cancel_never_for_an_order_currency_that_is_not_a_code)
+{
+    pv_payment_t paid = payment(PV_STATUS_PAID, "10000", "0");
+    const char *const odd[] = {"krw", "KRW ", " KRW", "KRWX", "", "W"};
+    size_t i;
+
+    for (i = 0; i < sizeof(odd) / sizeof(*odd); i++) {
+        pv_order_t order = {"10000", odd[i]};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_NONE);
+    }
+    {
+        pv_order_t order = {"10000", "USD"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_CANCEL);
+    }
+    /* a wrong amount is cancelled whatever the currency's text */
+    {
+        pv_order_t order = {"12000", "krw"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_CANCEL);
+    }
+}
+
 TEST(cancel_claimed_once_and_never_for_a_recorded_paid)
 {
     pv_record_t none = {1, PV_OUT_FORGERY, "0", PV_REFUND_NONE};
