@@ -28,6 +28,7 @@ HOOK = "/portone/webhook"
 FORGERY_LOG = r"PV0102: portone-(verify|webhook) .*(outcome=forgery|forged claim)"
 REFUSED_LOG = r"PV0121: portone-(verify|webhook) .*PortOne refused to cancel"
 UNANSWERED_LOG = r"PV0122: portone-(verify|webhook) .*no answer to the cancel"
+STUCK_LOG = r"PV0125: portone-(verify|webhook) .*claimed for more than"
 UNTOUCHED = {"state": "new", "paid_imp_uid": None, "updates": 0}
 V2_CANCEL = re.compile(r"/payments/([^/?]+)/cancel")
 
@@ -564,6 +565,37 @@ def test_a_claim_left_by_a_crash_after_portone_cancelled_is_settled(pvc, api):
     assert len(pay.cancels()) == 1          # only the refused one
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]
+
+
+@pytest.mark.parametrize("api,portone", [(a, p) for a in ("v1", "v2")
+                                          for p in ("paid", "cancelled")])
+def test_a_claim_left_for_hours_is_told_to_the_admin(pvc, api, portone):
+    """A claim no process settled (httpd killed between the claim and PortOne's
+    answer) is never sent again on its own: a verification that finds it claimed
+    for more than two hours says so at warn (PV0125), whatever PortOne reports;
+    a fresh claim (a cancel under way) is not reported."""
+    pay = APIS[api](pvc, "cf-old-%s-%s" % (api, portone), "o-cf-old-%s-%s" % (api, portone))
+    pvc.emu.add_fault("/payments/cancel" if api == "v1" else "/payments/%s/cancel" % pay.uid,
+                      "refuse", count=1, api=api)
+    pvc.expect_log(REFUSED_LOG, STUCK_LOG)
+    forgery_answer(pay.verify())
+    pvc.db.execute("UPDATE portone_payments SET refund = 'claimed' WHERE imp_uid = ?",
+                   (pay.uid,))
+    forgery_answer(pay.verify())            # claimed just now: under way
+    assert not re.search(r"PV0125: ", pvc.log())
+    pvc.db.execute("UPDATE portone_payments SET updated_at = '2000-01-01 00:00:00' "
+                   "WHERE imp_uid = ?", (pay.uid,))
+    if portone == "cancelled":
+        if api == "v1":
+            pvc.emu.patch_payment(pay.uid, status="cancelled", cancel_amount=9000)
+        else:
+            pvc.emu.patch_v2_payment(pay.uid, status="CANCELLED", cancelledAmount=9000)
+    forgery_answer(pay.verify())
+    assert re.search(r"PV0125: portone-verify .*%s.*outcome=forgery: its cancel has been "
+                     r"claimed for more than 2 hours" % pay.uid, pvc.log()), pvc.log()
+    assert len(pay.cancels()) == 1          # only the refused one
+    assert record(pay) == ("forgery", "claimed")
+    assert events(pay) == ["forgery"]
 
 
 FORGED = {

@@ -167,7 +167,7 @@ const char *pv_order_payer(pv_outcome next, const char *imp_uid,
 
 const char *pv_refund_name(pv_refund r)
 {
-    return r == PV_REFUND_CLAIMED ? "claimed"
+    return r == PV_REFUND_CLAIMED || r == PV_REFUND_STALE ? "claimed"
            : r == PV_REFUND_UNANSWERED ? "unanswered"
            : r == PV_REFUND_DONE ? "refunded" : NULL;
 }
@@ -180,6 +180,8 @@ pv_refund pv_refund_from_name(const char *name)
         return PV_REFUND_DONE;
     if (!strcmp(name, "unanswered"))
         return PV_REFUND_UNANSWERED;
+    if (!strcmp(name, "claimed-stale"))
+        return PV_REFUND_STALE;
     return PV_REFUND_CLAIMED;
 }
 

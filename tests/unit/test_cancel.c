@@ -221,6 +221,15 @@ TEST(cancel_refund_column_names)
     CHECK_INT_EQ(pv_refund_from_name("claimed"), PV_REFUND_CLAIMED);
     /* an unknown value an admin wrote sends nothing */
     CHECK_INT_EQ(pv_refund_from_name("by hand"), PV_REFUND_CLAIMED);
+    /* a claim the store reads as hours old: claimed for every decision */
+    CHECK_INT_EQ(pv_refund_from_name("claimed-stale"), PV_REFUND_STALE);
+    CHECK_STR_EQ(pv_refund_name(PV_REFUND_STALE), "claimed");
+    {
+        pv_record_t stale = {1, PV_OUT_FORGERY, "0", PV_REFUND_STALE};
+
+        CHECK(!pv_refund_claims(PV_INTENT_CANCEL, &stale));
+        CHECK(!pv_refund_settles(PV_INTENT_SETTLE, &stale));
+    }
 }
 
 /* ---- V1 request and answer ---- */
