@@ -82,6 +82,17 @@ static void check_decision(const pv_payment_t *pay, const pv_order_t *order,
     FUZZ_CHECK((int)d.outcome >= 0 && d.outcome < PV_OUT_COUNT);
     FUZZ_CHECK(d.claim_mismatch
                == (claimed && strcmp(claimed, pay->merchant_uid) != 0));
+    /* never cancelled only when the order's text is no number or no
+     * currency code: a numeric wrong amount is a wrong payment */
+    if (!amount_equal)
+        FUZZ_CHECK(d.order_unreadable == !pv_decimal_is_number(order->amount));
+    else if (!currency_ok && d.order_unreadable)
+        FUZZ_CHECK(strlen(order->currency) != 3
+                   || order->currency[0] < 'A' || order->currency[0] > 'Z'
+                   || order->currency[1] < 'A' || order->currency[1] > 'Z'
+                   || order->currency[2] < 'A' || order->currency[2] > 'Z');
+    else if (currency_ok)
+        FUZZ_CHECK(!d.order_unreadable);
     if (!amount_equal || !currency_ok || !sandbox_ok) {
         FUZZ_CHECK(d.outcome == PV_OUT_FORGERY);
         FUZZ_CHECK(d.reason != NULL);
@@ -119,7 +130,7 @@ static void check_decision(const pv_payment_t *pay, const pv_order_t *order,
         char left[128];
 
         FUZZ_CHECK(d.outcome == PV_OUT_FORGERY && !d.claim_mismatch
-                   && pay->status == PV_STATUS_PAID);
+                   && !d.order_unreadable && pay->status == PV_STATUS_PAID);
         FUZZ_CHECK(pv_decimal_subtract(pay->amount, pay->cancel_amount, left,
                                        sizeof(left)) == 0
                    && pv_decimal_positive(left));

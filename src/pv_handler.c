@@ -203,8 +203,19 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
                       "refunded", r->handler, ids);
         return;
     }
-    if (!v->recorded.refund_claimed)
+    if (!v->recorded.refund_claimed) {
+        if (v->recorded.refund == PV_REFUND_STALE
+            && pv_refund_intent_of(pay, &v->decision) != PV_INTENT_NONE)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0125)
+                          "%s %s outcome=forgery: its cancel has been claimed "
+                          "for more than 2 hours and its answer was never "
+                          "recorded (httpd killed while it was sent?): nothing "
+                          "sends it again; PortOne reports the payment %s; "
+                          "settle it as docs/security.md section 5 says",
+                          r->handler, ids, pay->status == PV_STATUS_CANCELLED
+                          ? "cancelled" : "paid");
         return;
+    }
     if (stats)
         pv_stats_add(v->refund == PV_CANCEL_DONE ? &stats->refunds
                                                  : &stats->refunds_failed, 1);
@@ -218,9 +229,13 @@ static void log_refund(request_rec *r, const pv_verdict_t *v)
     case PV_CANCEL_REFUSED:
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0121) "%s %s "
                       "outcome=forgery: PortOne refused to cancel %s: %s; the "
-                      "next verification of the payment tries again",
+                      "next verification of the payment tries again%s",
                       r->handler, ids, amount,
-                      v->refund_why ? v->refund_why : "");
+                      v->refund_why ? v->refund_why : "",
+                      v->recorded.refund_reclaimed
+                      ? " (a cancel sent before went unanswered: it stays "
+                        "unanswered, recorded refunded once PortOne reports "
+                        "the payment cancelled)" : "");
         break;
     default:
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PVLOGNO(0122) "%s %s "

@@ -28,6 +28,7 @@ HOOK = "/portone/webhook"
 FORGERY_LOG = r"PV0102: portone-(verify|webhook) .*(outcome=forgery|forged claim)"
 REFUSED_LOG = r"PV0121: portone-(verify|webhook) .*PortOne refused to cancel"
 UNANSWERED_LOG = r"PV0122: portone-(verify|webhook) .*no answer to the cancel"
+STUCK_LOG = r"PV0125: portone-(verify|webhook) .*claimed for more than"
 UNTOUCHED = {"state": "new", "paid_imp_uid": None, "updates": 0}
 V2_CANCEL = re.compile(r"/payments/([^/?]+)/cancel")
 
@@ -307,6 +308,62 @@ def test_a_recorded_paid_payment_is_never_cancelled_after_an_order_edit(pvc, api
     assert pay.portone()[2] == 0
 
 
+@pytest.mark.parametrize("api,due", [(a, d) for a in ("v1", "v2")
+                                      for d in ("10,000", "10000 KRW")])
+def test_an_order_amount_that_is_not_a_number_cancels_nothing(pvc, api, due):
+    """The shop's amount is text that is no number: the payment is a forgery (never
+    recorded paid), but nothing shows PortOne took a wrong amount: no cancel."""
+    if pvc.db.driver != "sqlite3":
+        pytest.skip("the harness's total_price is TEXT on SQLite only (NUMERIC elsewhere)")
+    pay = APIS[api](pvc, "cf-nan-%s-%d" % (api, len(due)), "o-cf-nan-%s-%d" % (api, len(due)),
+                    amount=due, paid_amount=10000)
+    check_not_a_number_cancels_nothing(pvc, pay)
+
+
+def check_not_a_number_cancels_nothing(pvc, pay, httpd=None):
+    forgery_answer(pay.verify(httpd))
+    assert pay.webhook(httpd)[2]["status"] == "forgery"
+    assert pay.cancels() == []
+    assert record(pay) == ("forgery", None)
+    assert events(pay) == ["forgery"]
+    assert pay.portone()[0] in ("paid", "PAID") and pay.portone()[2] == 0
+    log = (httpd.read_error_log() if httpd else pvc.log())
+    assert re.search(r"PV0102: portone-verify .*%s.*outcome=forgery .*amount differs from "
+                     r"the order" % re.escape(pay.uid), log), log
+    assert not re.search(r"PV012[0-4]: .*%s" % re.escape(pay.uid), log), log
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_an_order_query_giving_no_amount_cancels_nothing(pvc, make_httpd, api):
+    """PortOneOrderQuery gives NULL as the amount (an order not priced yet): a
+    forgery, never cancelled (every back-end)."""
+    h = make_httpd(directives=v2_directives(
+        pvc.emu.url, PortOneCancelForgery="On",
+        PortOneOrderQuery="SELECT NULL, currency FROM shop_orders "
+                          "WHERE order_no = :merchant_uid"),
+        expect_log=[FORGERY_LOG])
+    pay = APIS[api](pvc, "cf-null-" + api, "o-cf-null-" + api, paid_amount=10000)
+    check_not_a_number_cancels_nothing(pvc, pay, h)
+
+
+@pytest.mark.parametrize("api,currency", [(a, c) for a in ("v1", "v2")
+                                           for c in ("krw", "KRW ")])
+def test_an_order_currency_that_is_not_a_code_cancels_nothing(pvc, api, currency):
+    """The order's currency is the payment's written otherwise (lower case, a
+    padded column): a forgery as the contract compares the text, but nothing
+    shows a payment in another currency: no cancel (every back-end)."""
+    tag = "%s-%d" % (api, len(currency))
+    pay = APIS[api](pvc, "cf-cur-" + tag, "o-cf-cur-" + tag, amount=10000, paid_amount=10000)
+    pvc.db.execute("UPDATE shop_orders SET currency = ? WHERE order_no = ?",
+                   (currency, pay.order))
+    forgery_answer(pay.verify())
+    assert pay.webhook()[2]["status"] == "forgery"
+    assert pay.cancels() == []
+    assert record(pay) == ("forgery", None)
+    assert events(pay) == ["forgery"]
+    assert pay.portone()[0] in ("paid", "PAID") and pay.portone()[2] == 0
+
+
 # ---------------------------------------------------------------- amounts
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
@@ -418,6 +475,44 @@ def test_an_unanswered_cancel_that_did_not_go_through_is_sent_again(pvc, api):
     check_refunded_once_after(pay, 2)
 
 
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_a_stale_look_up_refused_after_an_unanswered_cancel_keeps_it_unanswered(pvc, api):
+    """The first cancel went through but its answer was lost (unanswered); a
+    verification with a look-up from before it (PortOne: paid) claims the cancel
+    again, and PortOne refuses that second one (already cancelled). The refusal
+    says nothing about the first: the claim stays unanswered, so the next
+    verification records it refunded, with its event."""
+    pvc.expect_log(UNANSWERED_LOG, REFUSED_LOG)
+    pay = APIS[api](pvc, "cf-stale-" + api, "o-cf-stale-" + api)
+    if api == "v1":
+        path = "/payments/" + pay.uid
+        stale = {"code": 0, "message": None, "response": pvc.emu.get_payment(pay.uid)}
+        cancel = "/payments/cancel"
+    else:
+        path = "/payments/%s?" % pay.uid
+        stale = pvc.emu.get_v2_payment(pay.uid)
+        cancel = "/payments/%s/cancel" % pay.uid
+    # PortOne cancels it, its answer is lost
+    pvc.emu.add_fault(cancel, "lost", count=1, api=api)
+    forgery_answer(pay.verify())
+    assert record(pay) == ("forgery", "unanswered")
+    status, _, n = pay.portone()
+    assert status in ("cancelled", "CANCELLED") and n == 1
+    # a look-up answered before that cancel (a slow one): PortOne said paid
+    pvc.emu.add_fault(path, "garbage", count=1, api=api, body=json.dumps(stale))
+    forgery_answer(pay.verify())
+    # sent again, and refused (V1: once more after a 401 when the process's
+    # token is older than the emulator's reset: the stale answer asked none)
+    asked = len(pay.cancels())
+    assert asked in ((2,) if api == "v2" else (2, 3)), pay.cancels()
+    assert re.search(r"PV0121: portone-verify .*%s.*PortOne refused to cancel .*a cancel "
+                     r"sent before went unanswered: it stays unanswered" % pay.uid, pvc.log())
+    assert record(pay) == ("forgery", "unanswered")
+    # the next verification sees it cancelled: refunded, nothing more sent
+    forgery_answer(pay.verify())
+    check_refunded_once_after(pay, asked)
+
+
 def check_refunded_once_after(pay, asked):
     assert len(pay.cancels()) == asked
     status, _, n = pay.portone()
@@ -470,6 +565,37 @@ def test_a_claim_left_by_a_crash_after_portone_cancelled_is_settled(pvc, api):
     assert len(pay.cancels()) == 1          # only the refused one
     assert record(pay) == ("forgery", "refunded")
     assert events(pay) == ["forgery", "refunded"]
+
+
+@pytest.mark.parametrize("api,portone", [(a, p) for a in ("v1", "v2")
+                                          for p in ("paid", "cancelled")])
+def test_a_claim_left_for_hours_is_told_to_the_admin(pvc, api, portone):
+    """A claim no process settled (httpd killed between the claim and PortOne's
+    answer) is never sent again on its own: a verification that finds it claimed
+    for more than two hours says so at warn (PV0125), whatever PortOne reports;
+    a fresh claim (a cancel under way) is not reported."""
+    pay = APIS[api](pvc, "cf-old-%s-%s" % (api, portone), "o-cf-old-%s-%s" % (api, portone))
+    pvc.emu.add_fault("/payments/cancel" if api == "v1" else "/payments/%s/cancel" % pay.uid,
+                      "refuse", count=1, api=api)
+    pvc.expect_log(REFUSED_LOG, STUCK_LOG)
+    forgery_answer(pay.verify())
+    pvc.db.execute("UPDATE portone_payments SET refund = 'claimed' WHERE imp_uid = ?",
+                   (pay.uid,))
+    forgery_answer(pay.verify())            # claimed just now: under way
+    assert not re.search(r"PV0125: ", pvc.log())
+    pvc.db.execute("UPDATE portone_payments SET updated_at = '2000-01-01 00:00:00' "
+                   "WHERE imp_uid = ?", (pay.uid,))
+    if portone == "cancelled":
+        if api == "v1":
+            pvc.emu.patch_payment(pay.uid, status="cancelled", cancel_amount=9000)
+        else:
+            pvc.emu.patch_v2_payment(pay.uid, status="CANCELLED", cancelledAmount=9000)
+    forgery_answer(pay.verify())
+    assert re.search(r"PV0125: portone-verify .*%s.*outcome=forgery: its cancel has been "
+                     r"claimed for more than 2 hours" % pay.uid, pvc.log()), pvc.log()
+    assert len(pay.cancels()) == 1          # only the refused one
+    assert record(pay) == ("forgery", "claimed")
+    assert events(pay) == ["forgery"]
 
 
 FORGED = {

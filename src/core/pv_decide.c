@@ -28,6 +28,17 @@ pv_outcome pv_outcome_from_name(const char *name)
     return PV_OUT_FORGERY;
 }
 
+/* An ISO 4217 code as PortOne writes one: three capital letters. */
+static int currency_code(const char *c)
+{
+    int i;
+
+    for (i = 0; i < 3; i++)
+        if (c[i] < 'A' || c[i] > 'Z')
+            return 0;
+    return c[3] == '\0';
+}
+
 void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
                int sandbox_allowed, const char *claimed_merchant_uid,
                pv_decision_t *out)
@@ -35,13 +46,18 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
     out->claim_mismatch = claimed_merchant_uid
         && strcmp(claimed_merchant_uid, pay->merchant_uid) != 0;
     out->reason = NULL;
+    out->order_unreadable = 0;
 
     /* The checks hold whatever the status: a cancelled forgery is a forgery. */
-    if (!pv_decimal_equal(pay->amount, order->amount))
+    if (!pv_decimal_equal(pay->amount, order->amount)) {
         out->reason = "amount differs from the order";
+        out->order_unreadable = !pv_decimal_is_number(order->amount);
+    }
     else if (order->currency && (!pay->currency
-                                 || strcmp(order->currency, pay->currency)))
+                                 || strcmp(order->currency, pay->currency))) {
         out->reason = "currency differs from the order";
+        out->order_unreadable = !currency_code(order->currency);
+    }
     else if (pay->sandbox && !sandbox_allowed)
         out->reason = "test-channel (sandbox) payment while PortOneSandbox is Off";
     else if (pay->store_mismatch)       /* V2 only: zero for V1 */
@@ -151,7 +167,7 @@ const char *pv_order_payer(pv_outcome next, const char *imp_uid,
 
 const char *pv_refund_name(pv_refund r)
 {
-    return r == PV_REFUND_CLAIMED ? "claimed"
+    return r == PV_REFUND_CLAIMED || r == PV_REFUND_STALE ? "claimed"
            : r == PV_REFUND_UNANSWERED ? "unanswered"
            : r == PV_REFUND_DONE ? "refunded" : NULL;
 }
@@ -164,6 +180,8 @@ pv_refund pv_refund_from_name(const char *name)
         return PV_REFUND_DONE;
     if (!strcmp(name, "unanswered"))
         return PV_REFUND_UNANSWERED;
+    if (!strcmp(name, "claimed-stale"))
+        return PV_REFUND_STALE;
     return PV_REFUND_CLAIMED;
 }
 
@@ -172,7 +190,8 @@ pv_refund_intent pv_refund_intent_of(const pv_payment_t *pay,
 {
     char left[128];
 
-    if (dec->outcome != PV_OUT_FORGERY || dec->claim_mismatch)
+    if (dec->outcome != PV_OUT_FORGERY || dec->claim_mismatch
+        || dec->order_unreadable)
         return PV_INTENT_NONE;
     if (pay->status == PV_STATUS_CANCELLED)
         return PV_INTENT_SETTLE;

@@ -35,6 +35,11 @@ typedef struct {
 typedef struct {
     pv_outcome outcome;         /* what is recorded for the payment */
     int claim_mismatch;         /* the claim's merchant_uid is not PortOne's */
+    int order_unreadable;       /* the forgery rests on an order's amount
+                                 * that is no number (NULL, "10,000") or a
+                                 * currency that is no ISO code ("krw",
+                                 * "KRW "): nothing shows a wrong payment,
+                                 * so it is never cancelled */
     const char *reason;         /* why a forgery, for the log */
 } pv_decision_t;
 
@@ -53,7 +58,10 @@ void pv_decide(const pv_payment_t *pay, const pv_order_t *order,
  * unanswered (no answer said whether PortOne cancelled it), or done (its
  * refunded event written). */
 typedef enum {
-    PV_REFUND_NONE, PV_REFUND_CLAIMED, PV_REFUND_UNANSWERED, PV_REFUND_DONE
+    PV_REFUND_NONE, PV_REFUND_CLAIMED, PV_REFUND_UNANSWERED, PV_REFUND_DONE,
+    PV_REFUND_STALE     /* claimed hours ago ('claimed-stale' as the store
+                         * reads it): no process will settle it, an admin
+                         * must (PV0125); as claimed otherwise */
 } pv_refund;
 
 /* The refund column's value; NULL for PV_REFUND_NONE. */

@@ -146,6 +146,13 @@ int pv_decimal_equal(const char *a, const char *b)
     return 1;
 }
 
+int pv_decimal_is_number(const char *text)
+{
+    span_t d;
+
+    return scan_cstr(text, &d) == 0;
+}
+
 int pv_decimal_positive(const char *text)
 {
     span_t d;

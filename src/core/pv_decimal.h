@@ -38,6 +38,10 @@ int pv_decimal_equal(const char *a, const char *b);
 /* 1 when the text is a decimal number greater than zero. */
 int pv_decimal_positive(const char *text);
 
+/* 1 when the text (any length, NULL is not) is a decimal number
+ * pv_decimal_equal compares. */
+int pv_decimal_is_number(const char *text);
+
 /* |a| - |b| as plain decimal text ("9000", "12.5", "0") in |out| of |cap|
  * bytes: what is left of a payment after its cancellations (V1's cancel
  * checksum). Both must parse (pv_decimal_parse) and |a| >= |b| >= 0. 0, or

@@ -47,6 +47,7 @@ static void refund(apr_pool_t *pool, const pv_payment_t *pay,
     const char *reason, *why = NULL;
     pv_db_t db;
     pv_err err = PV_E_DATABASE_UNAVAILABLE;
+    pv_cancel_result answer;
     int attempt;
 
     /* pv_refund_intent_of computed it already: it fits and is positive */
@@ -75,6 +76,11 @@ static void refund(apr_pool_t *pool, const pv_payment_t *pay,
         out->refund = pv_client_cancel(client, pool, pay->imp_uid, left,
                                        reason, &out->refund_why);
 
+    /* a refusal after a cancel that went unanswered (PortOne: "already
+     * cancelled" to a look-up older than that cancel) says nothing of that
+     * one: it stays unanswered, for the next look-up to settle */
+    answer = out->refund == PV_CANCEL_REFUSED && out->recorded.refund_reclaimed
+             ? PV_CANCEL_UNKNOWN : out->refund;
     memset(&db, 0, sizeof(db));
     if (conn->open(conn, pool, &db, &why) != APR_SUCCESS) {
         out->refund_db_why = why ? why : "no database connection";
@@ -84,8 +90,7 @@ static void refund(apr_pool_t *pool, const pv_payment_t *pay,
     for (attempt = 0; attempt < 2 && err != PV_OK; attempt++) {
         if (attempt > 0 && pv_store_recover(store, scope, &db) != APR_SUCCESS)
             break;
-        err = pv_store_refund_finish(store, &db, pool, values, out->refund,
-                                     &why);
+        err = pv_store_refund_finish(store, &db, pool, values, answer, &why);
     }
     conn->close(conn, &db);
     out->refund_db_why = err == PV_OK ? NULL

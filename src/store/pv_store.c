@@ -195,6 +195,8 @@ static void decide(pv_item **items, int i, const pv_step_t *state,
     /* of the items of one payment, the first that may claims: the ones
      * after it see its claim in |after| */
     it->res.refund_claimed = pv_refund_claims(it->refund, &it->after);
+    it->res.refund_reclaimed = it->res.refund_claimed
+                               && it->after.refund == PV_REFUND_UNANSWERED;
     it->res.refund_settled = pv_refund_settles(it->refund, &it->after);
     if (it->res.refund_claimed)
         it->after.refund = PV_REFUND_CLAIMED;

@@ -128,6 +128,9 @@ typedef struct {
                              * pv_store_refund_finish */
     int refund_settled;     /* it found an unanswered cancel done: the
                              * refunded event was written */
+    int refund_reclaimed;   /* the cancel it claimed had gone unanswered:
+                             * a refusal of this one says nothing of that
+                             * one (recorded as unanswered, not given back) */
     pv_refund refund;       /* the refund column afterwards */
 } pv_result_t;
 

@@ -28,6 +28,14 @@
     "updated_at = CURRENT_TIMESTAMP"
 
 #define PV_PAYMENT_ROW "WHERE api = :api AND imp_uid = :imp_uid"
+
+/* The refund column as the decisions read it: a claim older than
+ * {STALE} (two hours: a cancel takes at most PortOneTimeout, 3600 s at
+ * most, before its answer is recorded) reads 'claimed-stale'
+ * (PV_REFUND_STALE), a claim that no process will settle */
+#define PV_REFUND_READ \
+    "CASE WHEN refund = 'claimed' AND updated_at <= {STALE} " \
+    "THEN 'claimed-stale' ELSE refund END"
 #define PV_ORDER_ROW "WHERE order_key = :order_key AND merchant_uid = :merchant_uid"
 
 static const char *const sql_templates[PV_STMT_COUNT] = {
@@ -46,11 +54,11 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         "created_at) VALUES (:api, :imp_uid, :merchant_uid, :outcome, "
         "CURRENT_TIMESTAMP) {DUPE}",
     [PV_STMT_CURRENT] =
-        "SELECT outcome, cancel_amount, refund FROM portone_payments "
-        PV_PAYMENT_ROW,
+        "SELECT outcome, cancel_amount, " PV_REFUND_READ
+        " FROM portone_payments " PV_PAYMENT_ROW,
     [PV_STMT_CURRENT_LOCKED] =
-        "SELECT outcome, cancel_amount, refund FROM portone_payments "
-        PV_PAYMENT_ROW " {FOR_UPDATE}",
+        "SELECT outcome, cancel_amount, " PV_REFUND_READ
+        " FROM portone_payments " PV_PAYMENT_ROW " {FOR_UPDATE}",
     [PV_STMT_ORDER_LOCK] =
         "INSERT INTO portone_orders (order_key, merchant_uid, updated_at) "
         "VALUES (:order_key, :merchant_uid, CURRENT_TIMESTAMP) {LOCKDUP}",
@@ -93,7 +101,7 @@ static const char *const sql_templates[PV_STMT_COUNT] = {
         "ORDER BY p.updated_at DESC, p.api, p.imp_uid LIMIT 1000",
 };
 
-#define PV_SUBSTS 6
+#define PV_SUBSTS 7
 
 static const char *const sqlite_sql[PV_SUBSTS][2] = {
     {"{N}", "NUMERIC"}, {"{B}", "BIGINT"},
@@ -103,7 +111,8 @@ static const char *const sqlite_sql[PV_SUBSTS][2] = {
     {" {FOR_UPDATE}", ""},
     /* updated_at is CURRENT_TIMESTAMP's text, UTC */
     {"{OLDER}", "datetime('now', '-' || CAST(:older_than AS INTEGER) "
-                "|| ' seconds')"}
+                "|| ' seconds')"},
+    {"{STALE}", "datetime('now', '-7200 seconds')"}
 };
 
 /* DO UPDATE locks the row also when another transaction inserted it */
@@ -114,7 +123,8 @@ static const char *const pgsql_sql[PV_SUBSTS][2] = {
                   "updated_at = EXCLUDED.updated_at"},
     {"{FOR_UPDATE}", "FOR UPDATE"},
     {"{OLDER}", "CURRENT_TIMESTAMP - CAST(:older_than AS INTEGER) "
-                "* INTERVAL '1 second'"}
+                "* INTERVAL '1 second'"},
+    {"{STALE}", "CURRENT_TIMESTAMP - INTERVAL '7200 seconds'"}
 };
 
 /* MySQL/MariaDB: ON DUPLICATE KEY UPDATE takes the row's exclusive lock */
@@ -124,7 +134,8 @@ static const char *const mysql_sql[PV_SUBSTS][2] = {
     {"{LOCKDUP}", "ON DUPLICATE KEY UPDATE updated_at = CURRENT_TIMESTAMP"},
     {"{FOR_UPDATE}", "FOR UPDATE"},
     {"{OLDER}", "CURRENT_TIMESTAMP - INTERVAL CAST(:older_than AS SIGNED) "
-                "SECOND"}
+                "SECOND"},
+    {"{STALE}", "CURRENT_TIMESTAMP - INTERVAL 7200 SECOND"}
 };
 
 typedef struct {

@@ -405,6 +405,21 @@ STORE_TEST(store_refund_refused_and_unanswered)
                               PV_OUT_FORGERY, PV_INTENT_CANCEL, &prior, &res,
                               &why), PV_OK);
     DB_INT_EQ(res.refund_claimed, 1);
+    DB_INT_EQ(res.refund_reclaimed, 0);     /* it was given back: a new one */
+    DB_INT_EQ(pv_store_refund_finish(&e->store, &c->db, pool, values,
+                                     PV_CANCEL_UNKNOWN, &why), PV_OK);
+    DB_STR_EQ(sql_str(e, c, pool, "SELECT refund FROM portone_payments WHERE "
+                      "imp_uid = 'imp_g'"), "unanswered");
+
+    /* a look-up that says paid claims the unanswered cancel again, and says
+     * so: a refusal of that one is recorded unanswered (pv_pipeline) */
+    DB_INT_EQ(pv_store_load_order(&e->store, &e->scope, &c->db, pool, values,
+                                  &order, &found, &prior, &why), PV_OK);
+    DB_INT_EQ(pv_store_record(&e->store, &e->scope, &c->db, pool, values,
+                              PV_OUT_FORGERY, PV_INTENT_CANCEL, &prior, &res,
+                              &why), PV_OK);
+    DB_INT_EQ(res.refund_claimed, 1);
+    DB_INT_EQ(res.refund_reclaimed, 1);
     DB_INT_EQ(pv_store_refund_finish(&e->store, &c->db, pool, values,
                                      PV_CANCEL_UNKNOWN, &why), PV_OK);
     DB_STR_EQ(sql_str(e, c, pool, "SELECT refund FROM portone_payments WHERE "

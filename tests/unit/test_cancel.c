@@ -108,6 +108,81 @@ TEST(cancel_intent_only_for_a_forgery_of_its_own_order)
     }
 }
 
+/* An order whose amount is not a number (NULL, "10,000", a money type's
+ * "$10,000.00") says nothing about the payment: it is a forgery (never
+ * recorded paid), but its money is not given back, since nothing shows that
+ * PortOne took a wrong amount. */
+TEST(cancel_never_for_an_order_amount_that_is_not_a_number)
+{
+    pv_payment_t paid = payment(PV_STATUS_PAID, "10000", "0");
+    const char *const unreadable[] = {NULL, "10,000", "$10,000.00",
+                                      "10000 KRW", "", "1e999999"};
+    size_t i;
+
+    for (i = 0; i < sizeof(unreadable) / sizeof(*unreadable); i++) {
+        pv_order_t order = {unreadable[i], "KRW"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_NONE);
+    }
+    /* a number that differs still is a wrong amount */
+    {
+        pv_order_t order = {"12000.00", "KRW"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_CANCEL);
+    }
+    /* "10000.00" is 10000: paid, nothing to cancel */
+    {
+        pv_order_t order = {"10000.00", NULL};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_PAID);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_NONE);
+    }
+}
+
+/* An order's currency that is no ISO 4217 code ("krw", "KRW " from a
+ * padded column) does not show a payment in another currency: a forgery
+ * (the contract compares the text), never cancelled. A well-formed other
+ * code is: cancelled. */
+TEST(cancel_never_for_an_order_currency_that_is_not_a_code)
+{
+    pv_payment_t paid = payment(PV_STATUS_PAID, "10000", "0");
+    const char *const odd[] = {"krw", "KRW ", " KRW", "KRWX", "", "W"};
+    size_t i;
+
+    for (i = 0; i < sizeof(odd) / sizeof(*odd); i++) {
+        pv_order_t order = {"10000", odd[i]};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_NONE);
+    }
+    {
+        pv_order_t order = {"10000", "USD"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(d.outcome, PV_OUT_FORGERY);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_CANCEL);
+    }
+    /* a wrong amount is cancelled whatever the currency's text */
+    {
+        pv_order_t order = {"12000", "krw"};
+        pv_decision_t d;
+
+        pv_decide(&paid, &order, 0, NULL, &d);
+        CHECK_INT_EQ(pv_refund_intent_of(&paid, &d), PV_INTENT_CANCEL);
+    }
+}
+
 TEST(cancel_claimed_once_and_never_for_a_recorded_paid)
 {
     pv_record_t none = {1, PV_OUT_FORGERY, "0", PV_REFUND_NONE};
@@ -146,6 +221,15 @@ TEST(cancel_refund_column_names)
     CHECK_INT_EQ(pv_refund_from_name("claimed"), PV_REFUND_CLAIMED);
     /* an unknown value an admin wrote sends nothing */
     CHECK_INT_EQ(pv_refund_from_name("by hand"), PV_REFUND_CLAIMED);
+    /* a claim the store reads as hours old: claimed for every decision */
+    CHECK_INT_EQ(pv_refund_from_name("claimed-stale"), PV_REFUND_STALE);
+    CHECK_STR_EQ(pv_refund_name(PV_REFUND_STALE), "claimed");
+    {
+        pv_record_t stale = {1, PV_OUT_FORGERY, "0", PV_REFUND_STALE};
+
+        CHECK(!pv_refund_claims(PV_INTENT_CANCEL, &stale));
+        CHECK(!pv_refund_settles(PV_INTENT_SETTLE, &stale));
+    }
 }
 
 /* ---- V1 request and answer ---- */
