@@ -104,7 +104,8 @@ static void check_payment(apr_pool_t *pool, long status, const uint8_t *body,
     FUZZ_CHECK(i < sizeof(statuses) / sizeof(*statuses));
     FUZZ_CHECK(pay.status == statuses[i].status);
     FUZZ_CHECK(is_integer_text(pay.amount) && is_integer_text(pay.cancel_amount));
-    FUZZ_CHECK(pay.currency && pay.store_id && pay.response_json);
+    FUZZ_CHECK(pay.currency && pay.store_id && !pay.response_json);
+    FUZZ_CHECK(pv_payment_response_json(pool, &pay) && pay.response_json);
     FUZZ_CHECK(!pay.channel_type || !strcmp(pay.channel_type, "LIVE")
                || !strcmp(pay.channel_type, "TEST"));
     FUZZ_CHECK(pay.sandbox == (pay.channel_type

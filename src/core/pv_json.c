@@ -4,7 +4,6 @@
 #include <json-c/json_object.h>
 #include <json-c/json_tokener.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -57,60 +56,6 @@ int pv_json_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
-/* Tokeners kept for the next parse, reset between parses, instead of a
- * json_tokener_new_ex and _free per parse (about 3,000 instructions): a
- * process-wide stack per depth asked (PortOne's answers and request
- * bodies), last in first out, so that the ones in use stay few and warm in
- * the cache however many threads httpd has (a tokener per thread would be
- * cold at every turn of a large thread pool); at most PV_TOK_KEEP each. */
-#define PV_TOK_DEPTHS 2
-#define PV_TOK_KEEP 64
-
-static struct {
-    int depth;
-    int n;
-    struct json_tokener *tok[PV_TOK_KEEP];
-} toks[PV_TOK_DEPTHS];
-static pthread_mutex_t toks_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* A tokener for |depth|: one kept (reset) or a new one. */
-static struct json_tokener *tok_get(int depth)
-{
-    struct json_tokener *tok = NULL;
-    int i;
-
-    pthread_mutex_lock(&toks_lock);
-    for (i = 0; i < PV_TOK_DEPTHS; i++)
-        if (toks[i].depth == depth) {
-            if (toks[i].n > 0)
-                tok = toks[i].tok[--toks[i].n];
-            break;
-        }
-    pthread_mutex_unlock(&toks_lock);
-    return tok ? tok : json_tokener_new_ex(depth);
-}
-
-/* Keeps |tok| (reset) for the next parse, or frees it. */
-static void tok_put(struct json_tokener *tok, int depth)
-{
-    int i;
-
-    json_tokener_reset(tok);        /* frees what a failed parse left */
-    pthread_mutex_lock(&toks_lock);
-    for (i = 0; i < PV_TOK_DEPTHS; i++)
-        if (toks[i].depth == depth || toks[i].depth == 0) {
-            toks[i].depth = depth;
-            if (toks[i].n < PV_TOK_KEEP) {
-                toks[i].tok[toks[i].n++] = tok;
-                tok = NULL;
-            }
-            break;
-        }
-    pthread_mutex_unlock(&toks_lock);
-    if (tok)
-        json_tokener_free(tok);
-}
-
 int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
                   struct json_object **root)
 {
@@ -126,7 +71,11 @@ int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
     if (!body || len == 0 || len > INT_MAX || depth < 1 || depth >= INT_MAX
         || memchr(body, '\0', len) || !pv_json_utf8_valid(body, len))
         return -1;
-    tok = tok_get(depth + 1);
+    /* a new tokener per parse: json_tokener_reset leaves some of a
+     * parse's state behind (is_double, high_surrogate, ucs_char, st_pos),
+     * which a reused tokener carried into the next body (found by
+     * fuzz_json and fuzz_request) */
+    tok = json_tokener_new_ex(depth + 1);
     if (!tok)
         return -1;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -139,7 +88,7 @@ int pv_json_parse(apr_pool_t *pool, const char *body, size_t len, int depth,
         v = json_tokener_parse_ex(tok, "", 1);
         err = json_tokener_get_error(tok);
     }
-    tok_put(tok, depth + 1);
+    json_tokener_free(tok);
     /* in strict mode json-c refuses any byte after the value but
      * whitespace: the whole body is read */
     if (err != json_tokener_success || end != len) {

@@ -387,3 +387,27 @@ TEST(json_value_released_with_its_pool)
     CHECK_INT_EQ(json_object_array_length(member(sub, "{\"a\":[1,2,3]}", "a")), 3);
     apr_pool_destroy(sub);
 }
+
+/* Each body is read on its own: a parse that stopped inside a number's
+ * exponent or a \u escape leaves nothing to the next one (json-c's
+ * json_tokener_reset keeps is_double, high_surrogate and ucs_char, so a
+ * reused tokener read the next body differently: found by fuzz_json and
+ * fuzz_request). */
+TEST(json_a_failed_parse_leaves_nothing_to_the_next)
+{
+    static const char *broken[] = {
+        "{\"a\":1.5E-", "{\"a\":\"c\\ud800", "{\"a\":\"\\u00", "{\"a\":-12e",
+        "[1.5", "{\"a\":\"\\ud83d\\u",
+    };
+    size_t i, len = 0;
+    const char *s;
+
+    for (i = 0; i < sizeof(broken) / sizeof(*broken); i++) {
+        CHECK(!parses(pool, broken[i]));
+        CHECK_STR_EQ(number_of(pool, "{\"a\":-9223372036854775807}"),
+                     "-9223372036854775807");
+        CHECK_STR_EQ(number_of(pool, "{\"a\":12}"), "12");
+        s = string_of(pool, "{\"a\":\"x\\u00e9\"}", &len);
+        CHECK(s && len == 3 && !memcmp(s, "x\xc3\xa9", 3));
+    }
+}
