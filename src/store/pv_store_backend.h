@@ -18,6 +18,10 @@
 
 #include "pv_store.h"
 
+/* The most columns a step reads (the payment's record: outcome,
+ * cancel_amount, refund) */
+#define PV_STEP_COLS 3
+
 /* One statement of a transaction: run with |values|, the first |ncols|
  * columns of its first row read into |cols| (NULL for SQL NULL or a
  * missing column), |found| whether it had a row. |plain| is a constant
@@ -27,7 +31,7 @@ typedef struct {
     const char *plain;
     const char *const *values;
     int ncols;
-    const char *cols[3];
+    const char *cols[PV_STEP_COLS];
     int found;
     /* with |rows|: the first |ncols| columns of up to |maxrows| rows are
      * appended to it too, as pv_store_row_t */
@@ -37,7 +41,7 @@ typedef struct {
 
 /* A row of a step that reads several. */
 typedef struct {
-    const char *cols[2];
+    const char *cols[PV_STEP_COLS];
 } pv_store_row_t;
 
 /* Appends |ncols| columns (NULL for SQL NULL) to step->rows, copied into
@@ -51,7 +55,7 @@ static inline int pv_step_row(pv_step_t *step, apr_pool_t *pool,
     if (!step->rows || step->rows->nelts >= step->maxrows)
         return 0;
     row = (pv_store_row_t *)apr_array_push(step->rows);
-    for (i = 0; i < 2; i++)
+    for (i = 0; i < PV_STEP_COLS; i++)
         row->cols[i] = i < step->ncols && cols[i] ? apr_pstrdup(pool, cols[i])
                                                   : NULL;
     return 1;
@@ -63,7 +67,7 @@ static inline void pv_step_set(pv_step_t *st, const pv_stmt_t *stmt,
     memset(st, 0, sizeof(*st));
     st->stmt = stmt;
     st->values = values;
-    st->ncols = ncols;
+    st->ncols = ncols < PV_STEP_COLS ? ncols : PV_STEP_COLS;
 }
 
 static inline void pv_step_plain(pv_step_t *st, const char *sql)

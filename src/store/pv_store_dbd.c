@@ -46,7 +46,7 @@ static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
              && (got = apr_dbd_get_row(db->driver, pool, res, &row,
                                        step->rows ? -1 : k)) == 0;
              k++) {
-            const char *vals[2] = {NULL, NULL};
+            const char *vals[PV_STEP_COLS] = {NULL};
             int i;
 
             for (i = 0; (k == 1 || step->rows) && i < step->ncols

@@ -80,9 +80,9 @@ static int pgsql_run(pv_db_t *db, apr_pool_t *pool, pv_step_t *steps, int n,
                         && !PQgetisnull(res, 0, i)
                         ? apr_pstrdup(pool, PQgetvalue(res, 0, i)) : NULL;
                 for (r = 0; step->rows && r < PQntuples(res); r++) {
-                    const char *vals[2] = {NULL, NULL};
+                    const char *vals[PV_STEP_COLS] = {NULL};
 
-                    for (i = 0; i < step->ncols && i < 2
+                    for (i = 0; i < step->ncols && i < PV_STEP_COLS
                          && i < PQnfields(res); i++)
                         vals[i] = PQgetisnull(res, r, i) ? NULL
                                                          : PQgetvalue(res, r, i);

@@ -86,7 +86,7 @@ static int sqlite_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
                      : sqlite3_bind_null(st, i + 1);
     if (rc == SQLITE_OK) {
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *vals[2] = {NULL, NULL};
+            const char *vals[PV_STEP_COLS] = {NULL};
 
             for (i = 0; (!step->found || step->rows) && i < step->ncols; i++) {
                 const char *v = i < sqlite3_column_count(st)
