@@ -35,7 +35,8 @@ Environment:
   PROBE_OLD_ANALYZE=1  after the load, ANALYZE the whole database (what
                  bench_servers.pg_db did before 2026-12-07: the module's empty
                  tables recorded as analyzed with 0 rows)
-  PROBE_CKPT_INSIDE=1  a CHECKPOINT halfway through each 32-connection run
+  PROBE_CKPT_INSIDE=1  a CHECKPOINT halfway through each 32-connection run;
+                 alt: in rounds 1, 3, 5, ... only (with and without, interleaved)
 """
 import os
 import re
@@ -330,7 +331,8 @@ def run(standin_bin):
                 prep(con, what)
             logpos = os.path.getsize(cluster.log)
             s0 = Snapshot(con, cluster, h, ncluster)
-            if os.environ.get("PROBE_CKPT_INSIDE") == "1" and not slow:
+            ck = os.environ.get("PROBE_CKPT_INSIDE")
+            if not slow and (ck == "1" or (ck == "alt" and i % 2 == 0)):
                 CKPT.update(dsn=cluster.dsn, log=[])
             ws = WaitSampler(cluster.dsn, dbname)
             ws.start()
