@@ -360,14 +360,19 @@ def run(standin_bin):
             out += pg_log_lines(cluster.log, logpos)
             if node and not slow:
                 n0 = cluster_cpu(ncluster)
+                ncon = connect(ncluster.dsn)
+                ns0 = Snapshot(ncon, ncluster, node, None)
                 nr = measure("probe Node round %d" % (i + 1), node.url, "verify.lua", MAIN_CONNS,
                              standin, httpd=node, args=(100000,))
-                if what == "reload":
-                    pg_load(ndb, 100000)
                 out.append("  Node round %d: %.0f req/s, p99 %.1f ms (its cluster %.1f s CPU); "
                            "module's cluster log meanwhile:" % (i + 1, nr["rps"], nr["p99_ms"],
                                                                cluster_cpu(ncluster) - n0))
                 out += pg_log_lines(cluster.log, logpos)
+                out.append("  Node's cluster during its round:")
+                out += ["  " + x for x in diff(ns0, Snapshot(ncon, ncluster, node, None))]
+                ncon.close()
+                if what == "reload":
+                    pg_load(ndb, 100000)
         text = "\n".join(out)
         print(text)
         err = h.read_error_log() if h else ""
