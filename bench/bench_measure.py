@@ -220,9 +220,11 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
         # same cores are what makes the rounds swing
         "load": os.getloadavg()[0],
     }
-    log("%-44s c=%-3d %6.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  errors %d  "
+    log("%-44s c=%-3d %6.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  errors %d%s  "
         "server: %d verifications, %d non-2xx, %d PortOne calls, %d new connections"
         % (label, conns, row["rps"], row["p50_ms"], row["p99_ms"], row["non2xx"], row["errors"],
+           " (connect %d, read %d, write %d, timeout %d)"
+           % (r["connect"], r["read"], r["write"], r["timeout"]) if row["errors"] else "",
            verifs, bad, row["calls"], row["new_conns"]))
     return row
 

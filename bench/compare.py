@@ -9,7 +9,7 @@ LD_PRELOAD (an experiment that replaces a library function).
 For each scenario, each variant runs back to back (scenario 1 on A, B, C,
 then scenario 2 on A, B, C, ...), so that load from elsewhere on the machine
 falls on all variants alike. Every variant gets a freshly started httpd (the
-settings of bench.py: event MPM, 2 x 192 threads, DBDMax 16) and a fresh copy
+settings of bench.py: event MPM, 2 x 80 threads, DBDMax 16) and a fresh copy
 of the same database: a copy of the SQLite file, or a PostgreSQL database
 created from a template (CREATE DATABASE ... TEMPLATE), so that no variant
 finds the rows another one wrote. One stand-in serves the whole run; its
@@ -46,7 +46,7 @@ import bench_common  # noqa: E402  (puts tests/ on sys.path)
 from bench_common import DURATION, WARMUP, log  # noqa: E402
 from bench_measure import measure  # noqa: E402
 from bench_servers import (BenchHttpd, Standin, check_verify, make_static_dir,  # noqa: E402
-                           pg_db, sqlite_db)
+                           pg_db, settle_pg, sqlite_db)
 from harness import _chown_tree, make_tempdir  # noqa: E402
 
 BUDGET = float(os.environ.get("PV_COMPARE_BUDGET", "420"))
@@ -140,7 +140,7 @@ class PgTemplates:
                                     "FROM generate_series(%s, %s) AS i", (have + 1, n))
                 finally:
                     con.close()
-                self.db.execute("ANALYZE")
+                settle_pg(self.db)      # shop_orders only: see settle_pg
                 self.admin("CREATE DATABASE tpl_%d TEMPLATE shop" % n)
                 have = n
         except BaseException:
