@@ -472,6 +472,23 @@ static int v2_webhook(request_rec *r, const pv_dir *c, const pv_srv *srv,
 
 /* ------------------------------------------------- prepare and reconcile */
 
+/* A claim of an API the scope has no credentials for is refused:
+ * a V2 paymentId without PortOneV2Secret, a V1 id without PortOneAPIKey
+ * and PortOneAPISecret (|v1_why| says which id). */
+static pv_err claim_api_configured(const pv_dir *c, const pv_claim_t *claim,
+                                   const char *v1_why, const char **why)
+{
+    if (claim->payment_id && !c->v2_secret) {
+        *why = "paymentId (V2) where no PortOneV2Secret is set";
+        return PV_E_INVALID_REQUEST;
+    }
+    if (!claim->payment_id && !pv_config_v1(c)) {
+        *why = v1_why;
+        return PV_E_INVALID_REQUEST;
+    }
+    return PV_OK;
+}
+
 /* portone-prepare: the order's amount (and currency) from the database,
  * registered with PortOne before the checkout window opens. */
 static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
@@ -496,15 +513,10 @@ static int prepare(request_rec *r, const pv_dir *c, const pv_srv *srv,
     if (err == PV_OK)
         err = pv_request_parse_prepare(r->pool, body, len, &claim, &why);
     parsed = err == PV_OK;
-    if (err == PV_OK && claim.payment_id && !c->v2_secret) {
-        err = PV_E_INVALID_REQUEST;
-        why = "paymentId (V2) where no PortOneV2Secret is set";
-    }
-    else if (err == PV_OK && !claim.payment_id && !pv_config_v1(c)) {
-        err = PV_E_INVALID_REQUEST;
-        why = "merchant_uid (V1) where no PortOneAPIKey and PortOneAPISecret "
-              "are set";
-    }
+    if (err == PV_OK)
+        err = claim_api_configured(c, &claim, "merchant_uid (V1) where "
+                                   "no PortOneAPIKey and PortOneAPISecret are "
+                                   "set", &why);
     if (parsed) {
         v2 = claim.payment_id != NULL;
         id = v2 ? claim.payment_id : claim.merchant_uid;
@@ -718,15 +730,10 @@ int pv_handler(request_rec *r)
                       : pv_request_parse_verify(r->pool, body, len, kind,
                                                 &claim, &why);
     parsed = err == PV_OK;
-    if (err == PV_OK && claim.payment_id && !c->v2_secret) {
-        err = PV_E_INVALID_REQUEST;
-        why = "paymentId (V2) where no PortOneV2Secret is set";
-    }
-    else if (err == PV_OK && !claim.payment_id && !pv_config_v1(c)) {
-        err = PV_E_INVALID_REQUEST;
-        why = "imp_uid (V1) where no PortOneAPIKey and PortOneAPISecret are "
-              "set";
-    }
+    if (err == PV_OK)
+        err = claim_api_configured(c, &claim, "imp_uid (V1) where no "
+                                   "PortOneAPIKey and PortOneAPISecret are set",
+                                   &why);
     if (err != PV_OK)
         return answer_rejected(r, err, why,
                                parsed ? claim_ids(r, &claim) : NULL);
