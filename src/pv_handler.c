@@ -351,6 +351,18 @@ static int answer_rejected(request_rec *r, pv_err err, const char *why,
     return answer_error(r, err, why);
 }
 
+/* A transaction that lost a lock conflict with another (a deadlock) and
+ * ran again: normal under concurrent writers, so not a warning. */
+static void log_conflicts(request_rec *r, const char *what,
+                          const pv_verdict_t *v)
+{
+    if (v->conflicts)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PVLOGNO(0301) "%s %s: "
+                      "the database transaction met a concurrent one "
+                      "(deadlock) and ran again %d time%s", r->handler, what,
+                      v->conflicts, v->conflicts > 1 ? "s" : "");
+}
+
 /* Runs the pipeline for |claim| (V1 or V2) and answers. */
 static int verify_claim(request_rec *r, const pv_dir *c, const pv_srv *srv,
                         pv_client_t *client, int webhook,
@@ -375,6 +387,7 @@ static int verify_claim(request_rec *r, const pv_dir *c, const pv_srv *srv,
     pv_dbd_lender(&lender, r->server);
     err = pv_pipeline_run(r->pool, claim, &conf, client, &srv->store, &scope,
                           &lender.conn, &v);
+    log_conflicts(r, claim_ids(r, claim), &v);
     if (v.retried)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0300) "%s %s: "
                       "database error, retrying once on a recovered "
@@ -583,6 +596,7 @@ static void reconcile_note(void *baton, const pv_waiting_t *w,
                       (char *)NULL)
         : apr_pstrcat(r->pool, "order ", w->id, " (", api, ")", (char *)NULL);
 
+    log_conflicts(r, what, v);
     if (v->retried)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PVLOGNO(0117) "%s %s: "
                       "database error, retried once on a recovered "

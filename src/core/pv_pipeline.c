@@ -35,6 +35,27 @@ pv_err pv_pipeline_run(apr_pool_t *pool, const pv_claim_t *claim,
                               client, store, scope, conn, out);
 }
 
+/* Whether a database phase that failed with |why| runs again on |db|. A
+ * transaction that lost a lock conflict with another (a deadlock: the
+ * database rolled it back, the connection is fine; db->conflict) runs
+ * again at once, up to PV_CONFLICT_RETRIES times: a normal event under
+ * concurrent writers, counted in |*conflicts|. Any other failure runs once
+ * more, on a recovered connection (pv_store_recover): |*retried| is set to
+ * its cause, and a second one is final. */
+static int try_again(const pv_store_t *store, const pv_scope_t *scope,
+                     pv_db_t *db, const char *why, int *conflicts,
+                     const char **retried)
+{
+    if (db->conflict && *conflicts < PV_CONFLICT_RETRIES) {
+        ++*conflicts;
+        return 1;
+    }
+    if (*retried)
+        return 0;
+    *retried = why ? why : "the transaction failed";
+    return pv_store_recover(store, scope, db) == APR_SUCCESS;
+}
+
 /* The cancel this verification claimed: sent with no connection held,
  * PortOne's answer recorded on a connection of its own (once more on a
  * recovered one after a database error). */
@@ -48,7 +69,8 @@ static void refund(apr_pool_t *pool, const pv_payment_t *pay,
     pv_db_t db;
     pv_err err = PV_E_DATABASE_UNAVAILABLE;
     pv_cancel_result answer;
-    int attempt;
+    const char *retried = NULL;
+    int conflicts = 0;
 
     /* pv_refund_intent_of computed it already: it fits and is positive */
     if (pv_decimal_subtract(pay->amount, pay->cancel_amount
@@ -87,11 +109,11 @@ static void refund(apr_pool_t *pool, const pv_payment_t *pay,
         return;
     }
     pv_store_attach(&db);
-    for (attempt = 0; attempt < 2 && err != PV_OK; attempt++) {
-        if (attempt > 0 && pv_store_recover(store, scope, &db) != APR_SUCCESS)
-            break;
+    do
         err = pv_store_refund_finish(store, &db, pool, values, answer, &why);
-    }
+    while (err != PV_OK
+           && try_again(store, scope, &db, why, &conflicts, &retried));
+    out->conflicts += conflicts;
     conn->close(conn, &db);
     out->refund_db_why = err == PV_OK ? NULL
                          : why ? why : "the transaction failed";
@@ -109,7 +131,7 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
     pv_refund_intent intent;
     pv_db_t db;
     pv_err err = PV_OK;
-    int attempt, found = 0;
+    int found = 0;
 
     memset(out, 0, sizeof(*out));
     out->pay = copy;
@@ -123,14 +145,13 @@ pv_err pv_pipeline_record(apr_pool_t *pool, const pv_payment_t *pay,
     pv_store_attach(&db);
     pv_store_values(pay, PV_OUT_PENDING, scope->order_key, PV_API_NAME(pay),
                     values, pool);
-    for (attempt = 0; attempt < 2; attempt++) {
-        if (attempt > 0) {
-            /* a restarted server loses prepared statements; a broken
-             * connection may reconnect */
-            out->retried = out->why;
-            if (pv_store_recover(store, scope, &db) != APR_SUCCESS)
-                break;
-        }
+    /* after a lost lock conflict, or once after another error (a restarted
+     * server loses prepared statements; a broken connection may reconnect) */
+    for (;;) {
+        if (err != PV_OK && !try_again(store, scope, &db, out->why,
+                                       &out->conflicts, &out->retried))
+            break;
+        db.conflict = 0;
         err = pv_store_load_order(store, scope, &db, pool, values, &out->order,
                                   &found, &prior, &out->why);
         if (err != PV_OK)

@@ -33,6 +33,10 @@ struct pv_dbconn {
     void *baton;                /* the glue's */
 };
 
+/* How many times a database phase runs again after losing a lock
+ * conflict with another transaction (a deadlock), before it fails */
+#define PV_CONFLICT_RETRIES 3
+
 /* A scope's settings that the decision depends on. */
 typedef struct {
     const char *currency;       /* PortOneCurrency; NULL: PV_CURRENCY_DEFAULT */
@@ -47,6 +51,8 @@ typedef struct {
     const char *why;            /* the error's cause, for the log */
     const char *retried;        /* the database error that was retried once
                                  * on a recovered connection; NULL: none */
+    int conflicts;              /* transactions run again after they lost a
+                                 * lock conflict (a deadlock) with another */
     pv_payment_t pay;           /* PortOne's answer (when it gave one) */
     pv_order_t order;           /* the order as read, currency defaulted */
     pv_decision_t decision;     /* what the checks say */

@@ -119,6 +119,7 @@ typedef struct pv_item {
     apr_thread_cond_t *wake;
     int rc;
     const char *why;
+    int conflict;               /* rc is a lost lock conflict (db->conflict) */
     pv_item_state state;
     struct pv_item *next;
 } pv_item;
@@ -260,6 +261,7 @@ static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     apr_dbd_transaction_t *txn = NULL;
     int i, k = 0, rc;
 
+    db->conflict = 0;
     if (b->txn_in_steps)
         pv_step_plain(&reads[k++], "BEGIN");
     else if ((rc = b->begin(db, pool, &txn, why)) != 0)
@@ -305,6 +307,7 @@ static int record_alone(const pv_store_t *store, pv_db_t *db, pv_item *it)
         apr_global_mutex_lock(store->serial);
     it->why = NULL;
     rc = record_batch(store, db, it->pool, &it, 1, &it->why);
+    it->conflict = rc && db->conflict;
     if (store->serial)
         apr_global_mutex_unlock(store->serial);
     if (!rc)
@@ -412,6 +415,7 @@ static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
             it->state = PV_ITEM_DONE;
             it->rc = rc;
             it->why = why;
+            it->conflict = rc && db->conflict;
         }
         apr_thread_cond_signal(it->wake);
     }
@@ -492,6 +496,7 @@ pv_err pv_store_record(const pv_store_t *store, const pv_scope_t *scope,
                       : record_alone(store, db, &it);
     if (rc) {
         *why = it.why ? it.why : "the transaction failed";
+        db->conflict = it.conflict;     /* the leader's may have run it */
         return PV_E_DATABASE_UNAVAILABLE;
     }
     *result = it.res;
@@ -511,6 +516,7 @@ pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
     memcpy(event, values, sizeof(event));
     event[PV_P_OUTCOME] = "refunded";
     *why = NULL;
+    db->conflict = 0;
     if (store->serial)
         apr_global_mutex_lock(store->serial);
     if (b->txn_in_steps)

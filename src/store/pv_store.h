@@ -86,6 +86,10 @@ typedef struct {
     apr_pool_t *pool;       /* the connection's own pool */
     pv_native_t *native;    /* SQLite: the connection itself (pv_store_attach) */
     struct pg_conn *pg;     /* PostgreSQL: the connection itself, for batches */
+    /* set by a failed transaction that lost a lock conflict with another
+     * (a deadlock: the database rolled it back, the connection is fine;
+     * MySQL 1213/1205, PostgreSQL 40P01/40001): worth running again */
+    int conflict;
 } pv_db_t;
 
 /* A commit group for one process's writers to one database. */

@@ -70,6 +70,13 @@ static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
     if (rc) {
         const char *msg = apr_dbd_error(db->driver, db->handle, rc);
 
+        /* apr_dbd_mysql answers mysql_stmt_errno(): ER_LOCK_DEADLOCK,
+         * ER_LOCK_WAIT_TIMEOUT (InnoDB rolled the transaction, or the
+         * statement, back) */
+        if ((rc == 1213 || rc == 1205)
+            && !strcmp(apr_dbd_name(db->driver), "mysql"))
+            db->conflict = 1;
+
         *why = apr_psprintf(pool, "%s: %s", s->label,
                             msg ? msg : "unknown database error");
     }

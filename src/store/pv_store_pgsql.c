@@ -91,8 +91,15 @@ static int pgsql_run(pv_db_t *db, apr_pool_t *pool, pv_step_t *steps, int n,
                 }
             }
             else if (!rc) {     /* later ones say PGRES_PIPELINE_ABORTED */
+                const char *state = PQresultErrorField(res,
+                                                       PG_DIAG_SQLSTATE);
+
                 rc = -1;
                 *why = apr_pstrdup(pool, PQresultErrorMessage(res));
+                /* deadlock_detected, serialization_failure */
+                if (state && (!strcmp(state, "40P01")
+                              || !strcmp(state, "40001")))
+                    db->conflict = 1;
             }
             got++;
             PQclear(res);
