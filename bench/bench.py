@@ -95,11 +95,18 @@ def run(standin_bin):
                          h.url + "/static.json", "get.lua", MAIN_CONNS, standin, httpd=h)
         static.update(verif=False)
         static_rps = static["rps"]
-        node = None
+        node = node_normal = None
         if with_node:
+            # synchronous FULL, as the module's commits (what the targets
+            # compare with); and better-sqlite3's own default, NORMAL, which
+            # does not sync at commit, beside it for the record
             node = NodeServer(sub("node-sqlite"), sqlite_db(sub("node-db"), 100000),
                               standin.url).start()
             stack.append(node.stop)
+            node_normal = NodeServer(sub("node-sqlite-normal"),
+                                     sqlite_db(sub("node-db-normal"), 100000), standin.url,
+                                     sqlite_sync="NORMAL").start()
+            stack.append(node_normal.stop)
         # PortOne V2 beside it: the V1 row's workload on a fresh copy of its
         # database, the front-end posting {"paymentId": "order_N"} to a
         # <Location> with PortOneV2Secret/PortOneV2URL (the stand-in answers
@@ -107,7 +114,7 @@ def run(standin_bin):
         # alternate with V1's, so that V2/V1 compares like with like
         hv2 = start_httpd("sqlite-v2", sqlite_db(sub("sqlite-v2"), 100000), v2=True) \
             if with_v2 else None
-        m_rounds, n_rounds, v2_rounds = [], [], []
+        m_rounds, n_rounds, nn_rounds, v2_rounds = [], [], [], []
         for i in range(ROUNDS):
             m_rounds.append(measure("verify, SQLite, 100,000 orders", h.url, "verify.lua",
                                     MAIN_CONNS, standin, httpd=h, args=(100000,),
@@ -116,18 +123,24 @@ def run(standin_bin):
                 n_rounds.append(node_row(measure("Node, SQLite, 100,000 orders", node.url,
                                                  "verify.lua", MAIN_CONNS, standin, httpd=node,
                                                  args=(100000,))))
+            if node_normal:
+                nn_rounds.append(node_row(measure(
+                    "Node, SQLite (sync NORMAL), 100,000", node_normal.url, "verify.lua",
+                    MAIN_CONNS, standin, httpd=node_normal, args=(100000,))))
             if hv2:
                 v2_rounds.append(measure("verify V2, SQLite, 100,000 orders", hv2.url,
                                          "verify.lua", MAIN_CONNS, standin, httpd=hv2,
                                          args=(100000, 0, 1, 0, "v2"),
                                          sampler_fn=sqlite_handles(hv2, hv2.db.path)))
-        if node:
-            node.stop()
-            stack.remove(node.stop)
+        for n in (node, node_normal):
+            if n:
+                n.stop()
+                stack.remove(n.stop)
         if hv2:
             stop(hv2)
         sqlite_main = median_row(m_rounds)
         node_sqlite = median_row(n_rounds) if n_rounds else None
+        node_normal = median_row(nn_rounds) if nn_rounds else None
         v2_rows = []
         if v2_rounds:
             r = median_row(v2_rounds)
@@ -287,7 +300,7 @@ def run(standin_bin):
         lines.append("")
         lines += fmt_main([standin_row, static, sqlite_main] + v2_rows + [repeats_row] + size_rows
                           + pg_rows[:1] + [sqlite_big]
-                          + [r for r in (node_sqlite, node_pg) if r]
+                          + [r for r in (node_sqlite, node_normal, node_pg) if r]
                           + [sqlite_slow] + pg_rows[1:] + [sqlite_peak], static_rps)
         lines.append("")
         lines.append("static = req/s / the static file's req/s (%d connections); bound = req/s / "
@@ -299,7 +312,8 @@ def run(standin_bin):
                      "%.1f MiB after the peak pass"
                      % (PEAK_CONNS, rss_idle / 1024.0, (sqlite_peak["rss_kib"] or 0) / 1024.0))
         lines.append("")
-        lines += fmt_node(sqlite_main, sqlite_big, node_sqlite, pg_rows[:1], node_pg)
+        lines += fmt_node(sqlite_main, sqlite_big, node_sqlite, pg_rows[:1], node_pg,
+                          node_normal)
         for r in v2_rows:
             lines.append("V2/V1 = the V2 row's req/s / the V1 row's (SQLite, 100,000 orders, %d "
                          "connections): %.2f; CPU us per verification V2/V1: %.2f"

@@ -45,11 +45,14 @@ def spread_pct(r):
     return "%d rounds %.0f-%.0f, +-%.0f%%" % (r["rounds"], lo, hi, 50.0 * (hi - lo) / r["rps"])
 
 
-def fmt_node(sqlite_main, sqlite_big, node_sqlite, pg_main, node_pg):
+def fmt_node(sqlite_main, sqlite_big, node_sqlite, pg_main, node_pg, node_normal=None):
     """The module beside the Node.js counterpart (bench/node), each the
-    median of its rounds, which ran alternately."""
+    median of its rounds, which ran alternately. node_sqlite commits with
+    synchronous FULL, as the module; node_normal (if any) with
+    better-sqlite3's default NORMAL (no sync at commit)."""
     out = ["The module beside Node.js (bench/node: Fastify, cluster of 2, token cache, undici "
-           "keep-alive pool, better-sqlite3 / pg; %d connections):" % sqlite_main["conns"]]
+           "keep-alive pool, better-sqlite3 / pg; %d connections; SQLite synchronous FULL in "
+           "both, as the module's commits, unless said):" % sqlite_main["conns"]]
     if not node_sqlite:
         return out + ["  (no Node rows: bench/node has no node_modules)"]
 
@@ -61,6 +64,8 @@ def fmt_node(sqlite_main, sqlite_big, node_sqlite, pg_main, node_pg):
                        % ("", m["cpu_us"], n["cpu_us"]))
     line("SQLite, httpd sized for 128", sqlite_main, node_sqlite)
     line("SQLite, httpd sized for 1,024", sqlite_big, node_sqlite)
+    if node_normal:
+        line("SQLite, Node not syncing (NORMAL)", sqlite_main, node_normal)
     if pg_main and node_pg:
         line("PostgreSQL", pg_main[0], node_pg)
     return out

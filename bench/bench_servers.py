@@ -291,9 +291,10 @@ class NodeServer:
     cluster of 2, token cache, undici keep-alive pool, better-sqlite3 or pg)
     on its own copy of the shop. db is a SqliteDB or a PgDB."""
 
-    def __init__(self, directory, db, api_url, workers=2):
+    def __init__(self, directory, db, api_url, workers=2, sqlite_sync="FULL"):
         from harness import free_port
         self.dir, self.db, self.api_url, self.workers = directory, db, api_url, workers
+        self.sqlite_sync = sqlite_sync      # FULL: as durable as the module's commits
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.proc = None
@@ -306,7 +307,8 @@ class NodeServer:
             m = dict(kv.split("=", 1) for kv in self.db.cluster.dsn.split())
             dburl = "postgres://%s@%s:%s/%s" % (m["user"], m["host"], m["port"], m["dbname"])
         env = dict(os.environ, PORT=str(self.port), PORTONE_URL=self.api_url, DB=dburl,
-                   WORKERS=str(self.workers), PG_POOL=str(DBD_MAX), NODE_ENV="production")
+                   WORKERS=str(self.workers), PG_POOL=str(DBD_MAX), NODE_ENV="production",
+                   SQLITE_SYNC=self.sqlite_sync)
         self.proc = subprocess.Popen(["node", os.path.join(NODE_DIR, "server.js")], cwd=NODE_DIR,
                                      env=env, start_new_session=True,
                                      stdout=open(os.path.join(self.dir, "node.out"), "w"),
