@@ -289,10 +289,11 @@ def run(standin_bin):
                      "wrk %ds runs after a %ds warm-up" % (
                          time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), LOAD0, DURATION, WARMUP))
         lines.append("httpd: event MPM, %d processes x %d threads (sized for %d connections: "
-                     "MaxRequestWorkers %d >= 1.25 x %d), DBDMin = DBDMax = %d per process, "
+                     "ThreadsPerChild %d >= 1.25 x %d in each process; MaxRequestWorkers %d), "
+                     "DBDMin = DBDMax = %d per process, "
                      "access log on, LogLevel warn; all on 127.0.0.1"
-                     % (HTTPD_SERVERS, HTTPD_THREADS, SLOW_CONNS, HTTPD_SERVERS * HTTPD_THREADS,
-                        SLOW_CONNS, DBD_MAX))
+                     % (HTTPD_SERVERS, HTTPD_THREADS, SLOW_CONNS, HTTPD_THREADS, SLOW_CONNS,
+                        HTTPD_SERVERS * HTTPD_THREADS, DBD_MAX))
         lines.append("the peak rows: %d processes x %d threads (sized for %d connections), "
                      "the same DBDMax %d; fast passes: the median of %d rounds (spread: "
                      "their lowest and highest req/s)"

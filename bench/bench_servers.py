@@ -12,8 +12,8 @@ import sqlite3
 import subprocess
 import time
 
-from bench_common import (DBD_MAX, HTTPD_SERVERS, HTTPD_THREADS, STATIC_BODY, V2_PATH, V2_SECRET,
-                          V2_STORE, log)
+from bench_common import (DBD_MAX, HTTPD_SERVERS, HTTPD_THREADS, NODE_PG_POOL, STATIC_BODY,
+                          V2_PATH, V2_SECRET, V2_STORE, log)
 from harness import MODULES, Httpd, SqliteDB, _chown_tree, wait_port
 
 
@@ -307,7 +307,7 @@ class NodeServer:
             m = dict(kv.split("=", 1) for kv in self.db.cluster.dsn.split())
             dburl = "postgres://%s@%s:%s/%s" % (m["user"], m["host"], m["port"], m["dbname"])
         env = dict(os.environ, PORT=str(self.port), PORTONE_URL=self.api_url, DB=dburl,
-                   WORKERS=str(self.workers), PG_POOL=str(DBD_MAX), NODE_ENV="production",
+                   WORKERS=str(self.workers), PG_POOL=str(NODE_PG_POOL), NODE_ENV="production",
                    SQLITE_SYNC=self.sqlite_sync)
         self.proc = subprocess.Popen(["node", os.path.join(NODE_DIR, "server.js")], cwd=NODE_DIR,
                                      env=env, start_new_session=True,
