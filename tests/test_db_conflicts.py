@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from conftest import v2_directives
+
 PRICE = 1000
 
 
@@ -55,15 +57,24 @@ def order_key(h):
                      h.read_error_log()).group(1)
 
 
+@pytest.mark.parametrize("api", ["v1", "v2"])
 def test_a_verification_that_loses_a_deadlock_runs_again_and_records_once(
-        make_httpd, database, emulator):
+        make_httpd, database, emulator, api):
     if database.driver == "sqlite3":
         pytest.skip("SQLite has one writer at a time: no deadlock to lose")
-    h = make_httpd()
+    h = make_httpd(directives=v2_directives(emulator.url))
     key = order_key(h)
     database.add_order("o_dl", PRICE)
-    emulator.add_payment(imp_uid="imp_dl", merchant_uid="o_dl", amount=PRICE, status="paid")
-    p = "%s" if database.driver in ("mysql", "pgsql") else "?"
+    if api == "v1":
+        uid, ids = "imp_dl", "imp_uid=imp_dl merchant_uid=o_dl"
+        emulator.add_payment(imp_uid=uid, merchant_uid="o_dl", amount=PRICE, status="paid")
+        verify = lambda: h.verify(uid, "o_dl", timeout=60)  # noqa: E731
+    else:
+        uid, ids = "o_dl", "paymentId=o_dl"     # a V2 paymentId names its order
+        emulator.add_v2_payment(paymentId=uid, status="PAID", total=PRICE, currency="KRW")
+        verify = lambda: h.post("/payments/complete", {"paymentId": uid},  # noqa: E731
+                                timeout=60)
+    p = "%s"
 
     con = holder(database)
     cur = con.cursor()
@@ -75,10 +86,10 @@ def test_a_verification_that_loses_a_deadlock_runs_again_and_records_once(
                 cur.execute("INSERT INTO portone_events (api, imp_uid, merchant_uid, outcome) "
                             "VALUES ('v1', %s, 'o_weight', 'paid')" % p, ("imp_weight_%d" % i,))
         cur.execute("INSERT INTO portone_payments (api, imp_uid, merchant_uid, status, outcome, "
-                    "response) VALUES ('v1', 'imp_dl', 'o_dl', 'ready', 'pending', '{}')")
+                    "response) VALUES (%s, %s, 'o_dl', 'ready', 'pending', '{}')" % (p, p),
+                    (api, uid))
 
-        t = threading.Thread(target=lambda: answer.update(r=h.verify("imp_dl", "o_dl",
-                                                                     timeout=60)))
+        t = threading.Thread(target=lambda: answer.update(r=verify()))
         t.start()
         wait_blocked(database)   # the module holds the order, waits for the payment
         # and now the test's transaction asks for the order: a cycle
@@ -96,15 +107,15 @@ def test_a_verification_that_loses_a_deadlock_runs_again_and_records_once(
     assert status == 200, body
     assert body["status"] == "success"
     assert database.query("SELECT api, imp_uid, merchant_uid, outcome FROM portone_payments") \
-        == [{"api": "v1", "imp_uid": "imp_dl", "merchant_uid": "o_dl", "outcome": "paid"}]
-    assert database.query("SELECT imp_uid, outcome FROM portone_events") \
-        == [{"imp_uid": "imp_dl", "outcome": "paid"}]
+        == [{"api": api, "imp_uid": uid, "merchant_uid": "o_dl", "outcome": "paid"}]
+    assert database.query("SELECT api, imp_uid, outcome FROM portone_events") \
+        == [{"api": api, "imp_uid": uid, "outcome": "paid"}]
     assert database.query("SELECT state, updates FROM shop_orders WHERE order_no = 'o_dl'") \
         == [{"state": "paid", "updates": 1}]
-    assert database.query("SELECT merchant_uid, paid_imp_uid FROM portone_orders") \
-        == [{"merchant_uid": "o_dl", "paid_imp_uid": "imp_dl"}]
+    assert database.query("SELECT merchant_uid, paid_imp_uid, paid_api FROM portone_orders") \
+        == [{"merchant_uid": "o_dl", "paid_imp_uid": uid, "paid_api": api}]
     log = h.read_error_log()
-    assert re.search(r"\[portone_verify:info\] .*PV0301: portone-verify imp_uid=imp_dl "
-                     r"merchant_uid=o_dl: the database transaction met a concurrent one "
-                     r"\(deadlock\) and ran again 1 time\b", log), log[-3000:]
+    assert re.search(r"\[portone_verify:info\] .*PV0301: portone-verify %s: the database "
+                     r"transaction met a concurrent one \(deadlock\) and ran again 1 time\b"
+                     % re.escape(ids), log), log[-3000:]
     assert "PV0300" not in log and "PV0101" not in log
