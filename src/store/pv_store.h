@@ -88,7 +88,7 @@ typedef struct {
     struct pg_conn *pg;     /* PostgreSQL: the connection itself, for batches */
     /* set by a failed transaction that lost a lock conflict with another
      * (a deadlock: the database rolled it back, the connection is fine;
-     * MySQL 1213/1205, PostgreSQL 40P01/40001): worth running again */
+     * MySQL 1213, PostgreSQL 40P01/40001): worth running again */
     int conflict;
 } pv_db_t;
 

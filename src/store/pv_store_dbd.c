@@ -70,11 +70,11 @@ static int dbd_step(pv_db_t *db, apr_pool_t *pool, pv_step_t *step,
     if (rc) {
         const char *msg = apr_dbd_error(db->driver, db->handle, rc);
 
-        /* apr_dbd_mysql answers mysql_stmt_errno(): ER_LOCK_DEADLOCK,
-         * ER_LOCK_WAIT_TIMEOUT (InnoDB rolled the transaction, or the
-         * statement, back) */
-        if ((rc == 1213 || rc == 1205)
-            && !strcmp(apr_dbd_name(db->driver), "mysql"))
+        /* apr_dbd_mysql answers mysql_stmt_errno(): ER_LOCK_DEADLOCK
+         * (InnoDB rolled the transaction back at once). Not
+         * ER_LOCK_WAIT_TIMEOUT: a lock held for innodb_lock_wait_timeout
+         * (50 s) is no race, and running again would wait as long again */
+        if (rc == 1213 && !strcmp(apr_dbd_name(db->driver), "mysql"))
             db->conflict = 1;
 
         *why = apr_psprintf(pool, "%s: %s", s->label,
