@@ -35,7 +35,7 @@ from bench_common import (DBD_MAX, DURATION, HTTPD_SERVERS, HTTPD_THREADS, MAIN_
 from bench_measure import PgCounter, counted, measure, sqlite_handles
 from bench_report import fmt_main, fmt_node, fmt_scaling, fmt_targets
 from bench_servers import (BenchHttpd, NodeServer, Standin, check_verify, check_verify_v2,
-                           make_static_dir, node_ready, pg_db, pg_load, sqlite_db)
+                           make_static_dir, node_ready, pg_db, pg_load, sqlite_db, sqlite_reset)
 from harness import make_tempdir
 
 
@@ -116,6 +116,10 @@ def run(standin_bin):
             if with_v2 else None
         m_rounds, n_rounds, nn_rounds, v2_rounds = [], [], [], []
         for i in range(ROUNDS):
+            # every round from the same state (sqlite_reset), each server's
+            # database of its own
+            for d in [db] + [x.db for x in (node, node_normal, hv2) if x]:
+                sqlite_reset(d)
             m_rounds.append(measure("verify, SQLite, 100,000 orders", h.url, "verify.lua",
                                     MAIN_CONNS, standin, httpd=h, args=(100000,),
                                     sampler_fn=fds, perf_dir=perf_dir if i == 0 else None))
@@ -172,9 +176,12 @@ def run(standin_bin):
                         threads=peak_threads)
         fds = sqlite_handles(h, h.db.path)
         rss_idle = h.rss_kib()
-        big_rounds = [measure("verify, SQLite, 100k, httpd sized for %d" % PEAK_CONNS, h.url,
-                              "verify.lua", MAIN_CONNS, standin, httpd=h, args=(100000,),
-                              sampler_fn=fds) for _ in range(ROUNDS)]
+        big_rounds = []
+        for _ in range(ROUNDS):
+            sqlite_reset(h.db)
+            big_rounds.append(measure("verify, SQLite, 100k, httpd sized for %d" % PEAK_CONNS,
+                                      h.url, "verify.lua", MAIN_CONNS, standin, httpd=h,
+                                      args=(100000,), sampler_fn=fds))
         sqlite_big = median_row(big_rounds)
         peak_bound = PEAK_CONNS / (PEAK_MS / 1000.0)
         standin.set_latency(PEAK_MS)
