@@ -35,7 +35,8 @@ from bench_common import (DBD_MAX, DURATION, HTTPD_SERVERS, HTTPD_THREADS, MAIN_
 from bench_measure import PgCounter, counted, measure, sqlite_handles
 from bench_report import fmt_main, fmt_node, fmt_scaling, fmt_targets
 from bench_servers import (BenchHttpd, NodeServer, Standin, check_verify, check_verify_v2,
-                           make_static_dir, node_ready, pg_db, pg_load, sqlite_db, sqlite_reset)
+                           make_static_dir, node_ready, pg_db, pg_load, sqlite_db,
+                           sqlite_reset, start_node_pg)
 from harness import make_tempdir
 
 
@@ -228,10 +229,7 @@ def run(standin_bin):
             stack.append(counter.close)
             node = ncluster = None
             if with_node:
-                ncluster, ndb = pg_db(sub("pg-node"), 100000)
-                stack.append(ncluster.stop)
-                node = NodeServer(sub("node-pg"), ndb, standin.url).start()
-                stack.append(node.stop)
+                ncluster, ndb, node = start_node_pg(sub, standin.url, stack)
             # every pass from the same state: after each one, its database is
             # loaded again (pg_load: TRUNCATE, COPY, VACUUM ANALYZE of the
             # orders, CHECKPOINT), so that no round finds the previous

@@ -138,15 +138,7 @@ Alias /static.json {d}/static.json
 
     def cpu_ticks(self):
         """utime + stime of the children, in clock ticks."""
-        total = 0
-        for pid in self.child_pids():
-            try:
-                with open("/proc/%d/stat" % pid) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-            except (OSError, IndexError, ValueError):
-                pass
-        return total
+        return cpu_ticks_of(self.child_pids())
 
     def rss_kib(self):
         total = 0
@@ -179,6 +171,29 @@ def sqlite_db(directory, n):
     _chown_tree(db.dir)
     log("SQLite with %d orders in %.1fs" % (n, time.time() - t))
     return db
+
+
+def cpu_ticks_of(pids):
+    """utime + stime of |pids| (gone ones count 0), in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def start_node_pg(directory_of, api_url, stack):
+    """The Node counterpart on a PostgreSQL cluster of its own (100,000
+    orders); both stops pushed on |stack|. (cluster, db, node)."""
+    cluster, db = pg_db(directory_of("pg-node"), 100000)
+    stack.append(cluster.stop)
+    node = NodeServer(directory_of("node-pg"), db, api_url).start()
+    stack.append(node.stop)
+    return cluster, db, node
 
 
 def sqlite_reset(db):

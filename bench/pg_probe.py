@@ -50,8 +50,9 @@ sys.path.insert(0, BENCH)
 import bench_common  # noqa: E402
 from bench_common import MAIN_CONNS, SLOW_CONNS, SLOW_MS, log  # noqa: E402
 from bench_measure import measure  # noqa: E402
-from bench_servers import (BenchHttpd, NodeServer, Standin, check_verify,  # noqa: E402
-                           make_static_dir, node_ready, pg_db, pg_load)
+from bench_servers import (BenchHttpd, Standin, check_verify,  # noqa: E402
+                           cpu_ticks_of, make_static_dir, node_ready, pg_db, pg_load,
+                           start_node_pg)
 from harness import make_tempdir  # noqa: E402
 import bench_measure  # noqa: E402
 
@@ -167,15 +168,7 @@ def cluster_cpu(cluster):
             pids = [pm] + [int(p) for p in f.read().split()]
     except (OSError, ValueError):
         return 0.0
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / float(os.sysconf("SC_CLK_TCK"))
+    return cpu_ticks_of(pids) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def machine_cpu():
@@ -288,10 +281,7 @@ def run(standin_bin):
             query(admin, "CREATE DATABASE tpl TEMPLATE shop")
         ncluster = node = None
         if with_node:
-            ncluster, ndb = pg_db(sub("pg-node"), 100000)
-            stack.append(ncluster.stop)
-            node = NodeServer(sub("node-pg"), ndb, standin.url).start()
-            stack.append(node.stop)
+            ncluster, ndb, node = start_node_pg(sub, standin.url, stack)
 
         h = None
         dbname = "shop"
