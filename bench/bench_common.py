@@ -44,6 +44,7 @@ ROUNDS = int(os.environ.get("PV_BENCH_ROUNDS", "3"))   # of the fast passes: med
 SIZING = 1.25
 SIZE_PAYMENTS = 1000000         # the payments of the 1,000/1,000,000-order comparison
 RSS_COUNTS = tuple(int(x) for x in os.environ.get("PV_BENCH_MEM", "10000,100000,200000").split(","))
+MEM_WARMUP = 5                  # seconds of the memory pass's warm-up, every thread busy
 RSS_TIME_BOUND = 330            # seconds for one counted run at most
 HTTPD_SERVERS, DBD_MAX = 2, 16
 NODE_PG_POOL = DBD_MAX          # per Node worker (2 workers, as the 2 processes)
