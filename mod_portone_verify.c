@@ -58,17 +58,22 @@ static void log_versions(server_rec *s)
                  OpenSSL_version(OPENSSL_VERSION));
 }
 
+/* httpd reads its configuration twice at start-up (the first pass a dry
+ * run), and once for `apachectl configtest`, which runs no post_config. */
+typedef enum { PV_PASS_DRY_RUN, PV_PASS_START, PV_PASS_CONFIGTEST } pv_pass;
+
 /* Every server that verifies payments gets its database's statements, in
- * its dialect, checked now: httpd does not start with a configuration that
- * cannot work, and says which directive is wrong. */
-static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                          apr_pool_t *ptemp, server_rec *main_s)
+ * its dialect, checked: httpd does not start with a configuration that
+ * cannot work, `apachectl configtest` fails on it, and both say which
+ * directive is wrong. Only a start creates the counters, the SQLite
+ * writers' mutex and the version line. */
+static int configure(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_s,
+                     pv_pass pass)
 {
-    int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+    int dry_run = pass == PV_PASS_DRY_RUN, start = pass == PV_PASS_START;
     server_rec *s;
 
-    (void)plog;
-    pv_status_create(main_s->process->pool, dry_run);
+    pv_status_create(main_s->process->pool, !start);
     if (pv_client_global_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, PVLOGNO(0005)
                      "curl_global_init failed");
@@ -101,7 +106,7 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         srv->dialect = pv_sql_dialect_of(db.driver);    /* known: store_init */
         srv->store.stats = pv_status_counters();
         if (srv->dialect == PV_SQL_SQLITE) {
-            if (!sqlite_mutex && !dry_run
+            if (!sqlite_mutex && start
                 && ap_global_mutex_create(&sqlite_mutex, NULL, PV_SQLITE_MUTEX,
                                           NULL, main_s, pconf, 0) != APR_SUCCESS)
                 return HTTP_INTERNAL_SERVER_ERROR;   /* it logged why */
@@ -111,9 +116,34 @@ static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             != OK)
             return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (!dry_run)
+    if (start)
         log_versions(main_s);
     return OK;
+}
+
+static int pv_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *main_s)
+{
+    (void)plog;
+    return configure(pconf, ptemp, main_s,
+                     ap_state_query(AP_SQ_MAIN_STATE)
+                     == AP_SQ_MS_CREATE_PRE_CONFIG ? PV_PASS_DRY_RUN
+                                                   : PV_PASS_START);
+}
+
+/* `apachectl configtest` (httpd -t) reads the configuration and runs the
+ * check_config hooks, not post_config: the same checks run here in that
+ * mode, the database's included (a database that cannot be reached is a
+ * warning, as at a start), so that SQL that does not prepare fails the
+ * test instead of the reload that follows it. Its messages go to the
+ * terminal, and httpd exits 1. */
+static int pv_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *main_s)
+{
+    (void)plog;
+    if (ap_state_query(AP_SQ_RUN_MODE) != AP_SQ_RM_CONFIG_TEST)
+        return OK;
+    return configure(pconf, ptemp, main_s, PV_PASS_CONFIGTEST);
 }
 
 static void pv_child_init(apr_pool_t *p, server_rec *main_s)
@@ -145,6 +175,7 @@ static void pv_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pv_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_dbd's: it groups servers by their statement lists */
     ap_hook_post_config(pv_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_check_config(pv_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pv_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pv_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, pv_status_hook, NULL, NULL,

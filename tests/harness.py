@@ -278,6 +278,14 @@ DBDMax {self.threads}
                                                                self.read_error_log()))
         return self
 
+    def configtest(self, timeout=60.0):
+        """`apachectl configtest` of this httpd's configuration (httpd -t):
+        (exit code, what it printed)."""
+        self.write_config()
+        r = subprocess.run([APACHE, "-t", "-f", self.conf_path], capture_output=True,
+                           text=True, env=self.environment(), timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+
     def log_text(self):
         """Everything this httpd wrote, over all its runs: the earlier runs',
         then this run's output (what it printed before opening its error log)

@@ -78,6 +78,83 @@ def test_sql_that_does_not_prepare(make_httpd, directive, sql):
     assert_refused(make_httpd, {directive: sql}, directive)
 
 
+# ---------------------------------------------------------------- apachectl configtest
+
+def configtest(make_httpd, directives=None):
+    h = make_httpd(directives=directives, start=False)
+    return h.configtest()
+
+
+@pytest.mark.parametrize("directive, sql", [
+    ("PortOneOrderQuery",
+     "SELECT total_price, currency FROM no_such_orders WHERE order_no = :merchant_uid"),
+    ("PortOneOrderUpdateQuery",
+     "UPDATE shop_orders SET no_such_column = :outcome WHERE order_no = :merchant_uid"),
+    ("PortOneReconcileQuery", "SELECT order_no FROM no_such_orders"),
+], ids=["order_query", "update_query", "reconcile_query"])
+def test_configtest_fails_on_sql_that_does_not_prepare(make_httpd, database, directive, sql):
+    """configtest reaches the database: SQL that would stop httpd at the
+    reload fails the test first, naming the directive, on every back-end."""
+    rc, out = configtest(make_httpd, {directive: sql})
+    assert rc != 0, out
+    assert re.search(r"PV0004: %s \(.*\): the SQL does not prepare on %s"
+                     % (re.escape(directive), database.driver), out), out
+    assert "Syntax OK" not in out
+    assert TEST_IMP_SECRET not in out
+
+
+def test_configtest_fails_on_the_modules_tables_missing(make_httpd, database):
+    """A database without the module's tables (the schema not loaded) fails
+    configtest, saying which schema to load."""
+    database.execute("ALTER TABLE portone_events RENAME TO portone_events_away")
+    try:
+        rc, out = configtest(make_httpd)
+    finally:
+        database.execute("ALTER TABLE portone_events_away RENAME TO portone_events")
+    assert rc != 0, out
+    assert "PV0004: the module's tables (load conf/schema-<driver>.sql" in out, out
+
+
+def warnings_and_errors(out):
+    """The lines of httpd's output at warn level or above."""
+    return [line for line in out.splitlines()
+            if re.search(r"\[[\w_]*:(warn|error|crit|alert|emerg)\]", line)]
+
+
+def test_configtest_of_a_good_configuration(make_httpd, database, emulator):
+    """Syntax OK, exit 0, no warning or error, nothing written, and the same
+    configuration then starts and verifies."""
+    before = database.query("SELECT COUNT(*) AS n FROM portone_payments")
+    rc, out = configtest(make_httpd)
+    assert rc == 0 and out.rstrip().endswith("Syntax OK"), out
+    assert warnings_and_errors(out) == [], out
+    assert database.query("SELECT COUNT(*) AS n FROM portone_payments") == before
+    verifies(make_httpd(), database, emulator)
+
+
+UNREACHABLE = {
+    "pgsql": 'DBDParams "host=127.0.0.1 port=1 dbname=shop user=postgres connect_timeout=2"',
+    "mysql": 'DBDParams "host=127.0.0.1 port=1 user=root dbname=shop"',
+}
+
+
+def test_configtest_with_the_database_down(make_httpd, database):
+    """As at a start: a database server that cannot be reached is a warning
+    (the SQL is checked on first use), not a failure; a SQLite file that does
+    not exist is an error (PV0002)."""
+    h = make_httpd(start=False)
+    if database.driver == "sqlite3":
+        h.extra = "DBDParams /nonexistent-dir/shop.db"
+        rc, out = h.configtest()
+        assert rc != 0 and "PV0002: DBDParams /nonexistent-dir/shop.db" in out, out
+        return
+    h.extra = UNREACHABLE[database.driver]
+    rc, out = h.configtest()
+    assert rc == 0 and out.rstrip().endswith("Syntax OK"), out
+    assert [line for line in warnings_and_errors(out) if "PV0003" not in line] == [], out
+    assert "PV0003: cannot reach the database to check PortOne SQL" in out, out
+
+
 # ---------------------------------------------------------------- what starts
 
 def test_colons_in_strings_and_casts_are_not_parameters(make_httpd, database, emulator):
