@@ -29,7 +29,8 @@ import resource
 
 from bench_common import (DBD_MAX, DURATION, HTTPD_SERVERS, HTTPD_THREADS, MAIN_CONNS,
                           MEM_CONNS, MEM_WARMUP, PEAK_CONNS, PEAK_DURATION, PEAK_MS, ROUNDS, RSS_COUNTS, SCALE_DURATION,
-                          SCALE_WARMUP, SCALING, SIZE_PAYMENTS, SLOW_CONNS, SLOW_MS, TOKEN,
+                          SCALE_WARMUP, SCALING, SIZE_PAYMENTS, SLOW_CONNS, SLOW_DURATION, SLOW_MS,
+                          TOKEN,
                           WARMUP, log, run_stopping_cleanly, start_clock, stop_all,
                           threads_for, write_table)
 from bench_measure import PgCounter, counted, measure, sqlite_handles
@@ -173,7 +174,7 @@ def run(standin_bin):
         try:
             sqlite_slow = measure("verify, SQLite, 100k, PortOne +%d ms" % SLOW_MS, h.url,
                                   "verify.lua", SLOW_CONNS, standin, httpd=h, args=(100000,),
-                                  sampler_fn=fds)
+                                  sampler_fn=fds, duration=SLOW_DURATION)
         finally:
             standin.set_latency(0)
         sqlite_slow.update(bound=slow_bound, ratio=False)
@@ -295,7 +296,7 @@ def run(standin_bin):
             try:
                 r = measure("verify, PostgreSQL, 100k, PortOne +%d ms" % SLOW_MS, h.url,
                             "verify.lua", SLOW_CONNS, standin, httpd=h, args=(100000,),
-                            sampler_fn=counter)
+                            sampler_fn=counter, duration=SLOW_DURATION)
             finally:
                 standin.set_latency(0)
             r.update(bound=slow_bound, ratio=False)

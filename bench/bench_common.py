@@ -31,6 +31,10 @@ PEAK_MS = 500
 # 6 s hold only 12 answers per connection and lose up to one, and opening
 # 1,024 connections takes part of the run. 20 s make those edges a few %.
 PEAK_DURATION = max(20, DURATION)
+# the +SLOW_MS passes the same, smaller: a connection's answer still in
+# flight at -d is lost, on average half of SLOW_MS (0.4 % of the bound in
+# 6 s); 18 s make that 0.1 % and average over three times as many answers
+SLOW_DURATION = max(18, DURATION)
 SCALING = (1, 8, 32, 128)       # on the httpd sized for SLOW_CONNS
 ROUNDS = int(os.environ.get("PV_BENCH_ROUNDS", "3"))   # of the fast passes: median, spread
 # The sizing rule (docs/performance.md, "Sizing"): ThreadsPerChild at least
