@@ -115,6 +115,24 @@ def test_configtest_fails_on_the_modules_tables_missing(make_httpd, database):
     assert "PV0004: the module's tables (load conf/schema-<driver>.sql" in out, out
 
 
+def test_configtest_checks_the_sql_of_each_location(make_httpd, database):
+    """A second shop's <Location> with its own PortOneOrderQuery: configtest
+    prepares it too, and names the section it was set in."""
+    extra = """
+<Location "/shop-b/payments/complete">
+    SetHandler portone-verify
+    PortOneOrderQuery "SELECT total_price FROM no_such_orders WHERE order_no = :merchant_uid"
+</Location>
+"""
+    h = make_httpd(start=False, extra=extra)
+    rc, out = h.configtest()
+    assert rc != 0, out
+    assert re.search(r"PV0004: PortOneOrderQuery \(.*httpd\.conf:\d+\): the SQL does not "
+                     r"prepare on %s" % database.driver, out), out
+    # the server's own statement prepared: only the section's is named
+    assert len(re.findall(r"PV0004", out)) == 1, out
+
+
 def warnings_and_errors(out):
     """The lines of httpd's output at warn level or above."""
     return [line for line in out.splitlines()
