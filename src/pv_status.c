@@ -75,6 +75,9 @@ int pv_status_hook(request_rec *r, int flags)
             st.db_commits);
     put_row(r, flags, "DatabaseWrites", "verifications written in them",
             st.db_written);
+    put_row(r, flags, "DatabaseWriteMs",
+            "time in write transactions (ms, the writers' lock to the commit)",
+            st.db_write_us / 1000);
     put_row(r, flags, "VerifyRequests", "portone-verify requests",
             st.verify_requests);
     put_row(r, flags, "WebhookRequests", "portone-webhook requests",

@@ -72,6 +72,58 @@ def test_counters_match_what_was_verified(pv, make_httpd):
     assert "PortOne verification" in html and "outcome paid</td><td>18<" in html
 
 
+def hold_the_writers(database, order_no):
+    """A transaction of the test's own that a write transaction of the
+    module must wait for: on SQLite the write lock (BEGIN IMMEDIATE), on a
+    server the shop's order row (SELECT ... FOR UPDATE)."""
+    con = database._connect()
+    if database.driver == "sqlite3":
+        con.isolation_level = None
+        con.execute("BEGIN IMMEDIATE")
+    else:
+        if database.driver == "mysql":
+            con.autocommit(False)
+        sql = "SELECT order_no FROM shop_orders WHERE order_no = %s FOR UPDATE"
+        con.cursor().execute(sql, (order_no,))
+    return con
+
+
+def test_write_time_counts_the_writers_wait_and_a_repeat_adds_nothing(pv, make_httpd):
+    """DatabaseWriteMs is the time write transactions took, from the
+    writers' lock to the end of the commit, summed over the processes: it
+    grows by the time a verification's transaction waited for another
+    writer, and a repeat verification, which writes nothing, adds nothing."""
+    h = make_httpd()
+    pv.db.add_order("o_wt", 1000)
+    pv.emu.add_payment(imp_uid="imp_wt", merchant_uid="o_wt", status="paid", amount=1000)
+    assert int(auto(h)["PortOneDatabaseWriteMs"]) == 0
+    con = hold_the_writers(pv.db, "o_wt")
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            answer = pool.submit(h.verify, "imp_wt", "o_wt")
+            time.sleep(1.0)
+            assert not answer.done(), "the module's transaction did not wait for the test's"
+            con.rollback()
+            status, _, body = answer.result(timeout=30)
+    finally:
+        con.close()
+    assert status == 200 and body["status"] == "success", body
+    c = auto(h)
+    assert int(c["PortOneDatabaseCommits"]) == int(c["PortOneDatabaseWrites"]) == 1
+    waited = int(c["PortOneDatabaseWriteMs"])
+    # it waited most of the second the test held the lock, and not much more
+    assert 700 <= waited <= 5000, c
+    assert pv.db.query("SELECT state FROM shop_orders WHERE order_no = ?",
+                       ("o_wt",))[0]["state"] == "paid"
+
+    status, _, body = h.verify("imp_wt", "o_wt")
+    assert status == 200 and body["status"] == "success", body
+    again = auto(h)
+    assert int(again["PortOneDatabaseWriteMs"]) == waited
+    assert int(again["PortOneDatabaseCommits"]) == 1
+    assert int(again["PortOneOutcome_paid"]) == 2
+
+
 def test_debug_log_shows_each_portone_call_without_the_token(pv):
     pv.db.add_order("o_dbg", 1000)
     pv.emu.add_payment(imp_uid="imp_dbg", merchant_uid="o_dbg", amount=1000, status="paid")

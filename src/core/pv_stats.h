@@ -34,6 +34,9 @@ typedef struct {
     apr_uint64_t refunds;                   /* forgeries cancelled
                                              * (PortOneCancelForgery) */
     apr_uint64_t refunds_failed;            /* cancels refused or unanswered */
+    apr_uint64_t db_write_us;               /* time in write transactions, from
+                                             * the SQLite writers' lock (or
+                                             * BEGIN) to the end of the commit */
 } pv_stats_t;
 
 /* The shared block kept in |pool| (httpd's process pool, which lives as

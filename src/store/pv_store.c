@@ -290,9 +290,18 @@ static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
     return b->end(db, pool, txn, rc, why);
 }
 
-static void count_commit(const pv_store_t *store, int verifications)
+/* A write transaction that began (the writers' lock taken) at |since|:
+ * its time, and if it committed (|rc| 0) the commit and its verifications. */
+static void count_write(const pv_store_t *store, int rc, int verifications,
+                        apr_time_t since)
 {
-    if (store->stats) {
+    apr_time_t took = apr_time_now() - since;
+
+    if (!store->stats)
+        return;
+    pv_stats_add(&store->stats->db_write_us,
+                 (apr_uint64_t)(took > 0 ? took : 0));
+    if (!rc) {
         pv_stats_add(&store->stats->db_commits, 1);
         pv_stats_add(&store->stats->db_written, (apr_uint64_t)verifications);
     }
@@ -303,15 +312,17 @@ static int record_alone(const pv_store_t *store, pv_db_t *db, pv_item *it)
 {
     int rc;
 
+    apr_time_t since;
+
     if (store->serial)
         apr_global_mutex_lock(store->serial);
+    since = apr_time_now();
     it->why = NULL;
     rc = record_batch(store, db, it->pool, &it, 1, &it->why);
     it->conflict = rc && db->conflict;
     if (store->serial)
         apr_global_mutex_unlock(store->serial);
-    if (!rc)
-        count_commit(store, 1);
+    count_write(store, rc, 1, since);
     return rc;
 }
 
@@ -386,12 +397,14 @@ static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
     pv_group_t *g = store->group;
     pv_item *batch[PV_BATCH_MAX];
     const char *why = NULL;
+    apr_time_t since;
     int rc, n, i;
 
     g->running = 1;
     apr_thread_mutex_unlock(g->lock);
     if (store->serial)
         apr_global_mutex_lock(store->serial);
+    since = apr_time_now();
     apr_thread_mutex_lock(g->lock);
     n = take_batch(g, batch);
     apr_thread_mutex_unlock(g->lock);
@@ -399,8 +412,7 @@ static void lead(const pv_store_t *store, pv_db_t *db, pv_item *leader)
     rc = record_batch(store, db, leader->pool, batch, n, &why);
     if (store->serial)
         apr_global_mutex_unlock(store->serial);
-    if (!rc)
-        count_commit(store, n);
+    count_write(store, rc, n, since);
 
     apr_thread_mutex_lock(g->lock);
     /* each thread is woken once: the batch's when it is done, and the first
@@ -511,6 +523,7 @@ pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
     const char *event[PV_P_COUNT];
     pv_step_t steps[4];
     apr_dbd_transaction_t *txn = NULL;
+    apr_time_t since;
     int k = 0, rc = 0;
 
     memcpy(event, values, sizeof(event));
@@ -519,6 +532,7 @@ pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
     db->conflict = 0;
     if (store->serial)
         apr_global_mutex_lock(store->serial);
+    since = apr_time_now();
     if (b->txn_in_steps)
         pv_step_plain(&steps[k++], "BEGIN");
     else
@@ -541,13 +555,13 @@ pv_err pv_store_refund_finish(const pv_store_t *store, pv_db_t *db,
     }
     if (store->serial)
         apr_global_mutex_unlock(store->serial);
+    /* a cancel's record: a commit, no verification */
+    count_write(store, rc, 0, since);
     if (rc) {
         if (!*why)
             *why = "the transaction failed";
         return PV_E_DATABASE_UNAVAILABLE;
     }
-    if (store->stats)
-        pv_stats_add(&store->stats->db_commits, 1);
     return PV_OK;
 }
 
