@@ -374,6 +374,11 @@ def run(standin_bin):
                      "%d / %d ms = %.0f req/s)"
                      % (MAIN_CONNS, SLOW_CONNS, SLOW_MS, slow_bound, PEAK_CONNS, PEAK_MS,
                         peak_bound))
+        lines.append("idle = the share of both cores that had nothing to run during the measured run "
+                     "(/proc/stat idle + iowait; everything runs on these two cores); wr/cmt = "
+                     "verifications per write transaction; wr busy = mod_status's DatabaseWriteMs "
+                     "over the run's time: on SQLite, whose writers take turns, the share of the "
+                     "time the one writer was busy (at 100 % it is the limit)")
         lines.append("httpd sized for %d: RSS of the children %.1f MiB idle after start, "
                      "%.1f MiB after the peak pass"
                      % (PEAK_CONNS, rss_idle / 1024.0, (sqlite_peak["rss_kib"] or 0) / 1024.0))

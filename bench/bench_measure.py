@@ -152,17 +152,30 @@ def wait_quiet(standin, alog=None, bound=15.0):
 
 
 def db_counters(httpd):
-    """(write transactions committed, verifications written in them), from
-    mod_status; the ratio is the average commit group."""
+    """(write transactions committed, verifications written in them, ms in
+    write transactions, when), from mod_status: the first two's ratio is the
+    average commit group; the third's growth over the time between two
+    readings, how busy the writers were (on SQLite, one at a time: the share
+    of time the one writer was busy). A module without DatabaseWriteMs gives
+    None for it."""
     try:
         with urllib.request.urlopen(httpd.url + "/server-status?auto", timeout=10) as r:
             text = r.read().decode()
     except OSError:
         return None
-    got = dict(re.findall(r"^PortOne(DatabaseCommits|DatabaseWrites): (\d+)$", text, re.M))
-    if len(got) != 2:
+    got = dict(re.findall(r"^PortOne(DatabaseCommits|DatabaseWrites|DatabaseWriteMs): (\d+)$",
+                          text, re.M))
+    if "DatabaseCommits" not in got or "DatabaseWrites" not in got:
         return None
-    return int(got["DatabaseCommits"]), int(got["DatabaseWrites"])
+    ms = int(got["DatabaseWriteMs"]) if "DatabaseWriteMs" in got else None
+    return int(got["DatabaseCommits"]), int(got["DatabaseWrites"]), ms, time.monotonic()
+
+
+def machine_idle():
+    """(idle + iowait, all) jiffies of all CPUs so far, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[3] + v[4], sum(v[:8])
 
 
 def measure(label, target_url, script, conns, standin, httpd=None, args=(), headers=(),
@@ -185,7 +198,9 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
                                  ",".join(map(str, httpd.child_pids())), "--", "sleep",
                                  str(max(1, duration - 2))],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    idle0 = machine_idle()
     r = wrk(target_url, script, conns, duration, args, headers)
+    idle1 = machine_idle()
     db = sampler.finish() if sampler else None
     rss = httpd.rss_kib() if httpd else None
     if perf:
@@ -199,9 +214,11 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
     cpu = (httpd.cpu_ticks() - cpu0) / os.sysconf("SC_CLK_TCK") if httpd else None
     verifs, bad, s5 = alog.count(mark, alog.size()) if alog else (0, 0, 0)
     db1 = db_counters(httpd) if httpd else None
-    group = None
+    group = busy = None
     if db0 and db1 and db1[0] > db0[0]:
         group = (db1[1] - db0[1]) / float(db1[0] - db0[0])
+    if db0 and db1 and db0[2] is not None and db1[2] is not None:
+        busy = 100.0 * (db1[2] - db0[2]) / max(1.0, 1000.0 * (db1[3] - db0[3]))
     row = {
         "label": label, "conns": conns,
         "rps": r["requests"] / (r["duration_us"] / 1e6),
@@ -213,12 +230,17 @@ def measure(label, target_url, script, conns, standin, httpd=None, args=(), head
                   + after["payment_calls"] - before["payment_calls"]),
         "tokens": after["token_calls"] - before["token_calls"],
         "new_conns": after["connections"] - before["connections"],
-        "db": db, "rss_kib": rss, "group": group,
+        "db": db, "rss_kib": rss, "group": group, "busy": busy,
         # CPU seconds of the httpd children per request, in microseconds
         "cpu_us": 1e6 * cpu / max(1, verifs or r["requests"]) if httpd else None,
         # the machine's 1-minute load average at the end: other jobs on the
         # same cores are what makes the rounds swing
         "load": os.getloadavg()[0],
+        # the share of both cores that had nothing to run during the measured
+        # run (idle and iowait in /proc/stat): a pass that leaves the cores
+        # idle is held up by something else than the CPU (the one SQLite
+        # writer's commit, docs/performance.md)
+        "idle": 100.0 * (idle1[0] - idle0[0]) / max(1, idle1[1] - idle0[1]),
     }
     log("%-44s c=%-3d %6.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  errors %d%s  "
         "server: %d verifications, %d non-2xx, %d PortOne calls, %d new connections"

@@ -4,9 +4,10 @@ from bench_common import SIZE_PAYMENTS
 
 
 def fmt_main(rows, static_rps):
-    head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
+    head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %7s %5s %7s %6s"
             % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/err", "PO/verif", "token",
-               "newPO/1k", "DB max/avg", "wr/cmt", "RSS MiB", "CPU us", "static", "bound")
+               "newPO/1k", "DB max/avg", "wr/cmt", "wr busy", "RSS MiB", "CPU us", "idle",
+               "static", "bound")
             + " %5s %13s %5s" % ("V2/V1", "spread req/s", "load"))
     out = [head, "-" * len(head)]
     for r in rows:
@@ -23,10 +24,12 @@ def fmt_main(rows, static_rps):
         group = "%.1f" % r["group"] if r.get("group") else "-"
         # a V2 row carries the V1 row it is compared with
         v2v1 = "%.2f" % (r["rps"] / r["v1"]["rps"]) if r.get("v1") else "-"
-        out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %7s %6s"
+        idle = "%.0f%%" % r["idle"] if r.get("idle") is not None else "-"
+        busy = "%.0f%%" % r["busy"] if r.get("busy") is not None and r.get("group") else "-"
+        out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %7s %5s %7s %6s"
                    % (r["label"][:42], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
-                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, group, rss,
-                      cpu, ratio, bound)
+                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, group, busy,
+                      rss, cpu, idle, ratio, bound)
                    + " %5s %13s %5s" % (v2v1, spread(r),
                                         "%.1f" % r["load"] if "load" in r else "-"))
     return out
@@ -73,16 +76,20 @@ def fmt_node(sqlite_main, sqlite_big, node_sqlite, pg_main, node_pg, node_normal
 
 
 def fmt_scaling(rows, static_rps):
-    head = "%5s %7s %7s %8s %8s %5s %7s %8s %8s %7s" % (
+    head = "%5s %7s %7s %8s %8s %5s %7s %8s %8s %7s %5s %7s %7s" % (
         "conns", "req/s", "p50 ms", "p99 ms", "non-2xx", "5xx", "errors", "PO/verif",
-        "newPO/1k", "static")
+        "newPO/1k", "static", "idle", "wr/cmt", "wr busy")
     out = [head, "-" * len(head)]
     for r in rows:
         v = max(1, r["verifs"])
-        out.append("%5d %7.0f %7.2f %8.2f %8d %5d %7d %8.3f %8.2f %6.1f%%"
+        out.append("%5d %7.0f %7.2f %8.2f %8d %5d %7d %8.3f %8.2f %6.1f%% %5s %7s %7s"
                    % (r["conns"], r["rps"], r["p50_ms"], r["p99_ms"], r["non2xx"], r["s5"],
                       r["errors"], r["calls"] / v, 1000.0 * r["new_conns"] / v,
-                      100.0 * r["rps"] / static_rps))
+                      100.0 * r["rps"] / static_rps,
+                      "%.0f%%" % r["idle"] if r.get("idle") is not None else "-",
+                      "%.1f" % r["group"] if r.get("group") else "-",
+                      "%.0f%%" % r["busy"] if r.get("busy") is not None and r.get("group")
+                      else "-"))
     return out
 
 
