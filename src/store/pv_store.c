@@ -295,10 +295,11 @@ static int record_batch(const pv_store_t *store, pv_db_t *db, apr_pool_t *pool,
 static void count_write(const pv_store_t *store, int rc, int verifications,
                         apr_time_t since)
 {
-    apr_time_t took = apr_time_now() - since;
+    apr_time_t took;
 
     if (!store->stats)
         return;
+    took = apr_time_now() - since;
     pv_stats_add(&store->stats->db_write_us,
                  (apr_uint64_t)(took > 0 ? took : 0));
     if (!rc) {
@@ -310,9 +311,8 @@ static void count_write(const pv_store_t *store, int rc, int verifications,
 /* One verification in a transaction of its own. */
 static int record_alone(const pv_store_t *store, pv_db_t *db, pv_item *it)
 {
-    int rc;
-
     apr_time_t since;
+    int rc;
 
     if (store->serial)
         apr_global_mutex_lock(store->serial);
