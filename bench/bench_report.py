@@ -3,6 +3,14 @@
 from bench_common import SIZE_PAYMENTS
 
 
+def pct_cell(r, key):
+    """A row's percentage column ("idle", "busy"), or "-" where the run has
+    none ("busy" only where write transactions committed)."""
+    if r.get(key) is None or (key == "busy" and not r.get("group")):
+        return "-"
+    return "%.0f%%" % r[key]
+
+
 def fmt_main(rows, static_rps):
     head = ("%-42s %5s %7s %7s %8s %10s %8s %5s %8s %10s %7s %7s %7s %7s %5s %7s %6s"
             % ("run", "conns", "req/s", "p50 ms", "p99 ms", "non2xx/err", "PO/verif", "token",
@@ -24,12 +32,10 @@ def fmt_main(rows, static_rps):
         group = "%.1f" % r["group"] if r.get("group") else "-"
         # a V2 row carries the V1 row it is compared with
         v2v1 = "%.2f" % (r["rps"] / r["v1"]["rps"]) if r.get("v1") else "-"
-        idle = "%.0f%%" % r["idle"] if r.get("idle") is not None else "-"
-        busy = "%.0f%%" % r["busy"] if r.get("busy") is not None and r.get("group") else "-"
         out.append("%-42s %5d %7.0f %7.2f %8.2f %10s %8s %5s %8s %10s %7s %7s %7s %7s %5s %7s %6s"
                    % (r["label"][:42], r["conns"], r["rps"], r["p50_ms"], r["p99_ms"],
-                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, group, busy,
-                      rss, cpu, idle, ratio, bound)
+                      "%d/%d" % (r["non2xx"], r["errors"]), calls, tok, newc, db, group,
+                      pct_cell(r, "busy"), rss, cpu, pct_cell(r, "idle"), ratio, bound)
                    + " %5s %13s %5s" % (v2v1, spread(r),
                                         "%.1f" % r["load"] if "load" in r else "-"))
     return out
@@ -86,10 +92,8 @@ def fmt_scaling(rows, static_rps):
                    % (r["conns"], r["rps"], r["p50_ms"], r["p99_ms"], r["non2xx"], r["s5"],
                       r["errors"], r["calls"] / v, 1000.0 * r["new_conns"] / v,
                       100.0 * r["rps"] / static_rps,
-                      "%.0f%%" % r["idle"] if r.get("idle") is not None else "-",
-                      "%.1f" % r["group"] if r.get("group") else "-",
-                      "%.0f%%" % r["busy"] if r.get("busy") is not None and r.get("group")
-                      else "-"))
+                      pct_cell(r, "idle"), "%.1f" % r["group"] if r.get("group") else "-",
+                      pct_cell(r, "busy")))
     return out
 
 
